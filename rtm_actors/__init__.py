@@ -1,0 +1,114 @@
+"""rtm_actors: self-hostable real-time messaging with the Agora RTM API, on gevent.
+
+Names are exported lazily (PEP 562), so ``import rtm_actors.protocol`` stays free of
+gevent and pykka, and importing the package never monkey-patches anything.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rtm_actors.client import (
+        AgoraService,
+        ClientConfig,
+        Message,
+        RtmFuture,
+        RtmService,
+        RtmServiceEventHandler,
+        SendMessageOptions,
+        create_agora_service,
+        get_agora_sdk_version,
+    )
+    from rtm_actors.errors import RequestError, RtmError, RtmTimeoutError
+    from rtm_actors.protocol.codes import (
+        AttributeOperationErr,
+        ChannelMessageErrCode,
+        ConnectionChangeReason,
+        ConnectionState,
+        GetChannelMemberCountErrCode,
+        GetMembersErr,
+        InvitationApiCallErrCode,
+        JoinChannelErr,
+        LeaveChannelErr,
+        LocalInvitationErrCode,
+        LocalInvitationState,
+        LogFilter,
+        LoginErrCode,
+        LogoutErrCode,
+        MessageType,
+        PeerMessageErrCode,
+        PeerOnlineState,
+        PeerSubscriptionOption,
+        PeerSubscriptionStatusErr,
+        QueryPeersOnlineStatusErr,
+        RemoteInvitationErrCode,
+        RemoteInvitationState,
+        RenewTokenErrCode,
+    )
+
+_EXPORTS = {
+    "AgoraService": "rtm_actors.client",
+    "ClientConfig": "rtm_actors.client",
+    "Message": "rtm_actors.client",
+    "RtmFuture": "rtm_actors.client",
+    "RtmService": "rtm_actors.client",
+    "RtmServiceEventHandler": "rtm_actors.client",
+    "SendMessageOptions": "rtm_actors.client",
+    "create_agora_service": "rtm_actors.client",
+    "get_agora_sdk_version": "rtm_actors.client",
+    "RequestError": "rtm_actors.errors",
+    "RtmError": "rtm_actors.errors",
+    "RtmTimeoutError": "rtm_actors.errors",
+    **dict.fromkeys(
+        [
+            "AttributeOperationErr",
+            "ChannelMessageErrCode",
+            "ConnectionChangeReason",
+            "ConnectionState",
+            "GetChannelMemberCountErrCode",
+            "GetMembersErr",
+            "InitErrCode",
+            "InvitationApiCallErrCode",
+            "JoinChannelErr",
+            "LeaveChannelErr",
+            "LocalInvitationErrCode",
+            "LocalInvitationState",
+            "LogFilter",
+            "LoginErrCode",
+            "LogoutErrCode",
+            "MessageType",
+            "PeerMessageErrCode",
+            "PeerOnlineState",
+            "PeerSubscriptionOption",
+            "PeerSubscriptionStatusErr",
+            "QueryPeersOnlineStatusErr",
+            "RemoteInvitationErrCode",
+            "RemoteInvitationState",
+            "RenewTokenErrCode",
+        ],
+        "rtm_actors.protocol.codes",
+    ),
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("rtm-actors")
+        except PackageNotFoundError:
+            return "0+unknown"
+    module = _EXPORTS.get(name)
+    if module is None:
+        msg = f"module 'rtm_actors' has no attribute {name!r}"
+        raise AttributeError(msg)
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,24 @@
+"""The client SDK: Agora RTM's API in snake_case, on actors."""
+
+from rtm_actors.client.config import ClientConfig
+from rtm_actors.client.futures import RtmFuture
+from rtm_actors.client.handlers import RtmServiceEventHandler
+from rtm_actors.client.service import (
+    AgoraService,
+    RtmService,
+    create_agora_service,
+    get_agora_sdk_version,
+)
+from rtm_actors.client.values import Message, SendMessageOptions
+
+__all__ = [
+    "AgoraService",
+    "ClientConfig",
+    "Message",
+    "RtmFuture",
+    "RtmService",
+    "RtmServiceEventHandler",
+    "SendMessageOptions",
+    "create_agora_service",
+    "get_agora_sdk_version",
+]

@@ -1,0 +1,18 @@
+"""Client timings: the connection machine's plus per-request timeouts (Agora's defaults)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rtm_actors.protocol.connection import Timings
+
+
+@dataclass(frozen=True, slots=True)
+class ClientConfig:
+    """Everything timed on the client side; tests shorten it, operators tune it."""
+
+    timings: Timings = field(default_factory=Timings)
+    #: Peer message result timeout (Agora: 10 s) -> ``SENT_TIMEOUT``.
+    peer_message_timeout: float = 10.0
+    #: Received message ids remembered to drop duplicates after a reconnect.
+    dedup_window: int = 8192

@@ -1,0 +1,121 @@
+"""Typed messages between the client's actors (facade -> actors, actor -> actor)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rtm_actors.client.futures import RtmFuture
+from rtm_actors.client.link import ClientLink
+from rtm_actors.client.values import Message, SendMessageOptions
+from rtm_actors.protocol.codes import ConnectionChangeReason
+from rtm_actors.protocol.connection import Timer
+from rtm_actors.protocol.frames import AnyServerFrame
+
+
+@dataclass(frozen=True, slots=True)
+class StartLogin:
+    """Facade -> supervisor: log in with these credentials."""
+
+    token: str
+    user_id: str
+    future: RtmFuture[None]
+
+
+@dataclass(frozen=True, slots=True)
+class StartLogout:
+    """Facade -> supervisor: log out."""
+
+    future: RtmFuture[None]
+
+
+@dataclass(frozen=True, slots=True)
+class RenewToken:
+    """Facade -> supervisor: use this token from now on."""
+
+    token: str
+    future: RtmFuture[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """Facade -> supervisor: log out if needed, then stop."""
+
+
+@dataclass(frozen=True, slots=True)
+class LinkOpened:
+    """Connector greenlet -> supervisor: attempt ``attempt`` opened ``link``."""
+
+    attempt: int
+    link: ClientLink
+
+
+@dataclass(frozen=True, slots=True)
+class LinkOpenFailed:
+    """Connector greenlet -> supervisor: attempt ``attempt`` failed."""
+
+    attempt: int
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class LinkClosed:
+    """Reader greenlet -> supervisor: ``link`` has ended."""
+
+    link: ClientLink
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFired:
+    """A machine timer expired."""
+
+    timer: Timer
+
+
+@dataclass(frozen=True, slots=True)
+class ServerFrame:
+    """Reader greenlet -> service (and service -> supervisor for session frames)."""
+
+    link: ClientLink
+    frame: AnyServerFrame
+
+
+@dataclass(frozen=True, slots=True)
+class SendPeer:
+    """Facade -> service: send a peer message."""
+
+    peer_id: str
+    message: Message
+    options: SendMessageOptions
+    future: RtmFuture[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkUp:
+    """Supervisor -> service: requests can go out on ``link``."""
+
+    link: ClientLink
+
+
+@dataclass(frozen=True, slots=True)
+class LinkDown:
+    """Supervisor -> service: hold requests until the link is back."""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEnded:
+    """Supervisor -> service: logged out or kicked; settle everything pending."""
+
+    reason: ConnectionChangeReason
+
+
+@dataclass(frozen=True, slots=True)
+class SweepTimeouts:
+    """Service's periodic check of request deadlines."""
+
+
+@dataclass(frozen=True, slots=True)
+class SetSupervisor:
+    """Facade -> service, once at start: where session frames go."""
+
+    ref: Any

@@ -1,0 +1,237 @@
+"""The SDK's entry points: ``AgoraService`` and ``RtmService`` (Agora's names in snake_case).
+
+Facades only: each method checks what Agora checks locally, then tells an actor and
+returns an ``RtmFuture``. A call refused locally never raises: it returns an
+already-failed future and fires the failure callback, as Agora's SDK does.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import metadata
+from typing import Any
+
+import structlog
+
+from rtm_actors.client import messages as cm
+from rtm_actors.client.config import ClientConfig
+from rtm_actors.client.dispatcher import Callback, EventDispatcher
+from rtm_actors.client.futures import RtmFuture
+from rtm_actors.client.service_actor import RtmServiceActor
+from rtm_actors.client.supervisor import ConnectionSupervisor, StateBox
+from rtm_actors.client.values import Message, MessageIds, SendMessageOptions
+from rtm_actors.protocol.codes import (
+    ConnectionState,
+    InitErrCode,
+    LoginErrCode,
+    LogoutErrCode,
+    MessageType,
+    PeerMessageErrCode,
+    RenewTokenErrCode,
+)
+from rtm_actors.protocol.flow import RateLimiter
+from rtm_actors.protocol.limits import is_valid_app_id, is_valid_message, is_valid_user_id
+from rtm_actors.runtime import now
+
+log = structlog.get_logger("rtm_actors.client")
+
+DEFAULT_SERVER_URL = "ws://127.0.0.1:8700/rtm"
+_SENDING_STATES = (ConnectionState.CONNECTED, ConnectionState.RECONNECTING)
+
+
+def get_agora_sdk_version() -> str:
+    """Agora's ``getAgoraSdkVersion``: this SDK's version and the API it follows."""
+    try:
+        version = metadata.version("rtm-actors")
+    except metadata.PackageNotFoundError:
+        version = "0+unknown"
+    return f"rtm_actors {version} (Agora RTM 1.4 API)"
+
+
+class RtmService:
+    """Agora ``IRtmService``: one logged-in user's client.
+
+    Create it with ``create_agora_service().create_rtm_service()``, then
+    ``initialize(app_id, handler)`` and ``login(token, user_id)``.
+    """
+
+    def __init__(self) -> None:
+        self._app_id = ""
+        self._handler: Any = None
+        self._box = StateBox()
+        self._dispatcher: Any = None
+        self._actor: Any = None
+        self._supervisor: Any = None
+        self._ids = MessageIds()
+        self._login_rate = RateLimiter(2, 1.0)
+        self._renew_rate = RateLimiter(2, 1.0)
+
+    # -- set-up --------------------------------------------------------------------
+
+    def initialize(
+        self,
+        app_id: str,
+        event_handler: Any,
+        *,
+        server_url: str | None = None,
+        config: ClientConfig | None = None,
+    ) -> int:
+        """Set the app id and event handler and start the client's actors.
+
+        Args:
+            app_id: the app id (Agora's are 32 hex characters).
+            event_handler: an ``RtmServiceEventHandler``.
+            server_url: the server; default ``$RTM_ACTORS_SERVER_URL``, else
+                ``ws://127.0.0.1:8700/rtm``.
+            config: timings (``ClientConfig``); Agora's values by default.
+
+        Returns:
+            0 on success, else an ``InitErrCode``.
+        """
+        if self._actor is not None:
+            return InitErrCode.ALREADY_INITIALIZED
+        if not is_valid_app_id(app_id):
+            return InitErrCode.INVALID_APP_ID
+        if event_handler is None:
+            return InitErrCode.INVALID_ARGUMENT
+        config = config or ClientConfig()
+        url = server_url or os.environ.get("RTM_ACTORS_SERVER_URL") or DEFAULT_SERVER_URL
+        self._app_id = app_id
+        self._handler = event_handler
+        self._dispatcher = EventDispatcher.start()
+        self._actor = RtmServiceActor.start(event_handler, self._dispatcher, config)
+        self._supervisor = ConnectionSupervisor.start(
+            app_id, url, event_handler, self._dispatcher, self._actor, config, self._box
+        )
+        self._actor.tell(cm.SetSupervisor(self._supervisor))
+        return InitErrCode.OK
+
+    def release(self) -> None:
+        """Log out if needed and stop this client's actors."""
+        if self._actor is None:
+            return
+        # The supervisor logs out first; callbacks already queued still run.
+        self._supervisor.tell(cm.Release())
+        self._actor.stop(block=False)
+        self._dispatcher.stop(block=False)
+        self._actor = self._supervisor = self._dispatcher = None
+
+    @property
+    def connection_state(self) -> ConnectionState:
+        """The current ``ConnectionState`` (read-only)."""
+        return self._box.state
+
+    # -- login -----------------------------------------------------------------------
+
+    def login(self, token: str | None, user_id: str) -> RtmFuture[None]:
+        """Log in as ``user_id``; ``on_login_success`` or ``on_login_failure`` follows."""
+        code = self._login_check(user_id)
+        if code is not None:
+            self._notify("on_login_failure", code)
+            return RtmFuture.failed_with(code, "login")
+        future: RtmFuture[None] = RtmFuture()
+        self._supervisor.tell(cm.StartLogin(token or "", user_id, future))
+        return future
+
+    def _login_check(self, user_id: str) -> LoginErrCode | None:
+        if self._supervisor is None:
+            return LoginErrCode.NOT_INITIALIZED
+        if not self._login_rate.allow(now()):
+            return LoginErrCode.TOO_OFTEN
+        if self._box.state is not ConnectionState.DISCONNECTED:
+            return LoginErrCode.ALREADY_LOGGED_IN
+        if not is_valid_user_id(user_id):
+            return LoginErrCode.INVALID_ARGUMENT
+        return None
+
+    def logout(self) -> RtmFuture[None]:
+        """Log out; ``on_logout`` follows."""
+        if self._supervisor is None:
+            return RtmFuture.failed_with(LogoutErrCode.NOT_INITIALIZED, "logout")
+        future: RtmFuture[None] = RtmFuture()
+        self._supervisor.tell(cm.StartLogout(future))
+        return future
+
+    def renew_token(self, token: str) -> RtmFuture[str]:
+        """Use ``token`` from now on (for reconnects); ``on_renew_token_result`` follows."""
+        code: RenewTokenErrCode | None = None
+        if self._supervisor is None:
+            code = RenewTokenErrCode.NOT_INITIALIZED
+        elif not token:
+            code = RenewTokenErrCode.INVALID_ARGUMENT
+        elif not self._renew_rate.allow(now()):
+            code = RenewTokenErrCode.TOO_OFTEN
+        if code is not None:
+            self._notify("on_renew_token_result", token, code)
+            return RtmFuture.failed_with(code, "renew_token")
+        future: RtmFuture[str] = RtmFuture()
+        self._supervisor.tell(cm.RenewToken(token, future))
+        return future
+
+    # -- peer messages ---------------------------------------------------------------
+
+    def create_message(self, text: str = "", *, raw: bytes | None = None) -> Message:
+        """A new message with a fresh id: text, or raw bytes (with ``text`` as description)."""
+        kind = MessageType.RAW if raw is not None else MessageType.TEXT
+        return Message(self._ids.next(), text, raw, kind)
+
+    def send_message_to_peer(
+        self, peer_id: str, message: Message, options: SendMessageOptions | None = None
+    ) -> RtmFuture[PeerMessageErrCode]:
+        """Send ``message`` to ``peer_id``.
+
+        The future gives ``OK`` once the peer's SDK has the message, or
+        ``CACHED_BY_SERVER`` when the peer is offline and ``options`` asked for
+        offline messaging; any other outcome raises ``RtmError`` with the code.
+        ``on_send_message_result(message_id, code)`` fires in every case.
+        """
+        code = self._send_check(peer_id, message)
+        if code is not None:
+            self._notify("on_send_message_result", getattr(message, "message_id", 0), code)
+            return RtmFuture.failed_with(code, "send_message_to_peer")
+        future: RtmFuture[PeerMessageErrCode] = RtmFuture()
+        self._actor.tell(cm.SendPeer(peer_id, message, options or SendMessageOptions(), future))
+        return future
+
+    def _send_check(self, peer_id: str, message: Message) -> PeerMessageErrCode | None:
+        if self._actor is None:
+            return PeerMessageErrCode.NOT_INITIALIZED
+        if self._box.state not in _SENDING_STATES:
+            return PeerMessageErrCode.USER_NOT_LOGGED_IN
+        if not is_valid_user_id(peer_id):
+            return PeerMessageErrCode.INVALID_USERID
+        if not isinstance(message, Message) or not is_valid_message(message.text, message.raw_message):
+            return PeerMessageErrCode.INVALID_MESSAGE
+        return None
+
+    def _notify(self, method: str, *args: Any) -> None:
+        if self._dispatcher is not None and self._handler is not None:
+            self._dispatcher.tell(Callback(self._handler, method, args))
+
+
+class AgoraService:
+    """Agora ``IAgoraService``: the factory of ``RtmService`` objects."""
+
+    def __init__(self) -> None:
+        self._services: list[RtmService] = []
+
+    def initialize(self, context: Any = None) -> int:
+        """Nothing to set up; answers 0 (Agora's success)."""
+        return 0
+
+    def create_rtm_service(self) -> RtmService:
+        """A new, uninitialised ``RtmService``."""
+        service = RtmService()
+        self._services.append(service)
+        return service
+
+    def release(self) -> None:
+        """Release every ``RtmService`` this factory made."""
+        for service in self._services:
+            service.release()
+        self._services.clear()
+
+
+def create_agora_service() -> AgoraService:
+    """Agora's ``createAgoraService``."""
+    return AgoraService()

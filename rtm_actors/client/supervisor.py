@@ -1,0 +1,276 @@
+"""``ConnectionSupervisor``: owns the websocket and drives the connection machine.
+
+A thin shell around ``protocol.connection.ConnectionMachine``: it feeds the machine
+link events, timer expiries and server frames, and carries out the effects the
+machine returns (open or close the link, send login, start timers, tell the
+application). Opening a link runs in a short-lived connector greenlet so the actor
+never blocks on the network.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import gevent
+import structlog
+
+from rtm_actors.client import messages as cm
+from rtm_actors.client.config import ClientConfig
+from rtm_actors.client.dispatcher import Callback
+from rtm_actors.client.link import ClientLink, LinkOpenError
+from rtm_actors.protocol import codec
+from rtm_actors.protocol import connection as c
+from rtm_actors.protocol.codes import (
+    ConnectionChangeReason,
+    ConnectionState,
+    DisconnectCode,
+    LoginErrCode,
+    LogoutErrCode,
+    RenewTokenErrCode,
+)
+from rtm_actors.protocol.errors import ConnectionAbortedByServer
+from rtm_actors.protocol.frames import Error, Kick, Login, LoginOk, Logout, Ping, Reply
+from rtm_actors.runtime import GeventActor, NamedTimers, now, try_tell
+
+log = structlog.get_logger("rtm_actors.client")
+
+#: Close codes that end the session for good, and the reason Agora reports.
+_TERMINAL_CLOSES = {
+    DisconnectCode.REMOTE_LOGIN: ConnectionChangeReason.REMOTE_LOGIN,
+    DisconnectCode.BANNED: ConnectionChangeReason.BANNED_BY_SERVER,
+    DisconnectCode.TOKEN_EXPIRED: ConnectionChangeReason.TOKEN_EXPIRED,
+}
+LOGIN_RID = 0
+
+
+class StateBox:
+    """The connection state the facade reads (written only by the supervisor)."""
+
+    __slots__ = ("state",)
+
+    def __init__(self) -> None:
+        self.state = ConnectionState.DISCONNECTED
+
+
+class ConnectionSupervisor(GeventActor):
+    """One per ``RtmService``: the link, login, heartbeats and reconnects."""
+
+    shutdown_tier = 5
+
+    def __init__(
+        self,
+        app_id: str,
+        server_url: str,
+        handler: Any,
+        dispatcher: Any,
+        service: Any,
+        config: ClientConfig,
+        state_box: StateBox,
+    ) -> None:
+        super().__init__()
+        self._app_id = app_id
+        self._url = server_url
+        self._handler = handler
+        self._dispatcher = dispatcher
+        self._service = service
+        self._config = config
+        self._box = state_box
+        self._machine = c.ConnectionMachine(config.timings, jitter=random.random)
+        self._timers = NamedTimers(self.actor_ref)
+        self._link: ClientLink | None = None
+        self._attempt = 0
+        self._token = ""
+        self._user_id = ""
+        self._login_future: Any = None
+        self._logout_future: Any = None
+        self._log = log.bind(app_id=app_id)
+
+    def on_receive(self, message: Any) -> None:
+        machine = self._machine
+        match message:
+            case cm.ServerFrame(link=link, frame=frame) if link is self._link:
+                self._on_frame(frame)
+            case cm.TimerFired(timer=timer):
+                if self._link is not None:
+                    machine.traffic_seen(self._link.last_rx)
+                self._run(machine.timer_fired(timer, now()))
+            case cm.LinkOpened(attempt=attempt, link=link):
+                self._on_link_opened(attempt, link)
+            case cm.LinkOpenFailed(attempt=attempt, error=error):
+                if attempt == self._attempt:
+                    self._log.info("link_open_failed", error=error, attempt=machine.attempt)
+                    self._run(machine.link_lost())
+            case cm.LinkClosed(link=link) if link is self._link:
+                self._on_link_closed(link)
+            case cm.StartLogin(token=token, user_id=user_id, future=future):
+                self._start_login(token, user_id, future)
+            case cm.StartLogout(future=future):
+                self._start_logout(future)
+            case cm.RenewToken(token=token, future=future):
+                self._renew(token, future)
+            case cm.Release():
+                if machine.state is not ConnectionState.DISCONNECTED:
+                    self._run(machine.logout())
+                self.stop()
+
+    # -- inputs ----------------------------------------------------------------
+
+    def _start_login(self, token: str, user_id: str, future: Any) -> None:
+        if self._machine.state is not ConnectionState.DISCONNECTED:
+            self._fail_login(future, LoginErrCode.ALREADY_LOGGED_IN)
+            return
+        self._token = token
+        self._user_id = user_id
+        self._login_future = future
+        self._log = log.bind(app_id=self._app_id, user_id=user_id)
+        self._run(self._machine.login())
+
+    def _start_logout(self, future: Any) -> None:
+        if self._machine.state is ConnectionState.DISCONNECTED:
+            future.fail(LogoutErrCode.USER_NOT_LOGGED_IN, "logout")
+            self._callback("on_logout", LogoutErrCode.USER_NOT_LOGGED_IN)
+            return
+        self._logout_future = future
+        self._run(self._machine.logout())
+
+    def _renew(self, token: str, future: Any) -> None:
+        if self._machine.state in (ConnectionState.DISCONNECTED, ConnectionState.ABORTED):
+            future.fail(RenewTokenErrCode.USER_NOT_LOGGED_IN, "renew_token")
+            self._callback("on_renew_token_result", token, RenewTokenErrCode.USER_NOT_LOGGED_IN)
+            return
+        self._token = token
+        future.resolve(token)
+        self._callback("on_renew_token_result", token, RenewTokenErrCode.OK)
+        self._run(self._machine.token_renewed())
+
+    def _on_link_opened(self, attempt: int, link: ClientLink) -> None:
+        if attempt != self._attempt or self._link is not None:
+            link.close()  # a stale attempt (logout or a newer attempt came first)
+            return
+        self._link = link
+        service = self._service
+        supervisor = self.actor_ref
+        link.start(
+            on_frame=lambda lk, frame: try_tell(service, cm.ServerFrame(lk, frame)),
+            on_closed=lambda lk: try_tell(supervisor, cm.LinkClosed(lk)),
+        )
+        self._run(self._machine.link_opened(now()))
+
+    def _on_link_closed(self, link: ClientLink) -> None:
+        self._link = None
+        reason = _TERMINAL_CLOSES.get(link.close_code)  # type: ignore[call-overload]
+        if reason is not None:
+            self._run(self._machine.kicked(reason))
+        else:
+            self._log.info("link_lost", close_code=link.close_code, why=link.close_reason)
+            self._run(self._machine.link_lost())
+
+    def _on_frame(self, frame: Any) -> None:
+        machine = self._machine
+        match frame:
+            case LoginOk(session=session, resumed=resumed):
+                self._run(machine.login_accepted(session, resumed=resumed, now=now()))
+            case Reply(rid=LOGIN_RID, code=code):
+                self._run(machine.login_rejected(_login_code(code)))
+            case Kick(reason=reason):
+                self._run(machine.kicked(ConnectionChangeReason(reason)))
+            case Error(detail=detail):
+                self._log.warning("server_error", detail=detail)
+
+    # -- effects -----------------------------------------------------------------
+
+    def _run(self, effects: list[c.Effect]) -> None:
+        for effect in effects:
+            self._apply(effect)
+
+    def _apply(self, effect: c.Effect) -> None:  # noqa: C901, PLR0912
+        match effect:
+            case c.StateChanged(state=state, reason=reason):
+                self._box.state = state
+                self._log.info("connection_state_changed", state=state.name, reason=reason.name)
+                self._callback("on_connection_state_changed", state, reason)
+            case c.OpenLink():
+                self._attempt += 1
+                gevent.spawn(self._open_link, self._attempt)
+            case c.CloseLink():
+                self._attempt += 1  # whatever is being opened is no longer wanted
+                link, self._link = self._link, None
+                if link is not None:
+                    link.close()
+            case c.SendLogin(resume=resume):
+                login = Login(LOGIN_RID, self._app_id, self._user_id, self._token, resume=resume)
+                self._send(login)
+            case c.SendLogout():
+                self._send(Logout(LOGIN_RID))
+            case c.SendPing():
+                self._send(Ping(now()))
+            case c.StartTimer(timer=timer, delay=delay):
+                self._timers.start(timer, delay, cm.TimerFired(timer))
+            case c.CancelTimer(timer=timer):
+                self._timers.cancel(timer)
+            case c.LoginSucceeded():
+                self._service.tell(cm.LinkUp(self._link))  # before the future: order matters
+                if self._login_future is not None:
+                    self._login_future.resolve(None)
+                    self._login_future = None
+                self._callback("on_login_success")
+            case c.LoginFailed(code=code):
+                self._fail_login(self._login_future, code)
+                self._login_future = None
+            case c.LinkRestored(resumed=resumed):
+                self._log.info("link_restored", resumed=resumed)
+                self._service.tell(cm.LinkUp(self._link))
+            case c.LinkDown():
+                self._service.tell(cm.LinkDown())
+            case c.TokenExpired():
+                self._callback("on_token_expired")
+            case c.LoggedOut(reason=reason):
+                self._service.tell(cm.SessionEnded(reason))
+                self._settle_logout(reason)
+
+    def _settle_logout(self, reason: ConnectionChangeReason) -> None:
+        if reason is ConnectionChangeReason.LOGOUT:
+            if self._logout_future is not None:
+                self._logout_future.resolve(None)
+                self._logout_future = None
+            self._callback("on_logout", LogoutErrCode.OK)
+        if self._login_future is not None:
+            error = ConnectionAbortedByServer(f"session ended: {reason.name}", reason)
+            self._login_future.fail_with(error)
+            self._login_future = None
+
+    def _fail_login(self, future: Any, code: LoginErrCode) -> None:
+        if future is not None:
+            future.fail(code, "login")
+        self._callback("on_login_failure", code)
+
+    def _send(self, frame: Any) -> None:
+        if self._link is not None:
+            self._link.send(codec.encode(frame))
+
+    def _callback(self, method: str, *args: Any) -> None:
+        self._dispatcher.tell(Callback(self._handler, method, args))
+
+    def _open_link(self, attempt: int) -> None:
+        # Runs in its own short greenlet: connecting may take a while.
+        try:
+            link = ClientLink.open(self._url, self._config.timings.attempt_timeout)
+        except LinkOpenError as exc:
+            try_tell(self.actor_ref, cm.LinkOpenFailed(attempt, str(exc)))
+            return
+        if not try_tell(self.actor_ref, cm.LinkOpened(attempt, link)):
+            link.close()
+
+    def on_stop(self) -> None:
+        self._timers.cancel_all()
+        if self._link is not None:
+            self._link.close()
+            self._link = None
+
+
+def _login_code(code: int) -> LoginErrCode:
+    try:
+        return LoginErrCode(code)
+    except ValueError:
+        return LoginErrCode.UNKNOWN

@@ -1,0 +1,368 @@
+"""The client's connection state machine (Agora's states and reasons), sans-IO.
+
+Theory of operation
+-------------------
+Agora exposes five states (``ConnectionState``) and says why each change happened
+(``ConnectionChangeReason``). Under them sits the link, the one websocket, which can
+drop and come back many times while the user stays logged in. The machine keeps both:
+
+* ``state`` is what the application sees;
+* ``link_up`` is whether a logged-in websocket is working right now.
+
+A dropped link does not change ``state`` at once: Agora reports ``RECONNECTING`` /
+``INTERRUPTED`` only when the link stays down for ``interrupt_after`` seconds (4 s).
+Meanwhile the machine retries with capped, jittered exponential backoff, and a
+reconnect that succeeds reports ``CONNECTED`` / ``LOGIN_SUCCESS`` without
+``on_login_success`` (``LoginSucceeded`` is only emitted for an explicit login).
+
+Inputs are the methods below; each returns the effects for the shell to carry out, in
+order. Time never enters except as timer expiries the shell reports back, and
+randomness (backoff jitter) comes from an injected function. The machine never logs.
+
+=============  ====================  ==================================================
+state          input                 result
+=============  ====================  ==================================================
+DISCONNECTED   login                 CONNECTING/LOGIN, open link, login timer
+CONNECTING     link opened           send Login
+CONNECTING     login accepted        CONNECTED/LOGIN_SUCCESS, LoginSucceeded
+CONNECTING     login rejected        DISCONNECTED/LOGIN_FAILURE, LoginFailed(code)
+CONNECTING     login timer           DISCONNECTED/LOGIN_TIMEOUT, LoginFailed(TIMEOUT)
+CONNECTING     link lost             retry after backoff (until the login timer)
+CONNECTED      link lost             retry after backoff, interrupt timer
+CONNECTED      interrupt timer       RECONNECTING/INTERRUPTED
+CONNECTED      kicked(reason)        ABORTED/reason
+RECONNECTING   login accepted        CONNECTED/LOGIN_SUCCESS, LinkRestored
+RECONNECTING   login rejected        token: TokenExpired, wait for renew; else ABORTED
+any but DISC.  logout                DISCONNECTED/LOGOUT, LoggedOut
+=============  ====================  ==================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+from rtm_actors.protocol.codes import (
+    ConnectionChangeReason as Reason,
+)
+from rtm_actors.protocol.codes import (
+    ConnectionState as State,
+)
+from rtm_actors.protocol.codes import (
+    LoginErrCode,
+)
+
+
+class Timer(Enum):
+    """The timers the machine asks the shell to run."""
+
+    LOGIN = "login"
+    INTERRUPT = "interrupt"
+    RECONNECT = "reconnect"
+    ATTEMPT = "attempt"
+    HEARTBEAT = "heartbeat"
+
+
+# -- effects ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StateChanged:
+    """Tell the application: ``on_connection_state_changed(state, reason)``."""
+
+    state: State
+    reason: Reason
+
+
+@dataclass(frozen=True, slots=True)
+class OpenLink:
+    """Open a websocket to the server; report ``link_opened`` or ``link_lost``."""
+
+
+@dataclass(frozen=True, slots=True)
+class CloseLink:
+    """Close the websocket, if one is open."""
+
+
+@dataclass(frozen=True, slots=True)
+class SendLogin:
+    """Send a ``Login`` frame; ``resume`` is the session key to resume, if any."""
+
+    resume: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SendLogout:
+    """Send a ``Logout`` frame before closing."""
+
+
+@dataclass(frozen=True, slots=True)
+class SendPing:
+    """Send a heartbeat."""
+
+
+@dataclass(frozen=True, slots=True)
+class StartTimer:
+    """Start (or restart) timer ``timer`` to fire after ``delay`` seconds."""
+
+    timer: Timer
+    delay: float
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTimer:
+    """Cancel timer ``timer`` if it runs."""
+
+    timer: Timer
+
+
+@dataclass(frozen=True, slots=True)
+class LoginSucceeded:
+    """Fire ``on_login_success`` and resolve the login future."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoginFailed:
+    """Fire ``on_login_failure(code)`` and fail the login future."""
+
+    code: LoginErrCode
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRestored:
+    """The link is back after a drop; ``resumed`` says the server kept the session."""
+
+    resumed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LinkDown:
+    """The link dropped while logged in: hold outgoing requests until it is back."""
+
+
+@dataclass(frozen=True, slots=True)
+class TokenExpired:
+    """Fire ``on_token_expired``: the app must ``renew_token`` to go on reconnecting."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedOut:
+    """The session ended (logout, kick): fail what is pending, clear session state."""
+
+    reason: Reason
+
+
+Effect = (
+    StateChanged
+    | OpenLink
+    | CloseLink
+    | SendLogin
+    | SendLogout
+    | SendPing
+    | StartTimer
+    | CancelTimer
+    | LoginSucceeded
+    | LoginFailed
+    | LinkRestored
+    | LinkDown
+    | TokenExpired
+    | LoggedOut
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Timings:
+    """Every timing of the machine; defaults are Agora's where Agora has one."""
+
+    login_timeout: float = 12.0
+    interrupt_after: float = 4.0
+    attempt_timeout: float = 6.0
+    backoff_min: float = 0.5
+    backoff_max: float = 10.0
+    heartbeat_interval: float = 2.0
+    heartbeat_timeout: float = 6.0
+
+
+def backoff_delay(attempt: int, timings: Timings, jitter: float) -> float:
+    """Delay before reconnect attempt ``attempt`` (0-based): capped, "equal jitter".
+
+    The un-jittered delay doubles from ``backoff_min`` up to ``backoff_max``; the
+    result lies in [half of it, all of it], so clients that lost the same server
+    spread their reconnects out. ``jitter`` is a number in [0, 1).
+    """
+    ceiling = min(timings.backoff_max, timings.backoff_min * 2.0 ** min(attempt, 32))
+    return ceiling * (0.5 + 0.5 * jitter)
+
+
+class ConnectionMachine:
+    """The client's connection state: Agora's state plus whether the link is up."""
+
+    def __init__(self, timings: Timings | None = None, jitter: Callable[[], float] = lambda: 0.5) -> None:
+        self.timings = timings or Timings()
+        self._jitter = jitter
+        self.state = State.DISCONNECTED
+        self.link_up = False
+        #: Session key of the server-side session; set at login, kept across drops.
+        self.session: str | None = None
+        #: Reconnect attempts since the link last worked.
+        self.attempt = 0
+        #: Waiting for ``renew_token`` before trying again.
+        self.awaiting_token = False
+        self._last_rx = 0.0
+
+    # -- application calls ---------------------------------------------------
+
+    def login(self) -> list[Effect]:
+        """The app called ``login``; the shell has checked the state is DISCONNECTED."""
+        if self.state is not State.DISCONNECTED:
+            return [LoginFailed(LoginErrCode.ALREADY_LOGGED_IN)]
+        self.session = None
+        self.attempt = 0
+        return [
+            *self._become(State.CONNECTING, Reason.LOGIN),
+            StartTimer(Timer.LOGIN, self.timings.login_timeout),
+            OpenLink(),
+        ]
+
+    def logout(self) -> list[Effect]:
+        """The app called ``logout``: end everything, whatever the state."""
+        if self.state is State.DISCONNECTED:
+            return []
+        effects: list[Effect] = [SendLogout()] if self.link_up else []
+        effects += self._end(State.DISCONNECTED, Reason.LOGOUT)
+        return effects
+
+    def token_renewed(self) -> list[Effect]:
+        """The app gave a new token while reconnecting: try again at once."""
+        if self.state is State.RECONNECTING and self.awaiting_token:
+            self.awaiting_token = False
+            self.attempt = 0
+            return [OpenLink(), StartTimer(Timer.ATTEMPT, self.timings.attempt_timeout)]
+        return []
+
+    # -- link events ---------------------------------------------------------
+
+    def link_opened(self, now: float) -> list[Effect]:
+        """The websocket is open: log in, resuming the session if there is one."""
+        if self.state is State.DISCONNECTED or self.state is State.ABORTED:
+            return [CloseLink()]
+        self._last_rx = now
+        return [SendLogin(self.session)]
+
+    def login_accepted(self, session: str, *, resumed: bool, now: float) -> list[Effect]:
+        """The server accepted the login (or the resume)."""
+        self._last_rx = now
+        was = self.state
+        if was is State.DISCONNECTED or was is State.ABORTED:
+            return [CloseLink()]
+        self.session = session
+        self.link_up = True
+        self.attempt = 0
+        heartbeat = StartTimer(Timer.HEARTBEAT, self.timings.heartbeat_interval)
+        if was is State.CONNECTING:
+            return [
+                CancelTimer(Timer.LOGIN),
+                *self._become(State.CONNECTED, Reason.LOGIN_SUCCESS),
+                LoginSucceeded(),
+                heartbeat,
+            ]
+        effects: list[Effect] = [CancelTimer(Timer.ATTEMPT), CancelTimer(Timer.INTERRUPT)]
+        if was is State.RECONNECTING:
+            effects += self._become(State.CONNECTED, Reason.LOGIN_SUCCESS)
+        return [*effects, LinkRestored(resumed=resumed), heartbeat]
+
+    def login_rejected(self, code: LoginErrCode) -> list[Effect]:
+        """The server refused the login."""
+        if self.state is State.CONNECTING:
+            return [
+                CancelTimer(Timer.LOGIN),
+                CloseLink(),
+                *self._become(State.DISCONNECTED, Reason.LOGIN_FAILURE),
+                LoginFailed(code),
+            ]
+        if self.state is State.DISCONNECTED or self.state is State.ABORTED:
+            return []
+        if code in (LoginErrCode.TOKEN_EXPIRED, LoginErrCode.INVALID_TOKEN):
+            effects: list[Effect] = [CancelTimer(Timer.ATTEMPT), CloseLink()]
+            if self.state is State.CONNECTED:
+                effects += self._become(State.RECONNECTING, Reason.INTERRUPTED)
+            self.awaiting_token = True
+            return [*effects, CancelTimer(Timer.INTERRUPT), TokenExpired()]
+        if code in (LoginErrCode.REJECTED, LoginErrCode.NOT_AUTHORIZED):
+            return self._end(State.ABORTED, Reason.BANNED_BY_SERVER)
+        # Anything else (too often, a server hiccup) is worth another try later.
+        return [CloseLink(), *self._schedule_retry()]
+
+    def link_lost(self) -> list[Effect]:
+        """The websocket closed, failed to open, or went silent."""
+        if self.state in (State.DISCONNECTED, State.ABORTED) or self.awaiting_token:
+            return []
+        effects: list[Effect] = [CancelTimer(Timer.HEARTBEAT), CancelTimer(Timer.ATTEMPT)]
+        if self.link_up:
+            self.link_up = False
+            effects.append(LinkDown())
+            if self.state is State.CONNECTED:
+                effects.append(StartTimer(Timer.INTERRUPT, self.timings.interrupt_after))
+        return [*effects, *self._schedule_retry()]
+
+    def kicked(self, reason: Reason) -> list[Effect]:
+        """The server ended the session for good (remote login, ban, token expiry)."""
+        if self.state in (State.DISCONNECTED, State.ABORTED):
+            return []
+        return self._end(State.ABORTED, reason)
+
+    # -- timers and traffic --------------------------------------------------
+
+    def timer_fired(self, timer: Timer, now: float) -> list[Effect]:
+        """A timer the machine started has expired."""
+        if timer is Timer.LOGIN and self.state is State.CONNECTING:
+            return [
+                CloseLink(),
+                CancelTimer(Timer.RECONNECT),
+                CancelTimer(Timer.ATTEMPT),
+                *self._become(State.DISCONNECTED, Reason.LOGIN_TIMEOUT),
+                LoginFailed(LoginErrCode.TIMEOUT),
+            ]
+        if timer is Timer.INTERRUPT and self.state is State.CONNECTED and not self.link_up:
+            return self._become(State.RECONNECTING, Reason.INTERRUPTED)
+        if timer is Timer.RECONNECT and self._retrying():
+            return [OpenLink(), StartTimer(Timer.ATTEMPT, self.timings.attempt_timeout)]
+        if timer is Timer.ATTEMPT and self._retrying():
+            return [CloseLink(), *self.link_lost()]
+        if timer is Timer.HEARTBEAT and self.link_up:
+            if now - self._last_rx > self.timings.heartbeat_timeout:
+                return [CloseLink(), *self.link_lost()]
+            return [SendPing(), StartTimer(Timer.HEARTBEAT, self.timings.heartbeat_interval)]
+        return []
+
+    def traffic_seen(self, now: float) -> None:
+        """Any frame arrived: the link is alive."""
+        self._last_rx = now
+
+    # -- helpers -------------------------------------------------------------
+
+    def _retrying(self) -> bool:
+        return (
+            self.state in (State.CONNECTING, State.CONNECTED, State.RECONNECTING)
+            and not self.link_up
+            and not self.awaiting_token
+        )
+
+    def _schedule_retry(self) -> list[Effect]:
+        delay = backoff_delay(self.attempt, self.timings, self._jitter())
+        self.attempt += 1
+        return [StartTimer(Timer.RECONNECT, delay)]
+
+    def _become(self, state: State, reason: Reason) -> list[Effect]:
+        self.state = state
+        return [StateChanged(state, reason)]
+
+    def _end(self, state: State, reason: Reason) -> list[Effect]:
+        """Leave the logged-in world: stop every timer, close, forget the session."""
+        self.link_up = False
+        self.session = None
+        self.awaiting_token = False
+        self.attempt = 0
+        cancels: list[Effect] = [CancelTimer(t) for t in Timer]
+        return [*cancels, CloseLink(), *self._become(state, reason), LoggedOut(reason)]

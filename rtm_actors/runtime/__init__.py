@@ -1,0 +1,38 @@
+"""pykka on gevent: the actor base, futures, timers, supervision, offloading.
+
+The only package (with the server's socket layer and the CLI) that touches gevent.
+"""
+
+from rtm_actors.runtime.actor import (
+    ChildExited,
+    GeventActor,
+    GeventFuture,
+    GeventInbox,
+    try_tell,
+)
+from rtm_actors.runtime.cooperative import Yielder, tell_all
+from rtm_actors.runtime.offload import Offloader
+from rtm_actors.runtime.registry import Registry, registry
+from rtm_actors.runtime.supervisor import Adopt, ChildRef, ChildSpec, StartChild, Supervisor
+from rtm_actors.runtime.timers import NamedTimers, call_later, now
+
+__all__ = [
+    "Adopt",
+    "ChildExited",
+    "ChildRef",
+    "ChildSpec",
+    "GeventActor",
+    "GeventFuture",
+    "GeventInbox",
+    "NamedTimers",
+    "Offloader",
+    "Registry",
+    "StartChild",
+    "Supervisor",
+    "Yielder",
+    "call_later",
+    "now",
+    "registry",
+    "tell_all",
+    "try_tell",
+]

@@ -1,0 +1,236 @@
+"""pykka actors on greenlets, through pykka's three implementor hooks.
+
+pykka dropped its gevent actor in 3.0. ``GeventActor`` brings it back without monkey
+patching: a gevent queue inbox (``_create_actor_inbox``), an ``AsyncResult``-backed
+future (``_create_future``) and a greenlet loop (``_start_actor_loop``). The hooks are
+internal to pykka, so pykka is pinned below 5 and ``tests/unit/test_runtime_contract.py``
+fails loudly if they change.
+
+On top of the hooks it handles pykka's pitfalls (see RUNTIME-NOTES.md):
+
+* registration goes to our dict ``registry``, not pykka's list;
+* a ``BaseException`` (``gevent.Timeout``, ``GreenletExit``) raised in a handler stops
+  that actor only, never every actor of the process;
+* ``tell`` from another OS thread is handed to the hub with
+  ``run_callback_threadsafe``, so it is delivered without anything else waking the hub;
+* a crash is reported to the actor's supervisor, if it has one.
+"""
+
+from __future__ import annotations
+
+import queue
+import sys
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, ClassVar, Generic, Self, TypeVar
+
+import gevent
+import gevent.event
+import gevent.monkey
+import gevent.queue
+import pykka
+import structlog
+
+from rtm_actors.runtime.registry import registry
+
+T = TypeVar("T")
+
+# The real thread id even where threading is monkey-patched (there it names greenlets).
+_get_ident = gevent.monkey.get_original("_thread", "get_ident")
+
+log = structlog.get_logger("rtm_actors.runtime")
+
+
+class GeventFuture(pykka.Future[T], Generic[T]):
+    """A pykka ``Future`` backed by ``gevent.event.AsyncResult``: waiting yields."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._result: gevent.event.AsyncResult = gevent.event.AsyncResult()
+
+    def get(self, *, timeout: float | None = None) -> Any:
+        """Wait for the value (yielding to other greenlets); raise ``pykka.Timeout``."""
+        try:
+            return super().get(timeout=timeout)
+        except NotImplementedError:
+            pass
+        try:
+            return self._result.get(timeout=timeout)
+        except gevent.Timeout:
+            msg = f"{timeout} seconds"
+            raise pykka.Timeout(msg) from None
+
+    def set(self, value: Any | None = None) -> None:
+        """Resolve with ``value``; a second set raises ``queue.Full`` as pykka's does."""
+        if self._result.ready() or self._get_hook is not None:
+            raise queue.Full
+        self._result.set(value)
+
+    def set_exception(
+        self,
+        exc_info: tuple[type[BaseException], BaseException, TracebackType | None]
+        | tuple[None, None, None]
+        | None = None,
+    ) -> None:
+        """Fail with the exception in ``exc_info`` (default: the one being handled)."""
+        if self._result.ready() or self._get_hook is not None:
+            raise queue.Full
+        info = exc_info if exc_info is not None else sys.exc_info()
+        exc = info[1] if info[1] is not None else (info[0]() if info[0] else RuntimeError())
+        self._result.set_exception(exc, exc_info=info)
+
+    def done(self) -> bool:
+        """Whether a value or an exception is set."""
+        return bool(self._result.ready())
+
+
+class GeventInbox:
+    """An unbounded gevent queue that also accepts items from other OS threads."""
+
+    __slots__ = ("_hub", "_queue", "_thread_id")
+
+    def __init__(self) -> None:
+        self._queue: gevent.queue.SimpleQueue = gevent.queue.SimpleQueue()
+        self._hub = gevent.get_hub()
+        self._thread_id = _get_ident()
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:  # noqa: FBT001, FBT002
+        """Enqueue; from a foreign thread, hand the item to the hub's loop instead."""
+        if _get_ident() == self._thread_id:
+            self._queue.put(item)
+        else:
+            self._hub.loop.run_callback_threadsafe(self._queue.put, item)
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:  # noqa: FBT001, FBT002
+        """Take the next item, yielding until there is one."""
+        return self._queue.get(block, timeout)
+
+    def empty(self) -> bool:
+        """Whether nothing is waiting."""
+        return bool(self._queue.empty())
+
+    def qsize(self) -> int:
+        """How many items are waiting (a slow consumer shows here)."""
+        return int(self._queue.qsize())
+
+
+def try_tell(ref: pykka.ActorRef[Any], message: object) -> bool:
+    """Tell an actor that may have stopped meanwhile; answer whether it was alive."""
+    try:
+        ref.tell(message)
+    except pykka.ActorDeadError:
+        return False
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class ChildExited:
+    """Sent by a supervised actor to its supervisor when it stops or crashes."""
+
+    urn: str
+    error: BaseException | None
+
+
+class GeventActor(pykka.Actor):
+    """Base of every rtm_actors actor: a pykka actor whose loop is a greenlet.
+
+    Subclasses implement ``on_receive`` with ``match`` over typed messages. Set
+    ``shutdown_tier`` so that ``registry.shutdown`` stops front actors (sessions)
+    before the ones they depend on (channels, services, supervisors).
+    """
+
+    shutdown_tier: ClassVar[int] = 0
+    supervisor: pykka.ActorRef[Any] | None = None
+
+    @staticmethod
+    def _create_actor_inbox() -> Any:
+        return GeventInbox()
+
+    @staticmethod
+    def _create_future() -> pykka.Future[Any]:
+        return GeventFuture()
+
+    def _start_actor_loop(self) -> None:
+        self.greenlet = gevent.spawn(self._actor_loop)
+
+    @classmethod
+    def start(cls, *args: Any, **kwargs: Any) -> pykka.ActorRef[Self]:
+        """Create and start the actor; it registers in our dict ``registry``."""
+        return cls.start_under(None, *args, **kwargs)
+
+    @classmethod
+    def start_under(
+        cls, supervisor: pykka.ActorRef[Any] | None, *args: Any, **kwargs: Any
+    ) -> pykka.ActorRef[Self]:
+        """Start the actor as a child of ``supervisor``, which learns of its exit."""
+        obj = cls(*args, **kwargs)
+        obj.supervisor = supervisor
+        registry.add(obj.actor_ref, cls.shutdown_tier)
+        obj._start_actor_loop()
+        return obj.actor_ref
+
+    def _actor_loop(self) -> None:
+        try:
+            super()._actor_loop()
+        finally:
+            if not self.actor_stopped.is_set():
+                # The greenlet was killed from outside (never do that: stop actors).
+                # Leave no zombie that looks alive and registered, nor hung asks.
+                registry.remove(self.actor_ref)
+                self.actor_stopped.set()
+                self._actor_loop_teardown()
+                self._tell_supervisor(RuntimeError("actor greenlet was killed"))
+
+    def _actor_loop_running(self) -> None:
+        # pykka's loop stops *every* actor on a BaseException; ours stops only this one.
+        inbox = self.actor_inbox
+        stopped = self.actor_stopped
+        while not stopped.is_set():
+            envelope = inbox.get()
+            try:
+                response = self._handle_receive(envelope.message)
+                if envelope.reply_to is not None:
+                    envelope.reply_to.set(response)
+            except Exception:
+                if envelope.reply_to is not None:
+                    envelope.reply_to.set_exception()
+                else:
+                    self._handle_failure(*sys.exc_info())
+                    self._call_on_failure()
+            except BaseException as exc:  # gevent.Timeout, GreenletExit, ...
+                if envelope.reply_to is not None:
+                    envelope.reply_to.set_exception()
+                self._handle_failure(*sys.exc_info())
+                self._call_on_failure()
+                if isinstance(exc, KeyboardInterrupt | SystemExit):
+                    raise
+
+    def _call_on_failure(self) -> None:
+        try:
+            self.on_failure(*sys.exc_info())
+        except Exception:  # noqa: BLE001
+            log.exception("on_failure_raised", actor=str(self))
+
+    def _stop(self) -> None:
+        registry.remove(self.actor_ref)
+        super()._stop()
+        self._tell_supervisor(None)
+
+    def _handle_failure(
+        self,
+        exception_type: type[BaseException] | None,
+        exception_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        registry.remove(self.actor_ref)
+        log.error(
+            "actor_crashed",
+            actor=str(self),
+            exc_info=(exception_type, exception_value, traceback),
+        )
+        self.actor_stopped.set()
+        self._tell_supervisor(exception_value or RuntimeError("unknown failure"))
+
+    def _tell_supervisor(self, error: BaseException | None) -> None:
+        if self.supervisor is not None:
+            try_tell(self.supervisor, ChildExited(self.actor_urn, error))

@@ -1,0 +1,34 @@
+"""Every server timing and bound in one place; defaults are Agora's where it has one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """Server settings. Tests shorten the timings to run real code paths in seconds."""
+
+    #: A user whose link dropped stays online (and keeps its session) this long.
+    grace_period: float = 30.0
+    #: A socket with no frame for this long is dead; a write stuck this long is too.
+    idle_timeout: float = 10.0
+    #: A new websocket must log in within this many seconds.
+    login_timeout: float = 10.0
+    #: Heartbeat interval the server asks clients to keep (seconds).
+    heartbeat_interval: float = 2.0
+    #: Logins per user id per second across the server (Agora's client limit is 2/s).
+    login_rate: int = 5
+    #: Peer messages per session per 3 s (Agora's server SDK limit: 1,500 / 3 s).
+    message_rate: int = 1500
+    message_rate_window: float = 3.0
+    #: Messages waiting in a session's inbox before its client is cut off as slow.
+    max_backlog: int = 5000
+    #: Unacknowledged pushes a session keeps for a client before it is cut off as slow.
+    max_unacked: int = 2000
+    #: Sender message ids remembered per session to drop re-sent duplicates.
+    dedup_window: int = 4096
+    #: Largest frame read from a client, in bytes.
+    max_frame_bytes: int = 64 * 1024
+    #: Seconds ``stop()`` waits for sessions to close and stores to flush.
+    shutdown_timeout: float = 5.0

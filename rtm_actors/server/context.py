@@ -1,0 +1,39 @@
+"""What every server actor of one node shares: settings, routing, storage, supervisor."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from rtm_actors.server.config import ServerConfig
+from rtm_actors.server.directory import Directory
+from rtm_actors.store.base import OfflineStore
+
+
+@dataclass
+class ServerStats:
+    """Counters a node keeps (the metrics endpoint of issue 10 reads them)."""
+
+    logins: int = 0
+    peer_messages: int = 0
+    deliveries: int = 0
+    offline_stored: int = 0
+    slow_consumers: int = 0
+    protocol_errors: int = 0
+
+
+@dataclass
+class ServerContext:
+    """One node's shared parts, handed to every session."""
+
+    config: ServerConfig
+    store: OfflineStore
+    directory: Directory = field(default_factory=Directory)
+    supervisor: Any = None
+    stats: ServerStats = field(default_factory=ServerStats)
+
+
+def now_ms() -> int:
+    """Wall-clock milliseconds since the epoch: Agora's ``server_received_ts``."""
+    return int(time.time() * 1000)

@@ -1,0 +1,58 @@
+"""Who is logged in on this node: (app id, user id) to the session actor's ref.
+
+Written only by session actors and the gateway, read by any session to route a peer
+message. Greenlets switch only at IO, so each call here is atomic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+UserKey = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A live session: its actor and the key a client resumes it with."""
+
+    ref: Any
+    session_key: str
+
+
+class Directory:
+    """The node's routing table of live sessions."""
+
+    def __init__(self) -> None:
+        self._entries: dict[UserKey, Entry] = {}
+        self._refs: dict[UserKey, Any] = {}
+
+    def lookup(self, key: UserKey) -> Entry | None:
+        """The session entry of that user, if one is live here."""
+        return self._entries.get(key)
+
+    def route(self, key: UserKey) -> Any | None:
+        """The session actor of that user, if one is live here (the hot path)."""
+        return self._refs.get(key)
+
+    def register(self, key: UserKey, ref: Any, session_key: str) -> Any | None:
+        """Make ``ref`` the user's session; answer the ref it replaces, if any."""
+        old = self._refs.get(key)
+        self._entries[key] = Entry(ref, session_key)
+        self._refs[key] = ref
+        return old if old is not ref else None
+
+    def unregister(self, key: UserKey, ref: Any) -> bool:
+        """Remove the entry only if it is still ``ref`` (a newer login may own it)."""
+        if self._refs.get(key) is ref:
+            del self._refs[key]
+            del self._entries[key]
+            return True
+        return False
+
+    def sessions(self) -> list[Any]:
+        """Every live session actor (a snapshot)."""
+        return list(self._refs.values())
+
+    def __len__(self) -> int:
+        return len(self._refs)

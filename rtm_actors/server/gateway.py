@@ -1,0 +1,214 @@
+"""The websocket endpoint: one greenlet per connection reads, logs in, and feeds a session.
+
+The gateway greenlet (the one gevent.pywsgi gives each request) reads and decodes
+frames and tells them to the user's ``SessionActor``. It never writes once the
+session exists: the session is the socket's one writer, so two greenlets never
+interleave frames on it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import pykka
+import structlog
+from geventwebsocket.exceptions import ProtocolError as WsProtocolError
+
+from rtm_actors.protocol import codec
+from rtm_actors.protocol.codes import ConnectionChangeReason, DisconnectCode, LoginErrCode
+from rtm_actors.protocol.errors import RemoteProtocolError
+from rtm_actors.protocol.flow import RateLimiter
+from rtm_actors.protocol.frames import PROTOCOL_VERSION, Error, Login, Reply
+from rtm_actors.protocol.limits import is_valid_app_id, is_valid_user_id
+from rtm_actors.protocol.restart import Restart
+from rtm_actors.runtime import Adopt, ChildSpec, now
+from rtm_actors.runtime import try_tell as tell
+from rtm_actors.server import messages as m
+from rtm_actors.server import wsio
+from rtm_actors.server.context import ServerContext
+from rtm_actors.server.link import Link
+from rtm_actors.server.session import SessionActor
+
+log = structlog.get_logger("rtm_actors.server.gateway")
+
+StartResponse = Callable[..., Any]
+
+
+class Gateway:
+    """Turns websockets into logged-in sessions. ``__call__`` is a WSGI app."""
+
+    def __init__(self, ctx: ServerContext, path: str = "/rtm") -> None:
+        self.ctx = ctx
+        self.path = path
+        self._login_rates: dict[tuple[str, str], RateLimiter] = {}
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        ws = environ.get("wsgi.websocket")
+        if ws is None or environ.get("PATH_INFO", "") != self.path:
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"rtm_actors: connect a websocket to " + self.path.encode() + b"\n"]
+        peer = f"{environ.get('REMOTE_ADDR', '?')}:{environ.get('REMOTE_PORT', '?')}"
+        try:
+            self.serve(ws, peer)
+        finally:
+            if not ws.closed:
+                ws.closed = True
+        return []
+
+    def serve(self, ws: Any, peer: str) -> None:
+        """Run one websocket to its end: login, then the read loop."""
+        cfg = self.ctx.config
+        wsio.set_nodelay(ws)
+        wsio.set_timeout(ws, cfg.login_timeout)
+        link = Link(ws, peer)
+        login = self._read_login(link)
+        if login is None:
+            return
+        session = self._open_session(link, login)
+        if session is None:
+            return
+        wsio.set_timeout(ws, cfg.idle_timeout)
+        self._read_loop(link, session)
+
+    # -- login ---------------------------------------------------------------
+
+    def _read_login(self, link: Link) -> Login | None:
+        try:
+            data = wsio.read_message(link.ws, self.ctx.config.max_frame_bytes, _ignore)
+            frame = codec.decode_client_frame(data, self.ctx.config.max_frame_bytes)
+        except (OSError, wsio.PeerClosedError):
+            link.close(DisconnectCode.STALE, "no login")
+            return None
+        except (RemoteProtocolError, WsProtocolError, wsio.FrameTooBigError) as exc:
+            self._refuse(link, None, DisconnectCode.PROTOCOL_ERROR, f"bad first frame: {exc}")
+            return None
+        if not isinstance(frame, Login):
+            self._refuse(link, None, DisconnectCode.PROTOCOL_ERROR, "log in first")
+            return None
+        code = self._check_login(frame)
+        if code is not LoginErrCode.OK:
+            link.send(codec.encode(Reply(frame.rid, code)))
+            log.info(
+                "login_refused",
+                app_id=frame.app_id[:64],
+                user_id=frame.user_id[:64],
+                code=code.name,
+                peer=link.peer,
+            )
+            link.close(DisconnectCode.LOGIN_FAILED, code.name)
+            return None
+        return frame
+
+    def _check_login(self, frame: Login) -> LoginErrCode:
+        if frame.version != PROTOCOL_VERSION:
+            return LoginErrCode.REJECTED
+        if not is_valid_app_id(frame.app_id):
+            return LoginErrCode.INVALID_APP_ID
+        if not is_valid_user_id(frame.user_id):
+            return LoginErrCode.INVALID_ARGUMENT
+        key = (frame.app_id, frame.user_id)
+        limiter = self._login_rates.get(key)
+        if limiter is None:
+            if len(self._login_rates) > 100_000:
+                self._login_rates.clear()
+            limiter = self._login_rates[key] = RateLimiter(self.ctx.config.login_rate, 1.0)
+        if not limiter.allow(now()):
+            return LoginErrCode.TOO_OFTEN
+        return LoginErrCode.OK
+
+    def _refuse(self, link: Link, rid: int | None, code: DisconnectCode, detail: str) -> None:
+        self.ctx.stats.protocol_errors += 1
+        link.send(codec.encode(Error(code, detail, rid)))
+        link.close(code, detail[:100])
+
+    def _open_session(self, link: Link, login: Login) -> Any:
+        """Resume the user's session if the key matches, else start a fresh one."""
+        key = (login.app_id, login.user_id)
+        directory = self.ctx.directory
+        current = directory.lookup(key)
+        if (
+            login.resume is not None
+            and current is not None
+            and current.session_key == login.resume
+            and _attach(current.ref, link, login.rid, resumed=True)
+        ):
+            return current.ref
+        session_key = secrets.token_urlsafe(16)
+        ref = SessionActor.start_under(
+            self.ctx.supervisor, self.ctx, login.app_id, login.user_id, session_key
+        )
+        self.ctx.supervisor.tell(Adopt(ref, self._child_spec(ref, link, key)))
+        replaced = directory.register(key, ref, session_key)
+        if replaced is not None:
+            replaced.tell(m.Kick(ConnectionChangeReason.REMOTE_LOGIN, successor=ref))
+        self.ctx.stats.logins += 1
+        return ref if _attach(ref, link, login.rid, resumed=False) else None
+
+    def _child_spec(self, ref: Any, link: Link, key: tuple[str, str]) -> ChildSpec:
+        directory = self.ctx.directory
+
+        def cleanup(error: BaseException | None) -> None:
+            # A crashed session must not leave a routable ghost or an open socket;
+            # its client sees a reconnectable close and logs in again.
+            if error is not None:
+                directory.unregister(key, ref)
+                link.close(DisconnectCode.INTERNAL_ERROR, "session failed")
+
+        return ChildSpec(
+            name=f"session:{key[1]}", start=_no_restart, restart=Restart.TEMPORARY, on_exit=cleanup
+        )
+
+    # -- after login ---------------------------------------------------------
+
+    def _read_loop(self, link: Link, session: Any) -> None:
+        max_bytes = self.ctx.config.max_frame_bytes
+        link_id = link.id
+
+        def on_ping(payload: bytes) -> None:
+            tell(session, m.PingIn(link_id, payload))
+
+        why = "closed"
+        while True:
+            try:
+                data = wsio.read_message(link.ws, max_bytes, on_ping)
+            except wsio.PeerClosedError:
+                break
+            except TimeoutError:
+                why = "idle timeout"
+                break
+            except OSError as exc:
+                why = f"socket error: {exc.__class__.__name__}"
+                break
+            except wsio.FrameTooBigError:
+                why = "frame too big"
+                link.close(DisconnectCode.MESSAGE_TOO_BIG, "frame too big")
+                break
+            except WsProtocolError as exc:
+                why = f"websocket protocol error: {exc}"
+                link.close(DisconnectCode.PROTOCOL_ERROR, "websocket protocol error")
+                break
+            try:
+                frame = codec.decode_client_frame(data, max_bytes)
+            except RemoteProtocolError as exc:
+                tell(session, m.BadFrame(link_id, str(exc)[:200]))
+                continue
+            tell(session, m.FrameIn(link_id, frame))
+        tell(session, m.LinkClosed(link_id, why))
+
+
+def _attach(ref: Any, link: Link, rid: int, *, resumed: bool) -> bool:
+    try:
+        return bool(ref.ask(m.Attach(link, rid, resumed=resumed), timeout=10.0))
+    except (pykka.ActorDeadError, pykka.Timeout):
+        return False
+
+
+def _ignore(_payload: bytes) -> None:
+    """Before login nobody owns the socket's writes: pings then go unanswered."""
+
+
+def _no_restart(_supervisor: Any) -> Any:
+    msg = "sessions are never restarted: their socket is gone"
+    raise RuntimeError(msg)

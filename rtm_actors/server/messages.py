@@ -1,0 +1,97 @@
+"""Typed messages between the server's actors and the gateway greenlets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rtm_actors.protocol.codes import ConnectionChangeReason, PeerMessageErrCode
+from rtm_actors.protocol.frames import AnyClientFrame, WireMessage
+from rtm_actors.server.link import Link
+
+
+@dataclass(frozen=True, slots=True)
+class Attach:
+    """Ask: take ``link`` as the session's websocket and answer login ``rid``.
+
+    The answer is False if the session already ended (the gateway then starts a
+    fresh one).
+    """
+
+    link: Link
+    rid: int
+    resumed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FrameIn:
+    """A decoded frame that arrived on link ``link_id``."""
+
+    link_id: int
+    frame: AnyClientFrame
+
+
+@dataclass(frozen=True, slots=True)
+class BadFrame:
+    """Link ``link_id`` sent something we could not decode: answer with an error frame."""
+
+    link_id: int
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class PingIn:
+    """A websocket-level ping arrived on ``link_id``; the session writes the pong."""
+
+    link_id: int
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class LinkClosed:
+    """Link ``link_id`` is gone (closed, reset, or silent past the idle timeout)."""
+
+    link_id: int
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class Deliver:
+    """A peer message for the receiving session to push to its client.
+
+    ``sender`` gets ``Delivered`` back once the client acknowledged it. A message
+    that came out of the offline store has ``store_id`` set and no ``sender``.
+    """
+
+    sender: Any
+    sender_id: str
+    message: WireMessage
+    ts: int
+    offline_ok: bool
+    store_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """The outcome of a peer message, for the sending session to report to its client."""
+
+    message_id: int
+    code: PeerMessageErrCode
+
+
+@dataclass(frozen=True, slots=True)
+class Kick:
+    """End the session now: another login took over (``successor``) or a ban."""
+
+    reason: ConnectionChangeReason
+    successor: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Shutdown:
+    """The server is stopping: tell the client to reconnect elsewhere, then end."""
+
+
+@dataclass(frozen=True, slots=True)
+class GraceExpired:
+    """The link stayed down for the whole grace period: the user is offline."""

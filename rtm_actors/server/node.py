@@ -1,0 +1,176 @@
+"""``RtmServer``: one node of the RTM system, stand-alone or mounted in a WSGI app."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Self
+
+import gevent
+import pykka
+import structlog
+from gevent.pywsgi import WSGIServer
+from geventwebsocket.handler import WebSocketHandler
+
+from rtm_actors.runtime import Supervisor
+from rtm_actors.server import messages as m
+from rtm_actors.server.config import ServerConfig
+from rtm_actors.server.context import ServerContext
+from rtm_actors.server.gateway import Gateway
+from rtm_actors.store import OfflineStore, open_offline_store
+
+log = structlog.get_logger("rtm_actors.server")
+
+
+class RtmServer:
+    """An RTM server node.
+
+    Args:
+        host: address to listen on (stand-alone mode).
+        port: TCP port; 0 picks a free one (see ``url`` after ``start``).
+        store: ``"memory"``, ``"sqlite:///path.db"`` (the default, survives
+            restarts), or an ``OfflineStore`` object.
+        app_certificates: ``{app_id: certificate}``; ``None`` is testing mode, where
+            any token is accepted (as Agora does for projects without a certificate).
+        config: timings and bounds (``ServerConfig``).
+        path: the websocket path.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8700,
+        store: str | OfflineStore = "sqlite:///rtm.db",
+        app_certificates: Mapping[str, str] | None = None,
+        config: ServerConfig | None = None,
+        path: str = "/rtm",
+    ) -> None:
+        if app_certificates:
+            msg = "token verification (app_certificates) is not implemented yet: see issue 6"
+            raise NotImplementedError(msg)
+        self.host = host
+        self.port = port
+        self.path = path
+        self.config = config or ServerConfig()
+        self._store_spec = store
+        self._ctx: ServerContext | None = None
+        self._gateway: Gateway | None = None
+        self._http: WSGIServer | None = None
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def start(self) -> Self:
+        """Open the store, start the supervisor and listen; return once listening."""
+        self._ensure_started()
+        self._http = WSGIServer(
+            (self.host, self.port),
+            self.wsgi_app,
+            handler_class=WebSocketHandler,
+            backlog=2048,
+            log=None,
+            error_log=_ErrorLog(),
+        )
+        self._http.start()
+        self.port = self._http.server_port
+        log.info("server_listening", url=self.url, store=self._store_name())
+        return self
+
+    def serve_forever(self) -> None:
+        """Start (if needed) and block until ``stop()``."""
+        if self._http is None:
+            self.start()
+        assert self._http is not None
+        self._http.serve_forever()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Graceful stop: stop listening, tell clients to reconnect, flush the store."""
+        timeout = self.config.shutdown_timeout if timeout is None else timeout
+        if self._http is not None:
+            self._http.close()
+        ctx = self._ctx
+        if ctx is not None:
+            sessions = ctx.directory.sessions()
+            replies = [_ask_nowait(ref, m.Shutdown()) for ref in sessions]
+            with gevent.Timeout(timeout, False):
+                for reply in replies:
+                    if reply is not None:
+                        reply.get()
+            if ctx.supervisor is not None:
+                ctx.supervisor.stop(block=False)
+            ctx.store.close()
+            log.info("server_stopped", url=self.url, sessions=len(sessions))
+        if self._http is not None:
+            self._http.stop(timeout=1)
+            self._http = None
+        self._ctx = None
+        self._gateway = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- mounting ----------------------------------------------------------------
+
+    @property
+    def wsgi_app(self) -> Gateway:
+        """The WSGI app to mount in your own ``gevent.pywsgi.WSGIServer``.
+
+        Serve it with ``handler_class=geventwebsocket.handler.WebSocketHandler``;
+        it answers websockets on ``path`` and 404 elsewhere, so route only that
+        path to it. The store and actors start on first use.
+        """
+        return self._ensure_started()
+
+    @property
+    def url(self) -> str:
+        """The websocket URL clients connect to (``ws://host:port/rtm``)."""
+        return f"ws://{self.host}:{self.port}{self.path}"
+
+    @property
+    def context(self) -> ServerContext:
+        """The node's shared parts (directory, store, stats), for tests and tools."""
+        if self._ctx is None:
+            msg = "server not started"
+            raise RuntimeError(msg)
+        return self._ctx
+
+    def _ensure_started(self) -> Gateway:
+        if self._gateway is None:
+            store = (
+                open_offline_store(self._store_spec)
+                if isinstance(self._store_spec, str)
+                else self._store_spec
+            )
+            self._ctx = ServerContext(config=self.config, store=store)
+            self._ctx.supervisor = Supervisor.start(name="server")
+            self._gateway = Gateway(self._ctx, self.path)
+        return self._gateway
+
+    def _store_name(self) -> str:
+        return self._store_spec if isinstance(self._store_spec, str) else type(self._store_spec).__name__
+
+
+def _ask_nowait(ref: Any, message: object) -> Any:
+    try:
+        return ref.ask(message, block=False)
+    except pykka.ActorDeadError:
+        return None
+
+
+class _ErrorLog:
+    """gevent.pywsgi's error log, through structlog."""
+
+    def write(self, text: str) -> None:
+        text = text.strip()
+        if text:
+            log.warning("http_error", detail=text[:500])
+
+    def flush(self) -> None:
+        pass

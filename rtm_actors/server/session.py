@@ -1,0 +1,312 @@
+"""``SessionActor``: the peer session, one per logged-in user on this node.
+
+It owns the user's websocket (``Link``) and everything that must survive a dropped
+link for the grace period: pushes not yet acknowledged (``DeliveryWindow``), the
+results of the user's own sends (to answer re-sent duplicates), the rate limit.
+
+A peer message goes sender session -> ``Deliver`` -> receiver session -> client ->
+``Ack`` -> receiver session -> ``Delivered`` -> sender session -> ``Reply(OK)``, so
+``OK`` means the receiver's SDK has it, as in Agora. Nothing accepted is dropped: a
+push the client never acknowledged goes to the next session of that user, or to the
+offline store if the sender asked for it, or back to the sender as unreachable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from rtm_actors.protocol import codec
+from rtm_actors.protocol.codes import (
+    ConnectionChangeReason,
+    DisconnectCode,
+    LoginErrCode,
+    LogoutErrCode,
+    MessageType,
+    PeerMessageErrCode,
+)
+from rtm_actors.protocol.flow import DeliveryWindow, RateLimiter, RecentIds
+from rtm_actors.protocol.frames import (
+    Ack,
+    Error,
+    Kick,
+    Login,
+    LoginOk,
+    Logout,
+    PeerMessage,
+    Ping,
+    Pong,
+    Reply,
+    SendPeerMessage,
+    WireMessage,
+)
+from rtm_actors.protocol.limits import is_valid_message, is_valid_user_id
+from rtm_actors.runtime import GeventActor, NamedTimers, now
+from rtm_actors.runtime import try_tell as tell
+from rtm_actors.server import messages as m
+from rtm_actors.server import wsio
+from rtm_actors.server.context import ServerContext, now_ms
+from rtm_actors.server.link import Link
+from rtm_actors.store.base import StoredMessage
+
+log = structlog.get_logger("rtm_actors.server.session")
+
+_KICK_CLOSE = {
+    ConnectionChangeReason.REMOTE_LOGIN: DisconnectCode.REMOTE_LOGIN,
+    ConnectionChangeReason.BANNED_BY_SERVER: DisconnectCode.BANNED,
+    ConnectionChangeReason.TOKEN_EXPIRED: DisconnectCode.TOKEN_EXPIRED,
+}
+_VALID_KINDS = (MessageType.TEXT, MessageType.RAW)
+
+
+class SessionActor(GeventActor):
+    """The server side of one logged-in user."""
+
+    shutdown_tier = 0
+
+    def __init__(self, ctx: ServerContext, app_id: str, user_id: str, session_key: str) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.app_id = app_id
+        self.user_id = user_id
+        self.key = (app_id, user_id)
+        self.session_key = session_key
+        self.link: Link | None = None
+        self.ended = False
+        self._window: DeliveryWindow[m.Deliver] = DeliveryWindow()
+        self._stored_in_flight: set[int] = set()
+        self._awaiting_receipt: dict[int, tuple[int, int]] = {}  # message id -> (rid, ts)
+        self._results: RecentIds[tuple[int, int]] = RecentIds(ctx.config.dedup_window)
+        self._rate = RateLimiter(ctx.config.message_rate, ctx.config.message_rate_window)
+        self._timers = NamedTimers(self.actor_ref)
+        self._started = now()
+        self._sent = 0
+        self._received = 0
+        self._log = log.bind(app_id=app_id, user_id=user_id, session=session_key[:8])
+
+    # -- dispatch ------------------------------------------------------------
+
+    def on_receive(self, message: Any) -> Any:
+        match message:
+            case m.FrameIn(link_id=link_id, frame=frame):
+                if self.link is not None and link_id == self.link.id:
+                    self._on_frame(frame)
+            case m.Deliver():
+                self._on_deliver(message)
+            case m.Delivered(message_id=message_id, code=code):
+                self._on_delivered(message_id, code)
+            case m.Attach(link=link, rid=rid, resumed=resumed):
+                return self._on_attach(link, rid, resumed=resumed)
+            case m.LinkClosed(link_id=link_id, why=why):
+                self._on_link_closed(link_id, why)
+            case m.BadFrame(link_id=link_id, detail=detail):
+                self._on_bad_frame(link_id, detail)
+            case m.PingIn(link_id=link_id, payload=payload):
+                if self.link is not None and link_id == self.link.id:
+                    self.link.send_frame(wsio.frame(payload, wsio.OP_PONG))
+            case m.GraceExpired():
+                if self.link is None:
+                    self._end("grace_expired")
+            case m.Kick(reason=reason, successor=successor):
+                self._on_kick(reason, successor)
+            case m.Shutdown():
+                self._close_link(DisconnectCode.SHUTDOWN, "server shutting down")
+                self._end("shutdown")
+            case _:
+                self._log.warning("unknown_message", message=type(message).__name__)
+        return None
+
+    def _on_frame(self, frame: Any) -> None:
+        match frame:
+            case SendPeerMessage():
+                self._on_send_peer(frame)
+            case Ack(seq=seq):
+                self._on_ack(seq)
+            case Ping(ts=ts):
+                self._send(Pong(ts))
+            case Logout(rid=rid):
+                self._send(Reply(rid, LogoutErrCode.OK))
+                self._close_link(DisconnectCode.LOGGED_OUT, "logged out")
+                self._end("logout")
+            case Login(rid=rid):
+                self._send(Reply(rid, LoginErrCode.ALREADY_LOGGED_IN))
+
+    # -- link lifecycle ------------------------------------------------------
+
+    def _on_attach(self, link: Link, rid: int, *, resumed: bool) -> bool:
+        if self.ended:
+            return False
+        if self.link is not None:
+            self.link.close(DisconnectCode.SHUTDOWN, "replaced by a newer link")
+        self.link = link
+        self._timers.cancel("grace")
+        self._send(
+            LoginOk(
+                rid,
+                self.session_key,
+                now_ms(),
+                resumed=resumed,
+                heartbeat_s=self.ctx.config.heartbeat_interval,
+            )
+        )
+        for unacked in self._window.pending():
+            self._push(unacked.seq, unacked.item)
+        self._load_offline()
+        self._log.info("session_attached", resumed=resumed, peer=link.peer)
+        return True
+
+    def _on_link_closed(self, link_id: int, why: str) -> None:
+        if self.link is None or link_id != self.link.id:
+            return
+        self.link = None
+        self._timers.start("grace", self.ctx.config.grace_period, m.GraceExpired())
+        self._log.info("link_lost", why=why, unacked=len(self._window))
+
+    def _close_link(self, code: DisconnectCode, reason: str) -> None:
+        if self.link is not None:
+            self.link.close(code, reason)
+            self.link = None
+
+    def _on_bad_frame(self, link_id: int, detail: str) -> None:
+        if self.link is not None and link_id == self.link.id:
+            self.ctx.stats.protocol_errors += 1
+            self._send(Error(DisconnectCode.PROTOCOL_ERROR, detail))
+
+    def _on_kick(self, reason: ConnectionChangeReason, successor: Any) -> None:
+        if self.ended:
+            return
+        self._send(Kick(reason))
+        self._close_link(_KICK_CLOSE.get(reason, DisconnectCode.BANNED), reason.name)
+        self._end(reason.name.lower(), successor)
+
+    def _end(self, why: str, successor: Any = None) -> None:
+        """Leave routing, hand over or settle every unacknowledged push, stop."""
+        if self.ended:
+            return
+        self.ended = True
+        self._timers.cancel_all()
+        self.ctx.directory.unregister(self.key, self.actor_ref)
+        for delivery in self._window.drain():
+            self._bounce(delivery, successor)
+        self._log.info(
+            "session_ended",
+            why=why,
+            seconds=round(now() - self._started, 3),
+            sent=self._sent,
+            received=self._received,
+        )
+        self.stop()
+
+    # -- sending -------------------------------------------------------------
+
+    def _on_send_peer(self, frame: SendPeerMessage) -> None:
+        msg = frame.message
+        rid = frame.rid
+        if not is_valid_user_id(frame.peer_id):
+            return self._reply(rid, PeerMessageErrCode.INVALID_USERID)
+        if msg.kind not in _VALID_KINDS or not is_valid_message(msg.text, msg.raw):
+            return self._reply(rid, PeerMessageErrCode.INVALID_MESSAGE)
+        if msg.id in self._awaiting_receipt:
+            # Re-sent after a reconnect while the first copy is still on its way.
+            self._awaiting_receipt[msg.id] = (rid, self._awaiting_receipt[msg.id][1])
+            return None
+        earlier = self._results.get(msg.id)
+        if earlier is not None:
+            return self._reply(rid, PeerMessageErrCode(earlier[0]), earlier[1])
+        if not self._rate.allow(now()):
+            return self._reply(rid, PeerMessageErrCode.TOO_OFTEN)
+        self._sent += 1
+        self.ctx.stats.peer_messages += 1
+        ts = now_ms()
+        delivery = m.Deliver(self.actor_ref, self.user_id, msg, ts, frame.offline)
+        peer = self.ctx.directory.route((self.app_id, frame.peer_id))
+        if peer is not None and tell(peer, delivery):
+            self._awaiting_receipt[msg.id] = (rid, ts)
+            return None
+        return self._finish(msg.id, rid, ts, self._store_or_unreachable(frame.peer_id, delivery))
+
+    def _on_delivered(self, message_id: int, code: PeerMessageErrCode) -> None:
+        waiting = self._awaiting_receipt.pop(message_id, None)
+        if waiting is not None:
+            self._finish(message_id, waiting[0], waiting[1], code)
+
+    def _finish(self, message_id: int, rid: int, ts: int, code: PeerMessageErrCode) -> None:
+        self._results.put(message_id, (int(code), ts))
+        self._reply(rid, code, ts)
+
+    def _reply(self, rid: int, code: PeerMessageErrCode, ts: int = 0) -> None:
+        self._send(Reply(rid, code, ts))
+
+    # -- receiving -----------------------------------------------------------
+
+    def _on_deliver(self, delivery: m.Deliver) -> None:
+        if self.ended:
+            return self._bounce(delivery, None)
+        if len(self._window) >= self.ctx.config.max_unacked or (
+            self.actor_inbox.qsize() > self.ctx.config.max_backlog
+        ):
+            # A client that does not keep up is cut off; it resumes and catches up.
+            self.ctx.stats.slow_consumers += 1
+            self._bounce(delivery, None)
+            self._close_link(DisconnectCode.SLOW_CONSUMER, "not reading fast enough")
+            self._timers.start("grace", self.ctx.config.grace_period, m.GraceExpired())
+            return None
+        if delivery.store_id is not None:
+            self._stored_in_flight.add(delivery.store_id)
+        self._push(self._window.push(delivery), delivery)
+        return None
+
+    def _push(self, seq: int, d: m.Deliver) -> None:
+        self._send(
+            PeerMessage(seq, d.sender_id, d.message, d.ts, offline=d.store_id is not None)
+        )
+
+    def _on_ack(self, seq: int) -> None:
+        stored: list[int] = []
+        for d in self._window.ack(seq):
+            self._received += 1
+            self.ctx.stats.deliveries += 1
+            if d.store_id is not None:
+                stored.append(d.store_id)
+                self._stored_in_flight.discard(d.store_id)
+            elif d.sender is not None:
+                tell(d.sender, m.Delivered(d.message.id, PeerMessageErrCode.OK))
+        if stored:
+            self.ctx.store.delete(self.app_id, self.user_id, stored)
+
+    def _load_offline(self) -> None:
+        for s in self.ctx.store.fetch(self.app_id, self.user_id, now_ms()):
+            if s.store_id in self._stored_in_flight:
+                continue
+            msg = wire_message(s)
+            self._on_deliver(m.Deliver(None, s.sender_id, msg, s.ts, True, s.store_id))
+
+    def _bounce(self, d: m.Deliver, successor: Any) -> None:
+        """Settle a push this session cannot deliver: hand over, store, or report."""
+        if successor is not None and tell(successor, d):
+            return
+        if d.store_id is not None:
+            return  # still in the store: the next login gets it
+        code = self._store_or_unreachable(self.user_id, d)
+        if d.sender is not None:
+            tell(d.sender, m.Delivered(d.message.id, code))
+
+    def _store_or_unreachable(self, receiver_id: str, d: m.Deliver) -> PeerMessageErrCode:
+        if not d.offline_ok:
+            return PeerMessageErrCode.PEER_UNREACHABLE
+        msg = d.message
+        stored = StoredMessage(d.sender_id, msg.id, msg.kind, msg.text, msg.raw, d.ts)
+        self.ctx.store.push(self.app_id, receiver_id, stored)
+        self.ctx.stats.offline_stored += 1
+        return PeerMessageErrCode.CACHED_BY_SERVER
+
+    def _send(self, frame: Any) -> None:
+        # A failed write marks the link closed; its reader greenlet then reports it.
+        if self.link is not None:
+            self.link.send(codec.encode(frame))
+
+
+def wire_message(s: StoredMessage) -> WireMessage:
+    """The wire form of a stored message."""
+    return WireMessage(id=s.message_id, kind=s.kind, text=s.text, raw=s.raw)
