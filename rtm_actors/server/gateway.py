@@ -142,7 +142,7 @@ class Gateway:
         self.ctx.supervisor.tell(Adopt(ref, self._child_spec(ref, link, key)))
         replaced = directory.register(key, ref, session_key)
         if replaced is not None:
-            replaced.tell(m.Kick(ConnectionChangeReason.REMOTE_LOGIN, successor=ref))
+            tell(replaced, m.Kick(ConnectionChangeReason.REMOTE_LOGIN, successor=ref))
         self.ctx.stats.logins += 1
         return ref if _attach(ref, link, login.rid, resumed=False) else None
 

@@ -12,6 +12,7 @@ import structlog
 from gevent.pywsgi import WSGIServer
 from geventwebsocket.handler import WebSocketHandler
 
+from rtm_actors.log import configure_logging
 from rtm_actors.runtime import Supervisor
 from rtm_actors.server import messages as m
 from rtm_actors.server.config import ServerConfig
@@ -61,6 +62,7 @@ class RtmServer:
 
     def start(self) -> Self:
         """Open the store, start the supervisor and listen; return once listening."""
+        configure_logging()
         self._ensure_started()
         self._http = WSGIServer(
             (self.host, self.port),

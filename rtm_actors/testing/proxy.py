@@ -1,0 +1,88 @@
+"""A TCP proxy on loopback whose connections a test can cut, like a network failure."""
+
+from __future__ import annotations
+
+import socket
+import struct
+from types import TracebackType
+from typing import Any, Self
+
+import gevent
+import gevent.socket
+from gevent.server import StreamServer
+
+
+class CuttableProxy:
+    """Forwards 127.0.0.1:<port> to ``upstream``; ``cut()`` resets every live connection."""
+
+    def __init__(self, upstream_host: str, upstream_port: int) -> None:
+        self._upstream = (upstream_host, upstream_port)
+        self._pairs: list[tuple[Any, Any]] = []
+        self._server = StreamServer(("127.0.0.1", 0), self._handle)
+
+    def start(self) -> Self:
+        """Listen on an ephemeral port."""
+        self._server.start()
+        return self
+
+    @property
+    def port(self) -> int:
+        """The port clients connect to."""
+        return int(self._server.server_port)
+
+    def url(self, path: str = "/rtm") -> str:
+        """A websocket URL through the proxy."""
+        return f"ws://127.0.0.1:{self.port}{path}"
+
+    def cut(self) -> int:
+        """Reset every connection now (RST, no close handshake); answer how many."""
+        pairs, self._pairs = self._pairs, []
+        for pair in pairs:
+            for sock in pair:
+                _reset(sock)
+        return len(pairs)
+
+    def stop(self) -> None:
+        """Cut everything and stop listening."""
+        self.cut()
+        self._server.stop(timeout=1)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def _handle(self, client: Any, _address: Any) -> None:
+        try:
+            upstream = gevent.socket.create_connection(self._upstream, timeout=5)
+        except OSError:
+            client.close()
+            return
+        pair = (client, upstream)
+        self._pairs.append(pair)
+        pumps = [gevent.spawn(_pump, client, upstream), gevent.spawn(_pump, upstream, client)]
+        gevent.joinall(pumps, count=1)
+        for sock in pair:
+            _reset(sock)
+        gevent.killall(pumps)
+        if pair in self._pairs:
+            self._pairs.remove(pair)
+
+
+def _pump(src: Any, dst: Any) -> None:
+    try:
+        while data := src.recv(65536):
+            dst.sendall(data)
+    except OSError:
+        pass
+
+
+def _reset(sock: Any) -> None:
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
+    except OSError:
+        pass
