@@ -24,7 +24,7 @@ from rtm_actors.protocol import codec
 from rtm_actors.protocol.codes import ConnectionChangeReason, PeerMessageErrCode
 from rtm_actors.protocol.flow import RecentIds
 from rtm_actors.protocol.frames import Ack, Error, Kick, LoginOk, PeerMessage, Reply, SendPeerMessage
-from rtm_actors.runtime import GeventActor, NamedTimers, now
+from rtm_actors.runtime import GeventActor, NamedTimers, now, try_tell
 
 log = structlog.get_logger("rtm_actors.client")
 
@@ -164,10 +164,10 @@ class RtmServiceActor(GeventActor):
 
     def _forward(self, link: ClientLink, frame: Any) -> None:
         if self.supervisor_ref is not None:
-            self.supervisor_ref.tell(cm.ServerFrame(link, frame))
+            try_tell(self.supervisor_ref, cm.ServerFrame(link, frame))
 
     def _callback(self, method: str, *args: Any) -> None:
-        self._dispatcher.tell(Callback(self._handler, method, args))
+        try_tell(self._dispatcher, Callback(self._handler, method, args))
 
     def on_stop(self) -> None:
         self._timers.cancel_all()

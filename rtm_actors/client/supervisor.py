@@ -210,7 +210,7 @@ class ConnectionSupervisor(GeventActor):
             case c.CancelTimer(timer=timer):
                 self._timers.cancel(timer)
             case c.LoginSucceeded():
-                self._service.tell(cm.LinkUp(self._link))  # before the future: order matters
+                try_tell(self._service, cm.LinkUp(self._link))  # before the future: order matters
                 if self._login_future is not None:
                     self._login_future.resolve(None)
                     self._login_future = None
@@ -220,13 +220,13 @@ class ConnectionSupervisor(GeventActor):
                 self._login_future = None
             case c.LinkRestored(resumed=resumed):
                 self._log.info("link_restored", resumed=resumed)
-                self._service.tell(cm.LinkUp(self._link))
+                try_tell(self._service, cm.LinkUp(self._link))
             case c.LinkDown():
-                self._service.tell(cm.LinkDown())
+                try_tell(self._service, cm.LinkDown())
             case c.TokenExpired():
                 self._callback("on_token_expired")
             case c.LoggedOut(reason=reason):
-                self._service.tell(cm.SessionEnded(reason))
+                try_tell(self._service, cm.SessionEnded(reason))
                 self._settle_logout(reason)
 
     def _settle_logout(self, reason: ConnectionChangeReason) -> None:
@@ -250,7 +250,7 @@ class ConnectionSupervisor(GeventActor):
             self._link.send(codec.encode(frame))
 
     def _callback(self, method: str, *args: Any) -> None:
-        self._dispatcher.tell(Callback(self._handler, method, args))
+        try_tell(self._dispatcher, Callback(self._handler, method, args))
 
     def _open_link(self, attempt: int) -> None:
         # Runs in its own short greenlet: connecting may take a while.

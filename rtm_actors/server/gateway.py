@@ -89,17 +89,20 @@ class Gateway:
             return None
         code = self._check_login(frame)
         if code is not LoginErrCode.OK:
-            link.send(codec.encode(Reply(frame.rid, code)))
-            log.info(
-                "login_refused",
-                app_id=frame.app_id[:64],
-                user_id=frame.user_id[:64],
-                code=code.name,
-                peer=link.peer,
-            )
-            link.close(DisconnectCode.LOGIN_FAILED, code.name)
+            self._refuse_login(link, frame, code)
             return None
         return frame
+
+    def _refuse_login(self, link: Link, login: Login, code: LoginErrCode) -> None:
+        link.send(codec.encode(Reply(login.rid, code)))
+        log.info(
+            "login_refused",
+            app_id=login.app_id[:64],
+            user_id=login.user_id[:64],
+            code=code.name,
+            peer=link.peer,
+        )
+        link.close(DisconnectCode.LOGIN_FAILED, code.name)
 
     def _check_login(self, frame: Login) -> LoginErrCode:
         if frame.version != PROTOCOL_VERSION:
@@ -108,15 +111,16 @@ class Gateway:
             return LoginErrCode.INVALID_APP_ID
         if not is_valid_user_id(frame.user_id):
             return LoginErrCode.INVALID_ARGUMENT
-        key = (frame.app_id, frame.user_id)
+        return LoginErrCode.OK
+
+    def _login_allowed(self, key: tuple[str, str]) -> bool:
+        """The per-user login rate (resuming a live session does not count)."""
         limiter = self._login_rates.get(key)
         if limiter is None:
             if len(self._login_rates) > 100_000:
                 self._login_rates.clear()
             limiter = self._login_rates[key] = RateLimiter(self.ctx.config.login_rate, 1.0)
-        if not limiter.allow(now()):
-            return LoginErrCode.TOO_OFTEN
-        return LoginErrCode.OK
+        return limiter.allow(now())
 
     def _refuse(self, link: Link, rid: int | None, code: DisconnectCode, detail: str) -> None:
         self.ctx.stats.protocol_errors += 1
@@ -135,6 +139,9 @@ class Gateway:
             and _attach(current.ref, link, login.rid, resumed=True)
         ):
             return current.ref
+        if not self._login_allowed(key):
+            self._refuse_login(link, login, LoginErrCode.TOO_OFTEN)
+            return None
         session_key = secrets.token_urlsafe(16)
         ref = SessionActor.start_under(
             self.ctx.supervisor, self.ctx, login.app_id, login.user_id, session_key

@@ -34,6 +34,11 @@ class CuttableProxy:
         """A websocket URL through the proxy."""
         return f"ws://127.0.0.1:{self.port}{path}"
 
+    @property
+    def live(self) -> int:
+        """How many client connections are being forwarded now."""
+        return len(self._pairs)
+
     def cut(self) -> int:
         """Reset every connection now (RST, no close handshake); answer how many."""
         pairs, self._pairs = self._pairs, []
