@@ -68,6 +68,7 @@ class Supervisor(GeventActor):
         self.name = name
         self._intensity = intensity or RestartIntensity()
         self._children: dict[str, tuple[pykka.ActorRef[Any], ChildSpec]] = {}
+        self._early_exits: dict[str, BaseException | None] = {}
         self.restarts = 0
         self._log = log.bind(supervisor=name)
 
@@ -78,10 +79,10 @@ class Supervisor(GeventActor):
             case StartChild(spec=spec):
                 return self._start(spec)
             case Adopt(ref=ref, spec=spec):
-                if ref.is_alive():
-                    self._children[ref.actor_urn] = (ref, spec)
-                else:
-                    self._run_on_exit(spec, None)
+                self._children[ref.actor_urn] = (ref, spec)
+                if ref.actor_urn in self._early_exits:
+                    # It exited before we heard of it: its ChildExited came first.
+                    self._child_exited(ref.actor_urn, self._early_exits.pop(ref.actor_urn))
             case ChildRef(name=name):
                 return next((r for r, s in self._children.values() if s.name == name), None)
             case _:
@@ -96,6 +97,8 @@ class Supervisor(GeventActor):
     def _child_exited(self, urn: str, error: BaseException | None) -> None:
         entry = self._children.pop(urn, None)
         if entry is None:
+            if len(self._early_exits) < 10_000:
+                self._early_exits[urn] = error
             return
         _, spec = entry
         if error is not None:

@@ -1,0 +1,162 @@
+"""Hostile or broken input gets an error frame or a coded close, never a crash."""
+
+from __future__ import annotations
+
+import gevent.socket
+import pytest
+
+from rtm_actors import PeerMessageErrCode
+from rtm_actors.client.link import ClientLink
+from rtm_actors.protocol import codec
+from rtm_actors.protocol.codes import DisconnectCode, LoginErrCode
+from rtm_actors.protocol.frames import Error, Login, LoginOk, Ping, Pong, Reply
+from rtm_actors.testing import wait_until
+
+pytestmark = pytest.mark.integration
+
+
+class RawClient:
+    """A websocket that sends whatever a test wants and records what comes back."""
+
+    def __init__(self, url: str) -> None:
+        self.frames: list[object] = []
+        self.closed = False
+        self.link = ClientLink.open(url, timeout=5)
+        self.link.start(on_frame=lambda _l, f: self.frames.append(f), on_closed=self._on_closed)
+
+    def _on_closed(self, _link: ClientLink) -> None:
+        self.closed = True
+
+    def send_text(self, text: str) -> None:
+        assert self.link.send(text.encode())
+
+    def login(self, user_id: str = "raw") -> None:
+        self.link.send(codec.encode(Login(1, "testapp", user_id)))
+        wait_until(lambda: any(isinstance(f, LoginOk) for f in self.frames))
+
+    def wait_frame(self, kind: type) -> object:
+        wait_until(lambda: any(isinstance(f, kind) for f in self.frames))
+        return next(f for f in self.frames if isinstance(f, kind))
+
+
+def still_serves(server, logged_in) -> None:
+    alice, _ = logged_in("alice")
+    _, bob_rec = logged_in("bob")
+    assert alice.send_message_to_peer("bob", alice.create_message("ok")).get(5) is PeerMessageErrCode.OK
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["garbage", "{}", '{"t": "nope"}', '{"t": "ping", "ts": "not a number"}', "[1,2,3]", '{"t":"ack"}'],
+)
+def test_garbage_after_login_gets_an_error_frame_and_the_session_goes_on(server, logged_in, text):
+    """Undecodable frames after login are answered with Error; the link stays usable."""
+    raw = RawClient(server.url)
+    raw.login()
+    raw.send_text(text)
+    error = raw.wait_frame(Error)
+    assert error.code == DisconnectCode.PROTOCOL_ERROR
+    raw.link.send(codec.encode(Ping(7.0)))
+    assert raw.wait_frame(Pong) == Pong(7.0)
+    assert not raw.closed
+    still_serves(server, logged_in)
+
+
+def test_a_frame_before_login_is_refused_with_a_coded_close(server, logged_in):
+    """Anything but Login first gets an Error frame and close 3502."""
+    raw = RawClient(server.url)
+    raw.link.send(codec.encode(Ping(1.0)))
+    wait_until(lambda: raw.closed)
+    assert isinstance(raw.frames[0], Error)
+    assert raw.link.close_code == DisconnectCode.PROTOCOL_ERROR
+    still_serves(server, logged_in)
+
+
+def test_garbage_first_frame_is_refused(server, logged_in):
+    """Invalid JSON as the first frame: Error frame, close 3502."""
+    raw = RawClient(server.url)
+    raw.send_text("\x00\x01 definitely not json")
+    wait_until(lambda: raw.closed)
+    assert raw.link.close_code == DisconnectCode.PROTOCOL_ERROR
+    still_serves(server, logged_in)
+
+
+def test_oversize_frame_closes_with_message_too_big(server, logged_in):
+    """A frame past the server's limit closes the link with 3505."""
+    raw = RawClient(server.url)
+    raw.login()
+    raw.send_text('{"t":"ping","ts":1}' + " " * (70 * 1024))
+    wait_until(lambda: raw.closed)
+    assert raw.link.close_code == DisconnectCode.MESSAGE_TOO_BIG
+    still_serves(server, logged_in)
+
+
+def test_unknown_protocol_version_is_rejected(server):
+    """A Login for a protocol version the server does not speak gets LOGIN_ERR_REJECTED."""
+    raw = RawClient(server.url)
+    raw.link.send(codec.encode(Login(1, "testapp", "alice", version=99)))
+    assert raw.wait_frame(Reply) == Reply(1, LoginErrCode.REJECTED)
+
+
+def test_bad_app_id_is_refused(server):
+    """An app id with characters outside the allowed set gets INVALID_APP_ID."""
+    raw = RawClient(server.url)
+    raw.link.send(codec.encode(Login(1, "bad app id!", "alice")))
+    assert raw.wait_frame(Reply) == Reply(1, LoginErrCode.INVALID_APP_ID)
+
+
+def test_raw_garbage_bytes_on_the_socket_do_not_hurt_the_server(server, logged_in):
+    """Non-HTTP bytes and a broken websocket frame are dropped without harm."""
+    with gevent.socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(b"\xff\xfe\xfd garbage that is not http\r\n\r\n")
+        sock.settimeout(2)
+        try:
+            sock.recv(1024)
+        except OSError:
+            pass
+    raw = RawClient(server.url)
+    raw.login("raw2")
+    raw.link._sock.sendall(b"\x8f\x85\x00\x00\x00\x00hello")  # noqa: SLF001 - reserved opcode 0xF
+    wait_until(lambda: raw.closed)
+    still_serves(server, logged_in)
+
+
+def test_non_websocket_request_gets_404(server):
+    """Plain HTTP to the server gets a 404 explaining where to connect."""
+    with gevent.socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = b""
+        while chunk := sock.recv(4096):
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 404")
+    assert b"/rtm" in data
+
+
+def test_a_crashed_session_is_cleaned_up_and_others_keep_working(server, logged_in, monkeypatch):
+    """A session whose actor crashes is closed with a reconnectable code and unrouted; its
+    client logs back in by itself, and other users are untouched."""
+    from rtm_actors.server.session import SessionActor
+
+    exploded = []
+    original = SessionActor._on_ack
+
+    def on_ack_with_a_bug(self, seq):
+        if self.user_id == "bob" and not exploded:
+            exploded.append(seq)
+            raise RuntimeError("a bug in bob's session")
+        return original(self, seq)
+
+    monkeypatch.setattr(SessionActor, "_on_ack", on_ack_with_a_bug)
+    alice, _ = logged_in("alice")
+    _, carol_rec = logged_in("carol")
+    _, bob_rec = logged_in("bob")
+    crashed = server.context.directory.lookup(("testapp", "bob"))
+    alice.send_message_to_peer("bob", alice.create_message("trigger"))
+    wait_until(lambda: exploded and not crashed.ref.is_alive())
+    wait_until(lambda: server.context.directory.lookup(("testapp", "bob")) not in (None, crashed))
+    assert alice.send_message_to_peer("carol", alice.create_message("hi")).get(5) is PeerMessageErrCode.OK
+    assert alice.send_message_to_peer("bob", alice.create_message("after")).get(5) is PeerMessageErrCode.OK
+    bob_rec.wait_for("on_message_received_from_peer", count=2)
+    assert [m.text for _, m in bob_rec.calls("on_message_received_from_peer")] == ["trigger", "after"]
+    assert len(bob_rec.calls("on_login_success")) == 1
+    assert server.context.supervisor.is_alive()

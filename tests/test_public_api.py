@@ -1,0 +1,75 @@
+"""The public surface: exports, lazy imports, no monkey patching, sans-IO protocol."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import rtm_actors
+
+
+def test_every_exported_name_is_importable_and_sorted():
+    """Every name in rtm_actors.__all__ resolves, and __all__ is sorted."""
+    assert rtm_actors.__all__ == sorted(rtm_actors.__all__)
+    for name in rtm_actors.__all__:
+        assert getattr(rtm_actors, name) is not None, name
+
+
+def test_api_md_names_exist():
+    """The names API.md promises at the top level exist with Agora's values."""
+    assert rtm_actors.ConnectionState.CONNECTED == 3
+    assert rtm_actors.PeerMessageErrCode.CACHED_BY_SERVER == 4
+    for name in ("create_agora_service", "get_agora_sdk_version", "RtmServiceEventHandler", "RtmError"):
+        assert hasattr(rtm_actors, name)
+    assert "rtm_actors" in rtm_actors.get_agora_sdk_version()
+
+
+def test_unknown_attribute_raises_attribute_error():
+    """A name the package does not export raises AttributeError."""
+    with pytest.raises(AttributeError):
+        _ = rtm_actors.no_such_name
+
+
+def run_python(code: str) -> str:
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    return result.stdout.strip()
+
+
+def test_protocol_imports_without_gevent_pykka_or_structlog():
+    """import rtm_actors.protocol (all modules) leaves gevent, pykka and structlog unloaded."""
+    out = run_python(
+        "import sys, rtm_actors.protocol.codec, rtm_actors.protocol.connection, "
+        "rtm_actors.protocol.flow, rtm_actors.protocol.restart, rtm_actors.protocol.limits; "
+        "print(sorted(m for m in ('gevent', 'pykka', 'structlog', 'socket') if m in sys.modules))"
+    )
+    assert out == "[]"
+
+
+def test_importing_the_package_does_not_monkey_patch():
+    """import rtm_actors (and its SDK and server) patches nothing."""
+    out = run_python(
+        "import rtm_actors, rtm_actors.client, rtm_actors.server, gevent.monkey; "
+        "print(gevent.monkey.is_anything_patched())"
+    )
+    assert out == "False"
+
+
+def test_protocol_package_has_no_forbidden_imports():
+    """No module in rtm_actors/protocol imports gevent, pykka, structlog, socket, threading or random."""
+    import ast
+    import pathlib
+
+    banned = {"gevent", "pykka", "structlog", "socket", "threading", "random", "time"}
+    root = pathlib.Path(rtm_actors.__file__).parent / "protocol"
+    for path in root.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                assert name.split(".")[0] not in banned, f"{path.name} imports {name}"

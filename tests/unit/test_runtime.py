@@ -1,0 +1,261 @@
+"""The gevent runtime: every pykka pitfall of RUNTIME-NOTES.md is handled."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import gevent
+import pykka
+import pytest
+
+from rtm_actors.protocol.restart import Restart, RestartIntensity
+from rtm_actors.runtime import (
+    Adopt,
+    ChildRef,
+    ChildSpec,
+    GeventActor,
+    NamedTimers,
+    StartChild,
+    Supervisor,
+    registry,
+    tell_all,
+)
+from rtm_actors.runtime.cooperative import Yielder
+
+
+class Echo(GeventActor):
+    def on_receive(self, message):
+        if isinstance(message, BaseException):
+            raise message
+        return message
+
+
+class Recorder(GeventActor):
+    def __init__(self, log=None):
+        super().__init__()
+        self.log = log if log is not None else []
+
+    def on_receive(self, message):
+        self.log.append(message)
+        return len(self.log)
+
+    def on_stop(self):
+        self.log.append("stopped")
+
+
+def test_ask_and_tell_work_on_greenlets():
+    """ask returns the answer; tells are processed in order."""
+    log = []
+    ref = Recorder.start(log)
+    for i in range(5):
+        ref.tell(i)
+    assert ref.ask("last") == 6
+    assert log == [0, 1, 2, 3, 4, "last"]
+
+
+def test_ask_timeout_raises_pykka_timeout():
+    """Waiting on a future past its timeout raises pykka.Timeout and does not hang."""
+
+    class Slow(GeventActor):
+        def on_receive(self, message):
+            gevent.sleep(1)
+
+    ref = Slow.start()
+    with pytest.raises(pykka.Timeout):
+        ref.ask("x", timeout=0.05)
+
+
+def test_gevent_timeout_in_a_handler_stops_only_that_actor():
+    """Pitfall 1: a BaseException (gevent.Timeout) stops that actor, not every actor."""
+    victim = Echo.start()
+    bystander = Echo.start()
+    victim.tell(gevent.Timeout())
+    gevent.sleep(0.05)
+    assert not victim.is_alive()
+    assert bystander.is_alive()
+    assert bystander.ask("still here", timeout=1) == "still here"
+
+
+def test_exception_in_ask_goes_to_the_caller_and_actor_lives():
+    """An Exception while answering an ask is raised to the asker; the actor goes on."""
+    ref = Echo.start()
+    with pytest.raises(ValueError, match="bad"):
+        ref.ask(ValueError("bad"), timeout=1)
+    assert ref.ask("ok", timeout=1) == "ok"
+
+
+def test_killed_greenlet_leaves_no_zombie():
+    """Pitfall 2: an actor whose greenlet is killed is unregistered and its asks fail fast."""
+
+    class Exposed(GeventActor):
+        def on_receive(self, message):
+            return gevent.getcurrent()
+
+    ref = Exposed.start()
+    assert registry.get(ref.actor_urn) is ref
+    greenlet = ref.ask("which greenlet are you?")
+    pending = ref.ask("queued", block=False)
+    greenlet.kill()  # what a careless caller would do
+    assert not ref.is_alive()
+    assert registry.get(ref.actor_urn) is None
+    with pytest.raises(pykka.ActorDeadError):
+        ref.ask("after", timeout=1)
+    if not pending.done():
+        pytest.fail("an ask queued before the kill must be settled, not left hanging")
+
+
+def test_registry_is_a_dict_and_shutdown_is_fast_and_ordered():
+    """Pitfall 3: lookup by URN is constant time; shutdown stops tiers in order, quickly."""
+    order = []
+
+    class Front(GeventActor):
+        shutdown_tier = 0
+
+        def on_receive(self, message):
+            return None
+
+        def on_stop(self):
+            order.append("front")
+
+    class Back(GeventActor):
+        shutdown_tier = 50
+
+        def on_receive(self, message):
+            return None
+
+        def on_stop(self):
+            order.append("back")
+
+    backs = [Back.start() for _ in range(100)]
+    fronts = [Front.start() for _ in range(5000)]
+    assert registry.get(fronts[-1].actor_urn) is fronts[-1]
+    started = time.perf_counter()
+    assert registry.shutdown(timeout=10) == 0
+    elapsed = time.perf_counter() - started
+    assert order.index("back") == 5000  # every front stopped before the first back
+    assert len(registry) == 0
+    assert elapsed < 5, f"shutdown of 5,100 actors took {elapsed:.1f} s"
+    assert not any(r.is_alive() for r in backs)
+
+
+def test_explicit_shutdown_runs_on_stop():
+    """Pitfall 4: registry.shutdown runs every actor's on_stop (pykka drops them at exit)."""
+    log = []
+    Recorder.start(log)
+    registry.shutdown(timeout=2)
+    assert log == ["stopped"]
+
+
+def test_tell_from_another_os_thread_is_delivered_promptly():
+    """Pitfall 5: a tell from a real OS thread reaches the actor without another wake-up."""
+    log = []
+    ref = Recorder.start(log)
+    thread = threading.Thread(target=lambda: ref.tell("from a thread"))
+    thread.start()
+    thread.join()
+    started = time.perf_counter()
+    while not log and time.perf_counter() - started < 2:
+        gevent.sleep(0.001)
+    assert log == ["from a thread"]
+    assert time.perf_counter() - started < 0.5
+
+
+def test_sdk_does_not_need_monkey_patching():
+    """Pitfall 6: this suite runs unpatched; the socket module is the stdlib one."""
+    import socket
+
+    import gevent.monkey
+
+    assert not gevent.monkey.is_module_patched("socket")
+    assert socket.socket is not gevent.socket.socket
+
+
+def test_producers_that_yield_keep_timers_running():
+    """Pitfall 7: tell_all yields every 100 tells, so other greenlets run during a fan-out."""
+    ref = Recorder.start([])
+    ran = []
+    gevent.spawn(ran.append, "other greenlet")
+    assert tell_all([ref] * 300, "x") == 300
+    assert ran == ["other greenlet"]  # it ran inside tell_all, before we got here
+    yielder = Yielder(every=2)
+    more = []
+    gevent.spawn(more.append, "ran")
+    yielder.tick()
+    assert more == []
+    yielder.tick()
+    assert more == ["ran"]
+
+
+def test_named_timers_tell_after_a_delay_and_cancel():
+    """A named timer tells its message once; a restarted or cancelled one does not fire."""
+    log = []
+    ref = Recorder.start(log)
+    timers = NamedTimers(ref)
+    timers.start("a", 0.01, "a fired")
+    timers.start("b", 0.01, "b first")
+    timers.start("b", 0.02, "b second")
+    timers.start("c", 0.01, "c fired")
+    timers.cancel("c")
+    gevent.sleep(0.1)
+    assert sorted(log) == ["a fired", "b second"]
+
+
+def test_supervisor_restarts_a_permanent_child_and_cleans_up_a_temporary_one():
+    """one_for_one: a crashed permanent child is restarted; a temporary one gets on_exit."""
+    sup = Supervisor.start(name="test")
+    cleaned = []
+    worker = sup.ask(StartChild(ChildSpec("worker", lambda s: Echo.start_under(s), Restart.PERMANENT)))
+    temp = Echo.start_under(sup)
+    sup.tell(Adopt(temp, ChildSpec("temp", lambda s: Echo.start_under(s), Restart.TEMPORARY, cleaned.append)))
+    worker.tell(RuntimeError("crash"))
+    temp.tell(RuntimeError("crash"))
+    gevent.sleep(0.05)
+    new_worker = sup.ask(ChildRef("worker"))
+    assert new_worker is not None and new_worker is not worker
+    assert new_worker.ask("alive again", timeout=1) == "alive again"
+    assert sup.ask(ChildRef("temp")) is None
+    assert [type(e) for e in cleaned] == [RuntimeError]
+
+
+def test_supervisor_gives_up_past_the_restart_intensity():
+    """A child that keeps crashing is restarted at most max_restarts times per period."""
+    sup = Supervisor.start(name="test", intensity=RestartIntensity(max_restarts=2, period=60))
+    sup.ask(StartChild(ChildSpec("flaky", lambda s: Echo.start_under(s), Restart.PERMANENT)))
+    for _ in range(4):
+        child = sup.ask(ChildRef("flaky"))
+        if child is None:
+            break
+        child.tell(RuntimeError("crash"))
+        gevent.sleep(0.02)
+    assert sup.ask(ChildRef("flaky")) is None
+    assert sup.is_alive()
+
+
+def test_monitor_thread_reports_a_blocking_handler(tmp_path):
+    """Pitfall 8: gevent's monitor thread names a greenlet that blocks the hub."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        """
+        import time, gevent
+        from rtm_actors.runtime import GeventActor
+        class Hog(GeventActor):
+            def on_receive(self, m):
+                time.sleep(0.6)  # blocks the whole hub
+        ref = Hog.start()
+        ref.ask("go")
+        gevent.sleep(0.2)
+        """
+    )
+    env = {
+        "GEVENT_MONITOR_THREAD_ENABLE": "true",
+        "GEVENT_MAX_BLOCKING_TIME": "0.1",
+        "PATH": "/usr/bin:/bin",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env, check=False
+    )
+    assert "appears to be blocked" in result.stderr, result.stderr[-2000:]
