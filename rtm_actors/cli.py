@@ -40,8 +40,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run an RTM server")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8700, help="TCP port (default 8700; 0 = any free port)")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=8700,
+        help="TCP port (default 8700; 0 = any free port)",
+    )
     serve.add_argument(
         "--store",
         default="sqlite:///rtm.db",

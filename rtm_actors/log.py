@@ -22,7 +22,9 @@ _LEVELS = {
 }
 
 
-def configure_logging(level: str = "info", *, json: bool | None = None, force: bool = False) -> None:
+def configure_logging(
+    level: str = "info", *, json: bool | None = None, force: bool = False
+) -> None:
     """Set up structlog for a process: JSON lines, or a console renderer on a TTY.
 
     Args:

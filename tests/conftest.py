@@ -52,7 +52,10 @@ def make_client() -> Iterator[Callable[..., tuple[ra.RtmService, EventRecorder]]
     def make(url: str, app_id: str = APP_ID, **config: Any) -> tuple[ra.RtmService, EventRecorder]:
         rtm = ra.create_agora_service().create_rtm_service()
         recorder = EventRecorder()
-        assert rtm.initialize(app_id, recorder, server_url=url, config=fast_client_config(**config)) == 0
+        assert (
+            rtm.initialize(app_id, recorder, server_url=url, config=fast_client_config(**config))
+            == 0
+        )
         made.append(rtm)
         return rtm, recorder
 

@@ -21,7 +21,12 @@ def test_api_md_names_exist():
     """The names API.md promises at the top level exist with Agora's values."""
     assert rtm_actors.ConnectionState.CONNECTED == 3
     assert rtm_actors.PeerMessageErrCode.CACHED_BY_SERVER == 4
-    for name in ("create_agora_service", "get_agora_sdk_version", "RtmServiceEventHandler", "RtmError"):
+    for name in (
+        "create_agora_service",
+        "get_agora_sdk_version",
+        "RtmServiceEventHandler",
+        "RtmError",
+    ):
         assert hasattr(rtm_actors, name)
     assert "rtm_actors" in rtm_actors.get_agora_sdk_version()
 
@@ -33,7 +38,13 @@ def test_unknown_attribute_raises_attribute_error():
 
 
 def run_python(code: str) -> str:
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return result.stdout.strip()
 
 
@@ -57,7 +68,7 @@ def test_importing_the_package_does_not_monkey_patch():
 
 
 def test_protocol_package_has_no_forbidden_imports():
-    """No module in rtm_actors/protocol imports gevent, pykka, structlog, socket, threading or random."""
+    """No module in rtm_actors/protocol imports gevent, pykka, structlog, socket, threads, random."""
     import ast
     import pathlib
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import gevent
 import gevent.event
@@ -24,7 +24,7 @@ class RtmFuture(Generic[T]):
 
     def __init__(self, request_id: int | None = None) -> None:
         self.request_id = request_id
-        self._result: gevent.event.AsyncResult = gevent.event.AsyncResult()
+        self._result: gevent.event.AsyncResult[Any] = gevent.event.AsyncResult()
 
     def get(self, timeout: float | None = None) -> T:
         """Wait for the result (yielding to other greenlets).
@@ -34,7 +34,7 @@ class RtmFuture(Generic[T]):
             RtmTimeoutError: nothing came within ``timeout`` seconds.
         """
         try:
-            value: T = self._result.get(timeout=timeout)
+            value = cast(T, self._result.get(timeout=timeout))
         except gevent.Timeout:
             msg = f"no result within {timeout} s"
             raise RtmTimeoutError(msg) from None
@@ -67,7 +67,9 @@ class RtmFuture(Generic[T]):
             self._result.set_exception(error)
 
     @classmethod
-    def failed_with(cls, code: IntEnum, what: str = "", request_id: int | None = None) -> RtmFuture[T]:
+    def failed_with(
+        cls, code: IntEnum, what: str = "", request_id: int | None = None
+    ) -> RtmFuture[T]:
         """An already-failed future (a local check refused the call)."""
         future: RtmFuture[T] = cls(request_id)
         future.fail(code, what)

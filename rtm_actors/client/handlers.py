@@ -33,7 +33,9 @@ class RtmServiceEventHandler:
     def on_logout(self, error_code: LogoutErrCode) -> None:
         """Logout finished."""
 
-    def on_connection_state_changed(self, state: ConnectionState, reason: ConnectionChangeReason) -> None:
+    def on_connection_state_changed(
+        self, state: ConnectionState, reason: ConnectionChangeReason
+    ) -> None:
         """The connection state changed, and why."""
 
     def on_renew_token_result(self, token: str, error_code: RenewTokenErrCode) -> None:
@@ -52,7 +54,10 @@ class RtmServiceEventHandler:
         """A peer message arrived."""
 
     def on_query_peers_online_status_result(
-        self, request_id: int, peers_status: Mapping[str, PeerOnlineState], error_code: Any
+        self,
+        request_id: int,
+        peers_status: Mapping[str, PeerOnlineState],
+        error_code: Any,
     ) -> None:
         """The outcome of ``query_peers_online_status``."""
 
@@ -70,7 +75,9 @@ class RtmServiceEventHandler:
     def on_set_local_user_attributes_result(self, request_id: int, error_code: Any) -> None:
         """The outcome of ``set_local_user_attributes``."""
 
-    def on_add_or_update_local_user_attributes_result(self, request_id: int, error_code: Any) -> None:
+    def on_add_or_update_local_user_attributes_result(
+        self, request_id: int, error_code: Any
+    ) -> None:
         """The outcome of ``add_or_update_local_user_attributes``."""
 
     def on_delete_local_user_attributes_result(self, request_id: int, error_code: Any) -> None:
@@ -80,7 +87,11 @@ class RtmServiceEventHandler:
         """The outcome of ``clear_local_user_attributes``."""
 
     def on_get_user_attributes_result(
-        self, request_id: int, user_id: str, attributes: Mapping[str, str], error_code: Any
+        self,
+        request_id: int,
+        user_id: str,
+        attributes: Mapping[str, str],
+        error_code: Any,
     ) -> None:
         """The outcome of ``get_user_attributes`` / ``get_user_attributes_by_keys``."""
 

@@ -8,6 +8,7 @@ can share the link without interleaving frames.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import socket as _stdlib_socket
 from collections.abc import Callable
@@ -59,7 +60,7 @@ class ClientLink:
         #: Close code the server gave, if it closed the link with one.
         self.close_code: int | None = None
         self.close_reason = ""
-        self._reader: gevent.Greenlet | None = None
+        self._reader: Any = None
 
     @classmethod
     def open(cls, url: str, timeout: float) -> ClientLink:
@@ -86,8 +87,8 @@ class ClientLink:
 
     def start(
         self,
-        on_frame: Callable[[ClientLink, AnyServerFrame], None],
-        on_closed: Callable[[ClientLink], None],
+        on_frame: Callable[[ClientLink, AnyServerFrame], object],
+        on_closed: Callable[[ClientLink], object],
     ) -> None:
         """Spawn the reader greenlet: every frame to ``on_frame``, then ``on_closed``."""
         self._reader = gevent.spawn(self._read_loop, on_frame, on_closed)
@@ -110,20 +111,18 @@ class ClientLink:
             return
         self.closed = True
         try:
-            with gevent.Timeout(1.0, False), self._lock:
+            with gevent.Timeout(1.0, False), self._lock:  # type: ignore[arg-type]
                 self._sock.sendall(self._ws.send(CloseConnection(code=code)))
         except (OSError, WsLocalProtocolError):
             pass
-        try:
+        with contextlib.suppress(OSError):
             self._sock.shutdown(_stdlib_socket.SHUT_RDWR)
-        except OSError:
-            pass
         self._sock.close()
 
     def _read_loop(
         self,
-        on_frame: Callable[[ClientLink, AnyServerFrame], None],
-        on_closed: Callable[[ClientLink], None],
+        on_frame: Callable[[ClientLink, AnyServerFrame], object],
+        on_closed: Callable[[ClientLink], object],
     ) -> None:
         ws = self._ws
         texts: list[str] = []
@@ -153,13 +152,20 @@ class ClientLink:
                 self.last_rx = now()
                 ws.receive_data(data)
                 pending = list(ws.events())
-        except (OSError, WsRemoteProtocolError, WsLocalProtocolError, RemoteProtocolError):
+        except (
+            OSError,
+            WsRemoteProtocolError,
+            WsLocalProtocolError,
+            RemoteProtocolError,
+        ):
             return
         finally:
             self.close()
             on_closed(self)
 
-    def _deliver(self, data: str | bytes, on_frame: Callable[[ClientLink, AnyServerFrame], None]) -> None:
+    def _deliver(
+        self, data: str | bytes, on_frame: Callable[[ClientLink, AnyServerFrame], object]
+    ) -> None:
         # A malformed frame from the server is a broken link, not a crash.
         on_frame(self, codec.decode_server_frame(data))
 

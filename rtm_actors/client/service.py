@@ -30,7 +30,11 @@ from rtm_actors.protocol.codes import (
     RenewTokenErrCode,
 )
 from rtm_actors.protocol.flow import RateLimiter
-from rtm_actors.protocol.limits import is_valid_app_id, is_valid_message, is_valid_user_id
+from rtm_actors.protocol.limits import (
+    is_valid_app_id,
+    is_valid_message,
+    is_valid_user_id,
+)
 from rtm_actors.runtime import now
 
 log = structlog.get_logger("rtm_actors.client")
@@ -200,7 +204,9 @@ class RtmService:
             return PeerMessageErrCode.USER_NOT_LOGGED_IN
         if not is_valid_user_id(peer_id):
             return PeerMessageErrCode.INVALID_USERID
-        if not isinstance(message, Message) or not is_valid_message(message.text, message.raw_message):
+        if not isinstance(message, Message) or not is_valid_message(
+            message.text, message.raw_message
+        ):
             return PeerMessageErrCode.INVALID_MESSAGE
         return None
 

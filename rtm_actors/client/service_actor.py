@@ -23,7 +23,15 @@ from rtm_actors.client.values import Message
 from rtm_actors.protocol import codec
 from rtm_actors.protocol.codes import ConnectionChangeReason, PeerMessageErrCode
 from rtm_actors.protocol.flow import RecentIds
-from rtm_actors.protocol.frames import Ack, Error, Kick, LoginOk, PeerMessage, Reply, SendPeerMessage
+from rtm_actors.protocol.frames import (
+    Ack,
+    Error,
+    Kick,
+    LoginOk,
+    PeerMessage,
+    Reply,
+    SendPeerMessage,
+)
 from rtm_actors.runtime import GeventActor, NamedTimers, now, try_tell
 
 log = structlog.get_logger("rtm_actors.client")
@@ -68,10 +76,10 @@ class RtmServiceActor(GeventActor):
                 self._on_frame(link, frame)
             case cm.SendPeer():
                 self._send_peer(message)
-            case cm.LinkUp(link=link):
-                self._link = link
+            case cm.LinkUp(link=up):
+                self._link = up
                 for pending in self._pending.values():
-                    link.send(pending.frame)
+                    up.send(pending.frame)
             case cm.LinkDown():
                 self._link = None
             case cm.SessionEnded(reason=reason):
@@ -82,8 +90,8 @@ class RtmServiceActor(GeventActor):
                 self.supervisor_ref = ref
         if self._ack_due > self._acked and self.actor_inbox.empty():
             # Acknowledge once per burst of pushes, not once per push.
-            link = self._ack_link
-            if link is not None and link.send(codec.encode(Ack(self._ack_due))):
+            ack_link = self._ack_link
+            if ack_link is not None and ack_link.send(codec.encode(Ack(self._ack_due))):
                 self._acked = self._ack_due
 
     # -- requests ----------------------------------------------------------------
@@ -99,7 +107,9 @@ class RtmServiceActor(GeventActor):
             )
         )
         deadline = now() + self._config.peer_message_timeout
-        self._pending[rid] = PendingPeerMessage(request.message.message_id, frame, request.future, deadline)
+        self._pending[rid] = PendingPeerMessage(
+            request.message.message_id, frame, request.future, deadline
+        )
         if self._link is not None:
             self._link.send(frame)
         if not self._timers.is_running("sweep"):

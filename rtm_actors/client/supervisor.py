@@ -135,7 +135,10 @@ class ConnectionSupervisor(GeventActor):
         self._run(self._machine.logout())
 
     def _renew(self, token: str, future: Any) -> None:
-        if self._machine.state in (ConnectionState.DISCONNECTED, ConnectionState.ABORTED):
+        if self._machine.state in (
+            ConnectionState.DISCONNECTED,
+            ConnectionState.ABORTED,
+        ):
             future.fail(RenewTokenErrCode.USER_NOT_LOGGED_IN, "renew_token")
             self._callback("on_renew_token_result", token, RenewTokenErrCode.USER_NOT_LOGGED_IN)
             return
@@ -171,7 +174,7 @@ class ConnectionSupervisor(GeventActor):
         match frame:
             case LoginOk(session=session, resumed=resumed):
                 self._run(machine.login_accepted(session, resumed=resumed, now=now()))
-            case Reply(rid=LOGIN_RID, code=code):
+            case Reply(rid=rid, code=code) if rid == LOGIN_RID:
                 self._run(machine.login_rejected(_login_code(code)))
             case Kick(reason=reason):
                 self._run(machine.kicked(ConnectionChangeReason(reason)))
@@ -184,7 +187,7 @@ class ConnectionSupervisor(GeventActor):
         for effect in effects:
             self._apply(effect)
 
-    def _apply(self, effect: c.Effect) -> None:  # noqa: C901, PLR0912
+    def _apply(self, effect: c.Effect) -> None:
         match effect:
             case c.StateChanged(state=state, reason=reason):
                 self._box.state = state
@@ -210,7 +213,7 @@ class ConnectionSupervisor(GeventActor):
             case c.CancelTimer(timer=timer):
                 self._timers.cancel(timer)
             case c.LoginSucceeded():
-                try_tell(self._service, cm.LinkUp(self._link))  # before the future: order matters
+                self._link_up()  # before the future resolves: order matters
                 if self._login_future is not None:
                     self._login_future.resolve(None)
                     self._login_future = None
@@ -220,7 +223,7 @@ class ConnectionSupervisor(GeventActor):
                 self._login_future = None
             case c.LinkRestored(resumed=resumed):
                 self._log.info("link_restored", resumed=resumed)
-                try_tell(self._service, cm.LinkUp(self._link))
+                self._link_up()
             case c.LinkDown():
                 try_tell(self._service, cm.LinkDown())
             case c.TokenExpired():
@@ -228,6 +231,10 @@ class ConnectionSupervisor(GeventActor):
             case c.LoggedOut(reason=reason):
                 try_tell(self._service, cm.SessionEnded(reason))
                 self._settle_logout(reason)
+
+    def _link_up(self) -> None:
+        if self._link is not None:
+            try_tell(self._service, cm.LinkUp(self._link))
 
     def _settle_logout(self, reason: ConnectionChangeReason) -> None:
         if reason is ConnectionChangeReason.LOGOUT:

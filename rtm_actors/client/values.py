@@ -50,7 +50,11 @@ class Message:
     @classmethod
     def from_wire(cls, wire: WireMessage, ts: int, *, offline: bool = False) -> Message:
         """A received message."""
-        kind = MessageType(wire.kind) if wire.kind in MessageType._value2member_map_ else MessageType.UNDEFINED
+        kind = (
+            MessageType(wire.kind)
+            if wire.kind in MessageType._value2member_map_
+            else MessageType.UNDEFINED
+        )
         return cls(wire.id, wire.text, wire.raw, kind, ts, offline)
 
 

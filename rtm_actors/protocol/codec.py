@@ -12,15 +12,20 @@ import msgspec
 
 from rtm_actors.protocol.codes import DisconnectCode
 from rtm_actors.protocol.errors import RemoteProtocolError
-from rtm_actors.protocol.frames import AnyClientFrame, AnyServerFrame, ClientFrame, ServerFrame
+from rtm_actors.protocol.frames import (
+    AnyClientFrame,
+    AnyServerFrame,
+    ClientFrame,
+    ServerFrame,
+)
 from rtm_actors.protocol.limits import MAX_FRAME_BYTES
 
 _encoder: Final = msgspec.json.Encoder()
 _client_decoder: Final[msgspec.json.Decoder[AnyClientFrame]] = msgspec.json.Decoder(
-    AnyClientFrame  # type: ignore[arg-type]
+    AnyClientFrame
 )
 _server_decoder: Final[msgspec.json.Decoder[AnyServerFrame]] = msgspec.json.Decoder(
-    AnyServerFrame  # type: ignore[arg-type]
+    AnyServerFrame
 )
 
 

@@ -198,7 +198,9 @@ def backoff_delay(attempt: int, timings: Timings, jitter: float) -> float:
 class ConnectionMachine:
     """The client's connection state: Agora's state plus whether the link is up."""
 
-    def __init__(self, timings: Timings | None = None, jitter: Callable[[], float] = lambda: 0.5) -> None:
+    def __init__(
+        self, timings: Timings | None = None, jitter: Callable[[], float] = lambda: 0.5
+    ) -> None:
         self.timings = timings or Timings()
         self._jitter = jitter
         self.state = State.DISCONNECTED
@@ -267,7 +269,10 @@ class ConnectionMachine:
                 LoginSucceeded(),
                 heartbeat,
             ]
-        effects: list[Effect] = [CancelTimer(Timer.ATTEMPT), CancelTimer(Timer.INTERRUPT)]
+        effects: list[Effect] = [
+            CancelTimer(Timer.ATTEMPT),
+            CancelTimer(Timer.INTERRUPT),
+        ]
         if was is State.RECONNECTING:
             effects += self._become(State.CONNECTED, Reason.LOGIN_SUCCESS)
         return [*effects, LinkRestored(resumed=resumed), heartbeat]
@@ -298,7 +303,10 @@ class ConnectionMachine:
         """The websocket closed, failed to open, or went silent."""
         if self.state in (State.DISCONNECTED, State.ABORTED) or self.awaiting_token:
             return []
-        effects: list[Effect] = [CancelTimer(Timer.HEARTBEAT), CancelTimer(Timer.ATTEMPT)]
+        effects: list[Effect] = [
+            CancelTimer(Timer.HEARTBEAT),
+            CancelTimer(Timer.ATTEMPT),
+        ]
         if self.link_up:
             self.link_up = False
             effects.append(LinkDown())
@@ -333,7 +341,10 @@ class ConnectionMachine:
         if timer is Timer.HEARTBEAT and self.link_up:
             if now - self._last_rx > self.timings.heartbeat_timeout:
                 return [CloseLink(), *self.link_lost()]
-            return [SendPing(), StartTimer(Timer.HEARTBEAT, self.timings.heartbeat_interval)]
+            return [
+                SendPing(),
+                StartTimer(Timer.HEARTBEAT, self.timings.heartbeat_interval),
+            ]
         return []
 
     def traffic_seen(self, now: float) -> None:

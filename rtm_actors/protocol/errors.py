@@ -51,7 +51,7 @@ class RequestError(RtmError):
     """The server, or the SDK's local checks, answered a request with an error code."""
 
 
-class ConnectionAbortedByServer(RtmError):
+class ConnectionAbortedByServer(RtmError):  # noqa: N818 - named in STYLE.md
     """The server ended the session for good (remote login, ban, token expiry)."""
 
     def __init__(self, message: str, reason: ConnectionChangeReason) -> None:

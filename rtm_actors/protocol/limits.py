@@ -33,11 +33,7 @@ _APP_ID_RE: Final = re.compile(f"[A-Za-z0-9_-]{{1,{MAX_APP_ID_CHARS}}}")
 
 def is_valid_user_id(user_id: object) -> bool:
     """A user id is 1-64 allowed ASCII characters and not the string ``"null"``."""
-    return (
-        isinstance(user_id, str)
-        and _ID_RE.fullmatch(user_id) is not None
-        and user_id != "null"
-    )
+    return isinstance(user_id, str) and _ID_RE.fullmatch(user_id) is not None and user_id != "null"
 
 
 def is_valid_channel_id(channel_id: object) -> bool:

@@ -13,7 +13,13 @@ from rtm_actors.runtime.actor import (
 from rtm_actors.runtime.cooperative import Yielder, tell_all
 from rtm_actors.runtime.offload import Offloader
 from rtm_actors.runtime.registry import Registry, registry
-from rtm_actors.runtime.supervisor import Adopt, ChildRef, ChildSpec, StartChild, Supervisor
+from rtm_actors.runtime.supervisor import (
+    Adopt,
+    ChildRef,
+    ChildSpec,
+    StartChild,
+    Supervisor,
+)
 from rtm_actors.runtime.timers import NamedTimers, call_later, now
 
 __all__ = [

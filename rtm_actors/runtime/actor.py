@@ -46,7 +46,7 @@ class GeventFuture(pykka.Future[T], Generic[T]):
 
     def __init__(self) -> None:
         super().__init__()
-        self._result: gevent.event.AsyncResult = gevent.event.AsyncResult()
+        self._result: gevent.event.AsyncResult[Any] = gevent.event.AsyncResult()
 
     def get(self, *, timeout: float | None = None) -> Any:
         """Wait for the value (yielding to other greenlets); raise ``pykka.Timeout``."""
@@ -68,8 +68,7 @@ class GeventFuture(pykka.Future[T], Generic[T]):
 
     def set_exception(
         self,
-        exc_info: tuple[type[BaseException], BaseException, TracebackType | None]
-        | tuple[None, None, None]
+        exc_info: tuple[type[BaseException] | None, BaseException | None, TracebackType | None]
         | None = None,
     ) -> None:
         """Fail with the exception in ``exc_info`` (default: the one being handled)."""
@@ -77,7 +76,7 @@ class GeventFuture(pykka.Future[T], Generic[T]):
             raise queue.Full
         info = exc_info if exc_info is not None else sys.exc_info()
         exc = info[1] if info[1] is not None else (info[0]() if info[0] else RuntimeError())
-        self._result.set_exception(exc, exc_info=info)
+        self._result.set_exception(exc, exc_info=(type(exc), exc, info[2]))
 
     def done(self) -> bool:
         """Whether a value or an exception is set."""
@@ -90,18 +89,18 @@ class GeventInbox:
     __slots__ = ("_hub", "_queue", "_thread_id")
 
     def __init__(self) -> None:
-        self._queue: gevent.queue.SimpleQueue = gevent.queue.SimpleQueue()
+        self._queue: gevent.queue.SimpleQueue[Any] = gevent.queue.SimpleQueue()
         self._hub = gevent.get_hub()
         self._thread_id = _get_ident()
 
-    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:  # noqa: FBT001, FBT002
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
         """Enqueue; from a foreign thread, hand the item to the hub's loop instead."""
         if _get_ident() == self._thread_id:
             self._queue.put(item)
         else:
             self._hub.loop.run_callback_threadsafe(self._queue.put, item)
 
-    def get(self, block: bool = True, timeout: float | None = None) -> Any:  # noqa: FBT001, FBT002
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
         """Take the next item, yielding until there is one."""
         return self._queue.get(block, timeout)
 
@@ -191,7 +190,7 @@ class GeventActor(pykka.Actor):
                 response = self._handle_receive(envelope.message)
                 if envelope.reply_to is not None:
                     envelope.reply_to.set(response)
-            except Exception:
+            except Exception:  # noqa: BLE001 - the actor boundary: report, never escape
                 if envelope.reply_to is not None:
                     envelope.reply_to.set_exception()
                 else:
@@ -208,7 +207,7 @@ class GeventActor(pykka.Actor):
     def _call_on_failure(self) -> None:
         try:
             self.on_failure(*sys.exc_info())
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("on_failure_raised", actor=str(self))
 
     def _stop(self) -> None:

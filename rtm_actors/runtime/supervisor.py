@@ -118,7 +118,7 @@ class Supervisor(GeventActor):
             return
         try:
             spec.on_exit(error)
-        except Exception:
+        except Exception:  # noqa: BLE001 - a cleanup bug must not stop the supervisor
             self._log.exception("child_cleanup_failed", child=spec.name)
 
     def on_stop(self) -> None:

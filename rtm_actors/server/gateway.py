@@ -17,7 +17,11 @@ import structlog
 from geventwebsocket.exceptions import ProtocolError as WsProtocolError
 
 from rtm_actors.protocol import codec
-from rtm_actors.protocol.codes import ConnectionChangeReason, DisconnectCode, LoginErrCode
+from rtm_actors.protocol.codes import (
+    ConnectionChangeReason,
+    DisconnectCode,
+    LoginErrCode,
+)
 from rtm_actors.protocol.errors import RemoteProtocolError
 from rtm_actors.protocol.flow import RateLimiter
 from rtm_actors.protocol.frames import PROTOCOL_VERSION, Error, Login, Reply
@@ -164,7 +168,10 @@ class Gateway:
                 link.close(DisconnectCode.INTERNAL_ERROR, "session failed")
 
         return ChildSpec(
-            name=f"session:{key[1]}", start=_no_restart, restart=Restart.TEMPORARY, on_exit=cleanup
+            name=f"session:{key[1]}",
+            start=_no_restart,
+            restart=Restart.TEMPORARY,
+            on_exit=cleanup,
         )
 
     # -- after login ---------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, cast
 
 import gevent
 import pykka
@@ -70,10 +70,10 @@ class RtmServer:
             handler_class=WebSocketHandler,
             backlog=2048,
             log=None,
-            error_log=_ErrorLog(),
+            error_log=cast(Any, _ErrorLog()),
         )
         self._http.start()
-        self.port = self._http.server_port
+        self.port = int(self._http.server_port or self.port)
         log.info("server_listening", url=self.url, store=self._store_name())
         return self
 
@@ -93,7 +93,7 @@ class RtmServer:
         if ctx is not None:
             sessions = ctx.directory.sessions()
             replies = [_ask_nowait(ref, m.Shutdown()) for ref in sessions]
-            with gevent.Timeout(timeout, False):
+            with gevent.Timeout(timeout, False):  # type: ignore[arg-type]
                 for reply in replies:
                     if reply is not None:
                         reply.get()
@@ -156,7 +156,11 @@ class RtmServer:
         return self._gateway
 
     def _store_name(self) -> str:
-        return self._store_spec if isinstance(self._store_spec, str) else type(self._store_spec).__name__
+        return (
+            self._store_spec
+            if isinstance(self._store_spec, str)
+            else type(self._store_spec).__name__
+        )
 
 
 def _ask_nowait(ref: Any, message: object) -> Any:

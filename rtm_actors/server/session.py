@@ -244,7 +244,7 @@ class SessionActor(GeventActor):
         if self.ended:
             return self._bounce(delivery, None)
         if len(self._window) >= self.ctx.config.max_unacked or (
-            self.actor_inbox.qsize() > self.ctx.config.max_backlog
+            self._backlog() > self.ctx.config.max_backlog
         ):
             # A client that does not keep up is cut off; it resumes and catches up.
             self.ctx.stats.slow_consumers += 1
@@ -257,10 +257,12 @@ class SessionActor(GeventActor):
         self._push(self._window.push(delivery), delivery)
         return None
 
+    def _backlog(self) -> int:
+        inbox: Any = self.actor_inbox  # a GeventInbox
+        return int(inbox.qsize())
+
     def _push(self, seq: int, d: m.Deliver) -> None:
-        self._send(
-            PeerMessage(seq, d.sender_id, d.message, d.ts, offline=d.store_id is not None)
-        )
+        self._send(PeerMessage(seq, d.sender_id, d.message, d.ts, offline=d.store_id is not None))
 
     def _on_ack(self, seq: int) -> None:
         stored: list[int] = []

@@ -9,6 +9,7 @@ once can go to many sockets.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 from collections.abc import Callable
@@ -39,9 +40,7 @@ def unmask(payload: bytes, mask: bytes) -> bytes:
     if not n:
         return payload
     key = (mask * (n // 4 + 1))[:n]
-    return (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(
-        n, "little"
-    )
+    return (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(n, "little")
 
 
 def frame(payload: bytes, opcode: int = OP_TEXT) -> bytes:
@@ -117,10 +116,8 @@ def set_nodelay(ws: Any) -> None:
     """Turn off Nagle's algorithm: small frames go out now, not after a delayed ACK."""
     sock = getattr(getattr(ws, "handler", None), "socket", None)
     if sock is not None:
-        try:
+        with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:
-            pass
 
 
 def set_timeout(ws: Any, seconds: float | None) -> None:

@@ -55,13 +55,28 @@ class SqliteOfflineStore:
             self._db.execute(
                 "INSERT INTO offline_messages (app_id, receiver_id, sender_id, message_id,"
                 " kind, text, raw, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (app_id, receiver_id, m.sender_id, m.message_id, m.kind, m.text, m.raw, m.ts),
+                (
+                    app_id,
+                    receiver_id,
+                    m.sender_id,
+                    m.message_id,
+                    m.kind,
+                    m.text,
+                    m.raw,
+                    m.ts,
+                ),
             )
             self._db.execute(
                 "DELETE FROM offline_messages WHERE app_id = ? AND receiver_id = ? AND"
                 " store_id NOT IN (SELECT store_id FROM offline_messages WHERE app_id = ?"
                 " AND receiver_id = ? ORDER BY store_id DESC LIMIT ?)",
-                (app_id, receiver_id, app_id, receiver_id, self.policy.max_per_receiver),
+                (
+                    app_id,
+                    receiver_id,
+                    app_id,
+                    receiver_id,
+                    self.policy.max_per_receiver,
+                ),
             )
 
     def fetch(self, app_id: str, receiver_id: str, now_ms: int) -> list[StoredMessage]:
@@ -89,7 +104,7 @@ class SqliteOfflineStore:
     def _delete(self, app_id: str, receiver_id: str, store_ids: list[int]) -> None:
         marks = ",".join("?" * len(store_ids))
         self._db.execute(
-            f"DELETE FROM offline_messages WHERE app_id = ? AND receiver_id = ?"  # noqa: S608
+            f"DELETE FROM offline_messages WHERE app_id = ? AND receiver_id = ?"
             f" AND store_id IN ({marks})",
             (app_id, receiver_id, *store_ids),
         )

@@ -2,7 +2,11 @@
 
 from rtm_actors.testing.proxy import CuttableProxy
 from rtm_actors.testing.recorder import EventRecorder, wait_until
-from rtm_actors.testing.server import fast_client_config, fast_server_config, running_server
+from rtm_actors.testing.server import (
+    fast_client_config,
+    fast_server_config,
+    running_server,
+)
 
 __all__ = [
     "CuttableProxy",

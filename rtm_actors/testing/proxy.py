@@ -28,7 +28,7 @@ class CuttableProxy:
     @property
     def port(self) -> int:
         """The port clients connect to."""
-        return int(self._server.server_port)
+        return int(self._server.server_port or 0)
 
     def url(self, path: str = "/rtm") -> str:
         """A websocket URL through the proxy."""
@@ -56,7 +56,10 @@ class CuttableProxy:
         return self.start()
 
     def __exit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+        self,
+        t: type[BaseException] | None,
+        e: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()
 
@@ -68,7 +71,10 @@ class CuttableProxy:
             return
         pair = (client, upstream)
         self._pairs.append(pair)
-        pumps = [gevent.spawn(_pump, client, upstream), gevent.spawn(_pump, upstream, client)]
+        pumps = [
+            gevent.spawn(_pump, client, upstream),
+            gevent.spawn(_pump, upstream, client),
+        ]
         gevent.joinall(pumps, count=1)
         for sock in pair:
             _reset(sock)

@@ -21,9 +21,11 @@ class EventRecorder(RtmServiceEventHandler):
 
     def __getattribute__(self, name: str) -> Any:
         if name.startswith("on_"):
+
             def record(*args: Any) -> None:
                 self.events.append((name, args))
                 self._changed.set()
+
             return record
         return super().__getattribute__(name)
 
@@ -43,7 +45,12 @@ class EventRecorder(RtmServiceEventHandler):
         def matching() -> list[tuple[Any, ...]]:
             return [a for a in self.calls(name) if predicate is None or predicate(*a)]
 
-        wait_until(lambda: len(matching()) >= count, timeout, f"{count} x {name}", self._changed)
+        wait_until(
+            lambda: len(matching()) >= count,
+            timeout,
+            f"{count} x {name}",
+            self._changed,
+        )
         return matching()
 
 

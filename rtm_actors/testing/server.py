@@ -14,7 +14,9 @@ from rtm_actors.server import RtmServer, ServerConfig
 
 def fast_server_config(**overrides: Any) -> ServerConfig:
     """Server timings in fractions of a second (grace 1 s, idle 2 s)."""
-    base = ServerConfig(grace_period=1.0, idle_timeout=2.0, login_timeout=2.0, heartbeat_interval=0.5)
+    base = ServerConfig(
+        grace_period=1.0, idle_timeout=2.0, login_timeout=2.0, heartbeat_interval=0.5
+    )
     return replace(base, **overrides)
 
 
@@ -41,7 +43,9 @@ def fast_client_config(**overrides: Any) -> ClientConfig:
 @contextmanager
 def running_server(store: Any = "memory", port: int = 0, **config: Any) -> Iterator[RtmServer]:
     """An ``RtmServer`` on 127.0.0.1 (an ephemeral port by default), stopped after."""
-    server = RtmServer(host="127.0.0.1", port=port, store=store, config=fast_server_config(**config))
+    server = RtmServer(
+        host="127.0.0.1", port=port, store=store, config=fast_server_config(**config)
+    )
     server.start()
     try:
         yield server

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_login_then_logout_reports_states_and_callbacks(server, make_client):
-    """login -> CONNECTING/LOGIN, CONNECTED/LOGIN_SUCCESS, on_login_success; logout -> DISCONNECTED/LOGOUT."""
+    """login: CONNECTING/LOGIN, CONNECTED/LOGIN_SUCCESS, on_login_success; logout: DISCONNECTED."""
     rtm, rec = make_client(server.url)
     assert rtm.login("any-token", "alice").get(timeout=5) is None
     rec.wait_for("on_login_success")
@@ -92,10 +92,15 @@ def test_initialize_checks_app_id_handler_and_repeats():
     assert agora.initialize() == 0
     rtm = agora.create_rtm_service()
     assert rtm.initialize("", ra.RtmServiceEventHandler()) == ra.InitErrCode.INVALID_APP_ID
-    assert rtm.initialize("app id with spaces", ra.RtmServiceEventHandler()) == ra.InitErrCode.INVALID_APP_ID
+    assert (
+        rtm.initialize("app id with spaces", ra.RtmServiceEventHandler())
+        == ra.InitErrCode.INVALID_APP_ID
+    )
     assert rtm.initialize("testapp", None) == ra.InitErrCode.INVALID_ARGUMENT
     assert rtm.initialize("testapp", ra.RtmServiceEventHandler()) == 0
-    assert rtm.initialize("testapp", ra.RtmServiceEventHandler()) == ra.InitErrCode.ALREADY_INITIALIZED
+    assert (
+        rtm.initialize("testapp", ra.RtmServiceEventHandler()) == ra.InitErrCode.ALREADY_INITIALIZED
+    )
     agora.release()
 
 
@@ -117,7 +122,10 @@ def test_login_to_a_dead_server_times_out(make_client):
     with pytest.raises(ra.RtmError) as caught:
         rtm.login(None, "alice").get(timeout=10)
     assert caught.value.code is LoginErrCode.TIMEOUT
-    assert rec.calls("on_connection_state_changed")[-1] == (State.DISCONNECTED, Reason.LOGIN_TIMEOUT)
+    assert rec.calls("on_connection_state_changed")[-1] == (
+        State.DISCONNECTED,
+        Reason.LOGIN_TIMEOUT,
+    )
 
 
 def test_remote_login_aborts_the_first_client(server, make_client):
@@ -128,7 +136,10 @@ def test_remote_login_aborts_the_first_client(server, make_client):
     second.login(None, "alice").get(timeout=5)
     first_rec.wait_for("on_connection_state_changed", lambda s, r: s is State.ABORTED)
     assert first.connection_state is State.ABORTED
-    assert first_rec.calls("on_connection_state_changed")[-1] == (State.ABORTED, Reason.REMOTE_LOGIN)
+    assert first_rec.calls("on_connection_state_changed")[-1] == (
+        State.ABORTED,
+        Reason.REMOTE_LOGIN,
+    )
     with pytest.raises(ra.RtmError) as caught:
         first.login(None, "alice").get(timeout=5)
     assert caught.value.code is LoginErrCode.ALREADY_LOGGED_IN

@@ -13,7 +13,10 @@ OFFLINE = SendMessageOptions(enable_offline_messaging=True)
 
 
 def received(rec):
-    return [(peer, msg.text, msg.is_offline_message) for peer, msg in rec.calls("on_message_received_from_peer")]
+    return [
+        (peer, msg.text, msg.is_offline_message)
+        for peer, msg in rec.calls("on_message_received_from_peer")
+    ]
 
 
 def test_online_peer_message_is_delivered_and_acknowledged(logged_in):
@@ -24,11 +27,13 @@ def test_online_peer_message_is_delivered_and_acknowledged(logged_in):
     assert alice.send_message_to_peer("bob", message).get(timeout=5) is PeerMessageErrCode.OK
     bob_rec.wait_for("on_message_received_from_peer")
     assert received(bob_rec) == [("alice", "hello bob", False)]
-    (_, got), = bob_rec.calls("on_message_received_from_peer")
+    ((_, got),) = bob_rec.calls("on_message_received_from_peer")
     assert got.message_id == message.message_id
     assert got.server_received_ts > 0
     assert got.message_type is MessageType.TEXT
-    assert alice_rec.wait_for("on_send_message_result") == [(message.message_id, PeerMessageErrCode.OK)]
+    assert alice_rec.wait_for("on_send_message_result") == [
+        (message.message_id, PeerMessageErrCode.OK)
+    ]
 
 
 def test_raw_message_round_trips_bytes(logged_in):
@@ -38,7 +43,7 @@ def test_raw_message_round_trips_bytes(logged_in):
     payload = bytes(range(256))
     alice.send_message_to_peer("bob", alice.create_message("blob", raw=payload)).get(timeout=5)
     bob_rec.wait_for("on_message_received_from_peer")
-    (_, got), = bob_rec.calls("on_message_received_from_peer")
+    ((_, got),) = bob_rec.calls("on_message_received_from_peer")
     assert got.raw_message == payload
     assert got.text == "blob"
     assert got.message_type is MessageType.RAW
@@ -69,10 +74,12 @@ def test_offline_peer_without_offline_messaging_is_unreachable(logged_in):
 
 
 def test_offline_messages_are_cached_then_delivered_oldest_first(logged_in):
-    """With offline messaging: CACHED_BY_SERVER, then delivered at login flagged offline, in order."""
+    """Offline messaging: CACHED_BY_SERVER, then delivered at login flagged offline, in order."""
     alice, _ = logged_in("alice")
     for i in range(5):
-        code = alice.send_message_to_peer("carol", alice.create_message(f"m{i}"), OFFLINE).get(timeout=5)
+        code = alice.send_message_to_peer("carol", alice.create_message(f"m{i}"), OFFLINE).get(
+            timeout=5
+        )
         assert code is PeerMessageErrCode.CACHED_BY_SERVER
     _, carol_rec = logged_in("carol")
     carol_rec.wait_for("on_message_received_from_peer", count=5)
@@ -83,7 +90,8 @@ def test_offline_store_keeps_only_the_newest_200(server, logged_in):
     """Beyond 200 stored messages for one receiver, the oldest are dropped."""
     alice, _ = logged_in("alice")
     futures = [
-        alice.send_message_to_peer("dave", alice.create_message(f"m{i}"), OFFLINE) for i in range(210)
+        alice.send_message_to_peer("dave", alice.create_message(f"m{i}"), OFFLINE)
+        for i in range(210)
     ]
     assert {f.get(timeout=10) for f in futures} == {PeerMessageErrCode.CACHED_BY_SERVER}
     assert server.context.store.count("testapp", "dave") == 200
@@ -117,7 +125,9 @@ def test_local_checks_fail_without_touching_the_server(server, make_client, logg
         alice.send_message_to_peer("bad/id", alice.create_message("x")).get(timeout=5)
     assert caught.value.code is PeerMessageErrCode.INVALID_USERID
     with pytest.raises(ra.RtmError) as caught:
-        alice.send_message_to_peer("bob", alice.create_message("x" * (32 * 1024 + 1))).get(timeout=5)
+        alice.send_message_to_peer("bob", alice.create_message("x" * (32 * 1024 + 1))).get(
+            timeout=5
+        )
     assert caught.value.code is PeerMessageErrCode.INVALID_MESSAGE
     exact = alice.create_message("y" * (32 * 1024))
     with pytest.raises(ra.RtmError) as caught:
@@ -133,7 +143,9 @@ def test_message_rate_limit_answers_too_often(make_client):
         results = []
         for i in range(25):
             try:
-                results.append(alice.send_message_to_peer("nobody", alice.create_message(str(i))).get(5))
+                results.append(
+                    alice.send_message_to_peer("nobody", alice.create_message(str(i))).get(5)
+                )
             except ra.RtmError as exc:
                 results.append(exc.code)
         assert results.count(PeerMessageErrCode.TOO_OFTEN) == 5
@@ -151,7 +163,10 @@ def test_sending_one_message_twice_is_a_retry(logged_in):
     alice.send_message_to_peer("bob", alice.create_message("marker")).get(timeout=5)
     bob_rec.wait_for("on_message_received_from_peer", count=2)
     assert received(bob_rec)[:1] == [("alice", "just once", False)]
-    assert received(bob_rec) == [("alice", "just once", False), ("alice", "marker", False)]
+    assert received(bob_rec) == [
+        ("alice", "just once", False),
+        ("alice", "marker", False),
+    ]
 
 
 def test_apps_are_isolated(server, make_client):

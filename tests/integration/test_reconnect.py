@@ -16,7 +16,9 @@ def texts(rec):
     return [msg.text for _, msg in rec.calls("on_message_received_from_peer")]
 
 
-def test_client_reconnects_after_server_restart_and_an_outage_message_arrives_once(make_client, tmp_path):
+def test_client_reconnects_after_server_restart_and_an_outage_message_arrives_once(
+    make_client, tmp_path
+):
     """Server stopped and started on the same port: clients reconnect, and a message sent
     during the outage is delivered exactly once after it."""
     store = f"sqlite:///{tmp_path / 'rtm.db'}"
@@ -29,22 +31,37 @@ def test_client_reconnects_after_server_restart_and_an_outage_message_arrives_on
     # The server is down: alice notices, and sends while it is down.
     alice_rec.wait_for("on_connection_state_changed", lambda s, r: s is State.RECONNECTING)
     offline = SendMessageOptions(enable_offline_messaging=True)
-    during = alice.send_message_to_peer("bob", alice.create_message("sent during the outage"), offline)
+    during = alice.send_message_to_peer(
+        "bob", alice.create_message("sent during the outage"), offline
+    )
     assert not during.done()
     with running_server(store=store, port=port):
         # Whoever reconnects first, the message is delivered (OK) or kept for bob (CACHED).
-        assert during.get(timeout=10) in (PeerMessageErrCode.OK, PeerMessageErrCode.CACHED_BY_SERVER)
+        assert during.get(timeout=10) in (
+            PeerMessageErrCode.OK,
+            PeerMessageErrCode.CACHED_BY_SERVER,
+        )
         bob_rec.wait_for("on_connection_state_changed", lambda s, r: s is State.CONNECTED, count=2)
-        alice_rec.wait_for("on_connection_state_changed", lambda s, r: s is State.CONNECTED, count=2)
+        alice_rec.wait_for(
+            "on_connection_state_changed", lambda s, r: s is State.CONNECTED, count=2
+        )
         bob_rec.wait_for("on_message_received_from_peer")
-        assert alice.send_message_to_peer("bob", alice.create_message("after")).get(5) is PeerMessageErrCode.OK
+        assert (
+            alice.send_message_to_peer("bob", alice.create_message("after")).get(5)
+            is PeerMessageErrCode.OK
+        )
         bob_rec.wait_for("on_message_received_from_peer", count=2)
         assert texts(bob_rec) == ["sent during the outage", "after"]
         assert bob.connection_state is State.CONNECTED
     # A reconnect is not a login: on_login_success fired once, state went through RECONNECTING.
     assert len(alice_rec.calls("on_login_success")) == 1
-    assert (State.RECONNECTING, Reason.INTERRUPTED) in alice_rec.calls("on_connection_state_changed")
-    assert alice_rec.calls("on_connection_state_changed")[-1] == (State.CONNECTED, Reason.LOGIN_SUCCESS)
+    assert (State.RECONNECTING, Reason.INTERRUPTED) in alice_rec.calls(
+        "on_connection_state_changed"
+    )
+    assert alice_rec.calls("on_connection_state_changed")[-1] == (
+        State.CONNECTED,
+        Reason.LOGIN_SUCCESS,
+    )
 
 
 def test_offline_messages_survive_a_server_restart_with_sqlite(make_client, tmp_path):
@@ -94,11 +111,16 @@ def test_a_dropped_link_resumes_the_session_within_the_grace_period(server, make
         assert directory.lookup(("testapp", "bob")).session_key == session_key
         assert bob.connection_state is State.CONNECTED
         # Each drop was shorter than the interruption threshold: no state change at all.
-        assert bob_rec.calls("on_connection_state_changed")[-1] == (State.CONNECTED, Reason.LOGIN_SUCCESS)
+        assert bob_rec.calls("on_connection_state_changed")[-1] == (
+            State.CONNECTED,
+            Reason.LOGIN_SUCCESS,
+        )
         assert len(bob_rec.calls("on_connection_state_changed")) == 2
 
 
-def test_session_ends_after_the_grace_period_and_pending_messages_are_stored(make_client):
+def test_session_ends_after_the_grace_period_and_pending_messages_are_stored(
+    make_client,
+):
     """When a client stays away past the grace period its session ends; unacknowledged
     messages sent with offline messaging are stored and reach its next login."""
     with running_server(grace_period=0.3) as srv:
@@ -109,7 +131,9 @@ def test_session_ends_after_the_grace_period_and_pending_messages_are_stored(mak
         bob.release()  # stops bob's actors without logging out: the link just dies
         wait_until(lambda: srv.context.directory.lookup(("testapp", "bob")) is None, timeout=5)
         code = alice.send_message_to_peer(
-            "bob", alice.create_message("later"), SendMessageOptions(enable_offline_messaging=True)
+            "bob",
+            alice.create_message("later"),
+            SendMessageOptions(enable_offline_messaging=True),
         ).get(timeout=5)
         assert code is PeerMessageErrCode.CACHED_BY_SERVER
         bob2, bob2_rec = make_client(srv.url)

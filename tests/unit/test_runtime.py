@@ -205,14 +205,22 @@ def test_supervisor_restarts_a_permanent_child_and_cleans_up_a_temporary_one():
     """one_for_one: a crashed permanent child is restarted; a temporary one gets on_exit."""
     sup = Supervisor.start(name="test")
     cleaned = []
-    worker = sup.ask(StartChild(ChildSpec("worker", lambda s: Echo.start_under(s), Restart.PERMANENT)))
+    worker = sup.ask(
+        StartChild(ChildSpec("worker", lambda s: Echo.start_under(s), Restart.PERMANENT))
+    )
     temp = Echo.start_under(sup)
-    sup.tell(Adopt(temp, ChildSpec("temp", lambda s: Echo.start_under(s), Restart.TEMPORARY, cleaned.append)))
+    sup.tell(
+        Adopt(
+            temp,
+            ChildSpec("temp", lambda s: Echo.start_under(s), Restart.TEMPORARY, cleaned.append),
+        )
+    )
     worker.tell(RuntimeError("crash"))
     temp.tell(RuntimeError("crash"))
     gevent.sleep(0.05)
     new_worker = sup.ask(ChildRef("worker"))
-    assert new_worker is not None and new_worker is not worker
+    assert new_worker is not None
+    assert new_worker is not worker
     assert new_worker.ask("alive again", timeout=1) == "alive again"
     assert sup.ask(ChildRef("temp")) is None
     assert [type(e) for e in cleaned] == [RuntimeError]
@@ -256,6 +264,11 @@ def test_monitor_thread_reports_a_blocking_handler(tmp_path):
         "PATH": "/usr/bin:/bin",
     }
     result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env, check=False
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
     )
     assert "appears to be blocked" in result.stderr, result.stderr[-2000:]

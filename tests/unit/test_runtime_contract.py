@@ -23,7 +23,13 @@ def test_pykka_still_declares_the_three_hooks():
 
 def test_pykka_actor_loop_still_has_the_phases_we_override():
     """The loop phases GeventActor overrides keep their names and signatures."""
-    for name in ("_actor_loop", "_actor_loop_running", "_actor_loop_teardown", "_stop", "_handle_failure"):
+    for name in (
+        "_actor_loop",
+        "_actor_loop_running",
+        "_actor_loop_teardown",
+        "_stop",
+        "_handle_failure",
+    ):
         assert callable(getattr(pykka.Actor, name)), name
     params = list(inspect.signature(pykka.Actor._handle_failure).parameters)
     assert params == ["self", "exception_type", "exception_value", "traceback"]
