@@ -50,8 +50,18 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging("warning")
 
     server = subprocess.Popen(
-        [sys.executable, "-m", "rtm_actors.cli", "serve", "--port", str(args.port),
-         "--store", "memory", "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "rtm_actors.cli",
+            "serve",
+            "--port",
+            str(args.port),
+            "--store",
+            "memory",
+            "--log-level",
+            "warning",
+        ],
         stdout=subprocess.DEVNULL,
     )
     try:
@@ -59,10 +69,14 @@ def main(argv: list[str] | None = None) -> int:
         url = f"ws://127.0.0.1:{args.port}/rtm"
         agora = ra.create_agora_service()
         users = []
-        for i in range(args.users):
+        for _ in range(args.users):
             rtm = agora.create_rtm_service()
-            rtm.initialize("bench", ra.RtmServiceEventHandler(), server_url=url,
-                           config=fast_client_config(peer_message_timeout=30.0))
+            rtm.initialize(
+                "bench",
+                ra.RtmServiceEventHandler(),
+                server_url=url,
+                config=fast_client_config(peer_message_timeout=30.0),
+            )
             users.append(rtm)
         gevent.joinall([gevent.spawn(u.login(None, f"u{i}").get, 10) for i, u in enumerate(users)])
         delivered = 0
@@ -72,7 +86,10 @@ def main(argv: list[str] | None = None) -> int:
             nonlocal delivered
             me, peer = users[i], f"u{i ^ 1}"
             while time.perf_counter() < stop_at:
-                batch = [me.send_message_to_peer(peer, me.create_message("x" * 60)) for _ in range(args.window)]
+                batch = [
+                    me.send_message_to_peer(peer, me.create_message("x" * 60))
+                    for _ in range(args.window)
+                ]
                 for f in batch:
                     if f.get(30) is ra.PeerMessageErrCode.OK:
                         delivered += 1
@@ -83,8 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         cpu = server_cpu_seconds(server.pid) - cpu0
         print(f"users={args.users} window={args.window} seconds={elapsed:.1f}")
         print(f"delivered={delivered} rate={delivered / elapsed:,.0f} msg/s")
-        print(f"server_cpu={cpu:.2f}s ({cpu / elapsed:.0%} of a core) "
-              f"= {cpu / max(delivered, 1) * 1e6:.0f} us/message")
+        print(
+            f"server_cpu={cpu:.2f}s ({cpu / elapsed:.0%} of a core) "
+            f"= {cpu / max(delivered, 1) * 1e6:.0f} us/message"
+        )
         agora.release()
     finally:
         server.terminate()

@@ -68,7 +68,7 @@ def test_importing_the_package_does_not_monkey_patch():
 
 
 def test_protocol_package_has_no_forbidden_imports():
-    """No module in rtm_actors/protocol imports gevent, pykka, structlog, socket, threads, random."""
+    """No module in rtm_actors/protocol imports gevent, pykka, structlog, socket or threads."""
     import ast
     import pathlib
 

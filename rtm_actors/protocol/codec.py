@@ -21,12 +21,8 @@ from rtm_actors.protocol.frames import (
 from rtm_actors.protocol.limits import MAX_FRAME_BYTES
 
 _encoder: Final = msgspec.json.Encoder()
-_client_decoder: Final[msgspec.json.Decoder[AnyClientFrame]] = msgspec.json.Decoder(
-    AnyClientFrame
-)
-_server_decoder: Final[msgspec.json.Decoder[AnyServerFrame]] = msgspec.json.Decoder(
-    AnyServerFrame
-)
+_client_decoder: Final[msgspec.json.Decoder[AnyClientFrame]] = msgspec.json.Decoder(AnyClientFrame)
+_server_decoder: Final[msgspec.json.Decoder[AnyServerFrame]] = msgspec.json.Decoder(AnyServerFrame)
 
 
 def encode(frame: ClientFrame | ServerFrame) -> bytes:
