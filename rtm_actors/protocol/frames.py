@@ -69,6 +69,69 @@ class Ping(ClientFrame, frozen=True, tag="ping"):
     ts: float = 0.0
 
 
+class QueryPresence(ClientFrame, frozen=True, tag="query_presence"):
+    """Online state of up to 256 users; answered by ``PresenceReply``."""
+
+    rid: int
+    peer_ids: list[str]
+
+
+class Subscribe(ClientFrame, frozen=True, tag="subscribe"):
+    """Watch these users' online state; ``Reply``, then a ``PresenceChanged`` push."""
+
+    rid: int
+    peer_ids: list[str]
+
+
+class Unsubscribe(ClientFrame, frozen=True, tag="unsubscribe"):
+    """Stop watching these users; answered by ``Reply``."""
+
+    rid: int
+    peer_ids: list[str]
+
+
+class QuerySubscriptions(ClientFrame, frozen=True, tag="query_subscriptions"):
+    """Which users this session watches; answered by ``PeersReply``."""
+
+    rid: int
+    option: int = 0
+
+
+class SetLocalAttributes(ClientFrame, frozen=True, tag="set_attrs"):
+    """Replace the user's own attributes; answered by ``Reply``."""
+
+    rid: int
+    attributes: dict[str, str]
+
+
+class AddOrUpdateLocalAttributes(ClientFrame, frozen=True, tag="add_attrs"):
+    """Add or update some of the user's own attributes; answered by ``Reply``."""
+
+    rid: int
+    attributes: dict[str, str]
+
+
+class DeleteLocalAttributes(ClientFrame, frozen=True, tag="delete_attrs"):
+    """Delete some of the user's own attributes by key; answered by ``Reply``."""
+
+    rid: int
+    keys: list[str]
+
+
+class ClearLocalAttributes(ClientFrame, frozen=True, tag="clear_attrs"):
+    """Delete all of the user's own attributes; answered by ``Reply``."""
+
+    rid: int
+
+
+class GetUserAttributes(ClientFrame, frozen=True, tag="get_attrs"):
+    """Read a user's attributes (all, or those in ``keys``); answered by ``AttributesReply``."""
+
+    rid: int
+    user_id: str
+    keys: list[str] | None = None
+
+
 class ServerFrame(msgspec.Struct, frozen=True, tag_field="t", forbid_unknown_fields=True):
     """Base of every frame the server sends."""
 
@@ -114,6 +177,38 @@ class Pong(ServerFrame, frozen=True, tag="pong"):
     ts: float = 0.0
 
 
+class PresenceReply(ServerFrame, frozen=True, tag="presence_reply"):
+    """Answer to ``QueryPresence``: one ``PeerOnlineState`` per asked id, in order."""
+
+    rid: int
+    code: int
+    states: list[int] = []
+
+
+class PeersReply(ServerFrame, frozen=True, tag="peers_reply"):
+    """Answer to ``QuerySubscriptions``."""
+
+    rid: int
+    code: int
+    peer_ids: list[str] = []
+
+
+class AttributesReply(ServerFrame, frozen=True, tag="attrs_reply"):
+    """Answer to ``GetUserAttributes``."""
+
+    rid: int
+    code: int
+    user_id: str = ""
+    attributes: dict[str, str] = {}
+
+
+class PresenceChanged(ServerFrame, frozen=True, tag="presence"):
+    """Watched users changed state (user id -> ``PeerOnlineState``); acknowledge ``seq``."""
+
+    seq: int
+    states: dict[str, int]
+
+
 class Error(ServerFrame, frozen=True, tag="error"):
     """A frame the server could not accept; ``rid`` names the request when known."""
 
@@ -122,5 +217,31 @@ class Error(ServerFrame, frozen=True, tag="error"):
     rid: int | None = None
 
 
-AnyClientFrame = Login | Logout | SendPeerMessage | Ack | Ping
-AnyServerFrame = LoginOk | Reply | PeerMessage | Kick | Pong | Error
+AnyClientFrame = (
+    Login
+    | Logout
+    | SendPeerMessage
+    | Ack
+    | Ping
+    | QueryPresence
+    | Subscribe
+    | Unsubscribe
+    | QuerySubscriptions
+    | SetLocalAttributes
+    | AddOrUpdateLocalAttributes
+    | DeleteLocalAttributes
+    | ClearLocalAttributes
+    | GetUserAttributes
+)
+AnyServerFrame = (
+    LoginOk
+    | Reply
+    | PeerMessage
+    | Kick
+    | Pong
+    | Error
+    | PresenceReply
+    | PeersReply
+    | AttributesReply
+    | PresenceChanged
+)

@@ -11,6 +11,8 @@ class ServerConfig:
 
     #: A user whose link dropped stays online (and keeps its session) this long.
     grace_period: float = 30.0
+    #: A user whose link has been silent this long is UNREACHABLE to subscribers.
+    unreachable_after: float = 6.0
     #: A socket with no frame for this long is dead; a write stuck this long is too.
     idle_timeout: float = 10.0
     #: A new websocket must log in within this many seconds.
@@ -24,6 +26,11 @@ class ServerConfig:
     message_rate_window: float = 3.0
     #: Messages waiting in a session's inbox before its client is cut off as slow.
     max_backlog: int = 5000
+    #: Per-session call limits (count, window in seconds): Agora's Linux SDK 1.4 values.
+    presence_query_rate: tuple[int, float] = (100, 5.0)
+    subscribe_rate: tuple[int, float] = (10, 5.0)
+    attribute_write_rate: tuple[int, float] = (100, 5.0)
+    attribute_read_rate: tuple[int, float] = (400, 5.0)
     #: Unacknowledged pushes a session keeps for a client before it is cut off as slow.
     max_unacked: int = 2000
     #: Sender message ids remembered per session to drop re-sent duplicates.

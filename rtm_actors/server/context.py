@@ -8,7 +8,9 @@ from typing import Any
 
 from rtm_actors.server.config import ServerConfig
 from rtm_actors.server.directory import Directory
-from rtm_actors.store.base import OfflineStore
+from rtm_actors.server.presence import PresenceHub
+from rtm_actors.store.base import OfflineStore, UserAttributeStore
+from rtm_actors.store.memory import MemoryUserAttributeStore
 
 
 @dataclass
@@ -30,6 +32,8 @@ class ServerContext:
     config: ServerConfig
     store: OfflineStore
     directory: Directory = field(default_factory=Directory)
+    presence: PresenceHub = field(default_factory=PresenceHub)
+    attributes: UserAttributeStore = field(default_factory=MemoryUserAttributeStore)
     supervisor: Any = None
     stats: ServerStats = field(default_factory=ServerStats)
 

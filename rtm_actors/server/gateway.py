@@ -203,6 +203,7 @@ class Gateway:
                 why = f"websocket protocol error: {exc}"
                 link.close(DisconnectCode.PROTOCOL_ERROR, "websocket protocol error")
                 break
+            link.last_rx = now()
             try:
                 frame = codec.decode_client_frame(data, max_bytes)
             except RemoteProtocolError as exc:

@@ -6,6 +6,7 @@ import contextlib
 import itertools
 from typing import Any
 
+from rtm_actors.runtime import now
 from rtm_actors.server import wsio
 
 _link_ids = itertools.count(1)
@@ -14,10 +15,12 @@ _link_ids = itertools.count(1)
 class Link:
     """A client's websocket. Writes are complete frames; failures mark it closed."""
 
-    __slots__ = ("closed", "id", "peer", "ws")
+    __slots__ = ("closed", "id", "last_rx", "peer", "ws")
 
     def __init__(self, ws: Any, peer: str = "") -> None:
         self.id = next(_link_ids)
+        #: Loop time of the last frame read (the gateway updates it).
+        self.last_rx = now()
         self.ws = ws
         self.peer = peer
         self.closed = False
@@ -54,3 +57,8 @@ class Link:
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.shutdown(2)
+
+
+def link_last_rx(link: Link | None) -> float:
+    """When ``link`` last received a frame (now, if there is no link)."""
+    return link.last_rx if link is not None else now()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from rtm_actors.protocol.codes import ConnectionChangeReason, PeerMessageErrCode
+from rtm_actors.protocol.codes import ConnectionChangeReason, PeerMessageErrCode, PeerOnlineState
 from rtm_actors.protocol.frames import AnyClientFrame, WireMessage
 from rtm_actors.server.link import Link
 
@@ -90,6 +90,19 @@ class Kick:
 @dataclass(frozen=True, slots=True)
 class Shutdown:
     """The server is stopping: tell the client to reconnect elsewhere, then end."""
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceUpdate:
+    """A user this session watches changed state."""
+
+    user_id: str
+    state: PeerOnlineState
+
+
+@dataclass(frozen=True, slots=True)
+class UnreachableTimer:
+    """The link has been silent for ``unreachable_after``: the user is UNREACHABLE."""
 
 
 @dataclass(frozen=True, slots=True)

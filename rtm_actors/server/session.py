@@ -13,6 +13,7 @@ offline store if the sender asked for it, or back to the sender as unreachable.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -25,6 +26,7 @@ from rtm_actors.protocol.codes import (
     LogoutErrCode,
     MessageType,
     PeerMessageErrCode,
+    PeerOnlineState,
 )
 from rtm_actors.protocol.flow import DeliveryWindow, RateLimiter, RecentIds
 from rtm_actors.protocol.frames import (
@@ -37,6 +39,7 @@ from rtm_actors.protocol.frames import (
     PeerMessage,
     Ping,
     Pong,
+    PresenceChanged,
     Reply,
     SendPeerMessage,
     WireMessage,
@@ -47,7 +50,12 @@ from rtm_actors.runtime import try_tell as tell
 from rtm_actors.server import messages as m
 from rtm_actors.server import wsio
 from rtm_actors.server.context import ServerContext, now_ms
-from rtm_actors.server.link import Link
+from rtm_actors.server.link import Link, link_last_rx
+from rtm_actors.server.session_presence import (
+    ATTRIBUTE_FRAMES,
+    PRESENCE_FRAMES,
+    PresenceAndAttributes,
+)
 from rtm_actors.store.base import StoredMessage
 
 log = structlog.get_logger("rtm_actors.server.session")
@@ -60,7 +68,17 @@ _KICK_CLOSE = {
 _VALID_KINDS = (MessageType.TEXT, MessageType.RAW)
 
 
-class SessionActor(GeventActor):
+@dataclass(frozen=True, slots=True)
+class PresencePush:
+    """Watched users' new states, waiting in the delivery window like a message."""
+
+    states: dict[str, int]
+
+
+Push = m.Deliver | PresencePush
+
+
+class SessionActor(GeventActor, PresenceAndAttributes):
     """The server side of one logged-in user."""
 
     shutdown_tier = 0
@@ -74,7 +92,7 @@ class SessionActor(GeventActor):
         self.session_key = session_key
         self.link: Link | None = None
         self.ended = False
-        self._window: DeliveryWindow[m.Deliver] = DeliveryWindow()
+        self._window: DeliveryWindow[Push] = DeliveryWindow()
         self._stored_in_flight: set[int] = set()
         self._awaiting_receipt: dict[int, tuple[int, int]] = {}  # message id -> (rid, ts)
         self._results: RecentIds[tuple[int, int]] = RecentIds(ctx.config.dedup_window)
@@ -84,6 +102,7 @@ class SessionActor(GeventActor):
         self._sent = 0
         self._received = 0
         self._log = log.bind(app_id=app_id, user_id=user_id, session=session_key[:8])
+        self._init_presence()
 
     # -- dispatch ------------------------------------------------------------
 
@@ -105,6 +124,11 @@ class SessionActor(GeventActor):
             case m.PingIn(link_id=link_id, payload=payload):
                 if self.link is not None and link_id == self.link.id:
                     self.link.send_frame(wsio.frame(payload, wsio.OP_PONG))
+            case m.PresenceUpdate(user_id=user_id, state=state):
+                self._on_presence_update(user_id, state)
+            case m.UnreachableTimer():
+                if self.link is None:
+                    self._set_own_presence(PeerOnlineState.UNREACHABLE)
             case m.GraceExpired():
                 if self.link is None:
                     self._end("grace_expired")
@@ -131,6 +155,10 @@ class SessionActor(GeventActor):
                 self._end("logout")
             case Login(rid=rid):
                 self._send(Reply(rid, LoginErrCode.ALREADY_LOGGED_IN))
+            case _ if isinstance(frame, PRESENCE_FRAMES):
+                self._on_presence_frame(frame)
+            case _ if isinstance(frame, ATTRIBUTE_FRAMES):
+                self._on_attribute_frame(frame)
 
     # -- link lifecycle ------------------------------------------------------
 
@@ -141,6 +169,11 @@ class SessionActor(GeventActor):
             self.link.close(DisconnectCode.SHUTDOWN, "replaced by a newer link")
         self.link = link
         self._timers.cancel("grace")
+        self._timers.cancel("unreachable")
+        if not resumed:
+            # A fresh login starts with no attributes, whatever an older session left.
+            self.ctx.attributes.put(self.app_id, self.user_id, {})
+        self._set_own_presence(PeerOnlineState.ONLINE)
         self._send(
             LoginOk(
                 rid,
@@ -152,6 +185,10 @@ class SessionActor(GeventActor):
         )
         for unacked in self._window.pending():
             self._push(unacked.seq, unacked.item)
+        if self._missed_presence:
+            # Changes missed while the link was down arrive as one push.
+            missed, self._missed_presence = self._missed_presence, {}
+            self._push_presence(missed)
         self._load_offline()
         self._log.info("session_attached", resumed=resumed, peer=link.peer)
         return True
@@ -159,9 +196,16 @@ class SessionActor(GeventActor):
     def _on_link_closed(self, link_id: int, why: str) -> None:
         if self.link is None or link_id != self.link.id:
             return
+        silent_for = now() - link_last_rx(self.link)
         self.link = None
-        self._timers.start("grace", self.ctx.config.grace_period, m.GraceExpired())
+        self._start_absence_timers(silent_for)
         self._log.info("link_lost", why=why, unacked=len(self._window))
+
+    def _start_absence_timers(self, silent_for: float = 0.0) -> None:
+        cfg = self.ctx.config
+        self._timers.start("grace", cfg.grace_period, m.GraceExpired())
+        unreachable_in = max(0.0, cfg.unreachable_after - silent_for)
+        self._timers.start("unreachable", unreachable_in, m.UnreachableTimer())
 
     def _close_link(self, code: DisconnectCode, reason: str) -> None:
         if self.link is not None:
@@ -186,9 +230,15 @@ class SessionActor(GeventActor):
             return
         self.ended = True
         self._timers.cancel_all()
-        self.ctx.directory.unregister(self.key, self.actor_ref)
-        for delivery in self._window.drain():
-            self._bounce(delivery, successor)
+        self._stop_watching()
+        if self.ctx.directory.unregister(self.key, self.actor_ref):
+            # Only the user's current session speaks for it (not one replaced by a
+            # newer login of the same user).
+            self._set_own_presence(PeerOnlineState.OFFLINE)
+            self.ctx.attributes.put(self.app_id, self.user_id, {})
+        for push in self._window.drain():
+            if isinstance(push, m.Deliver):
+                self._bounce(push, successor)
         self._log.info(
             "session_ended",
             why=why,
@@ -250,7 +300,7 @@ class SessionActor(GeventActor):
             self.ctx.stats.slow_consumers += 1
             self._bounce(delivery, None)
             self._close_link(DisconnectCode.SLOW_CONSUMER, "not reading fast enough")
-            self._timers.start("grace", self.ctx.config.grace_period, m.GraceExpired())
+            self._start_absence_timers()
             return None
         if delivery.store_id is not None:
             self._stored_in_flight.add(delivery.store_id)
@@ -261,12 +311,30 @@ class SessionActor(GeventActor):
         inbox: Any = self.actor_inbox  # a GeventInbox
         return int(inbox.qsize())
 
-    def _push(self, seq: int, d: m.Deliver) -> None:
-        self._send(PeerMessage(seq, d.sender_id, d.message, d.ts, offline=d.store_id is not None))
+    def _push(self, seq: int, push: Push) -> None:
+        if isinstance(push, PresencePush):
+            self._send(PresenceChanged(seq, push.states))
+        else:
+            offline = push.store_id is not None
+            self._send(PeerMessage(seq, push.sender_id, push.message, push.ts, offline=offline))
+
+    def _push_presence(self, states: dict[str, int]) -> None:
+        push = PresencePush(states)
+        self._push(self._window.push(push), push)
+
+    def _on_presence_update(self, user_id: str, state: PeerOnlineState) -> None:
+        if user_id not in self.watching:
+            return
+        if self.link is None:
+            self._missed_presence[user_id] = int(state)
+        else:
+            self._push_presence({user_id: int(state)})
 
     def _on_ack(self, seq: int) -> None:
         stored: list[int] = []
         for d in self._window.ack(seq):
+            if not isinstance(d, m.Deliver):
+                continue
             self._received += 1
             self.ctx.stats.deliveries += 1
             if d.store_id is not None:

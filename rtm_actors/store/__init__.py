@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rtm_actors.store.base import OfflinePolicy, OfflineStore, StoredMessage
-from rtm_actors.store.memory import MemoryOfflineStore
+from rtm_actors.store.base import OfflinePolicy, OfflineStore, StoredMessage, UserAttributeStore
+from rtm_actors.store.memory import MemoryOfflineStore, MemoryUserAttributeStore
 
 
 class UnknownStoreError(ValueError):
@@ -30,9 +30,11 @@ def open_offline_store(url: str, policy: OfflinePolicy | None = None) -> Offline
 
 __all__ = [
     "MemoryOfflineStore",
+    "MemoryUserAttributeStore",
     "OfflinePolicy",
     "OfflineStore",
     "StoredMessage",
     "UnknownStoreError",
+    "UserAttributeStore",
     "open_offline_store",
 ]

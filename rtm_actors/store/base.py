@@ -57,3 +57,15 @@ class OfflineStore(Protocol):
 
     def close(self) -> None:
         """Flush and release the backend."""
+
+
+@runtime_checkable
+class UserAttributeStore(Protocol):
+    """Each logged-in user's attributes; they live as long as the user's session."""
+
+    def get(self, app_id: str, user_id: str) -> dict[str, str]:
+        """The user's attributes (empty if none)."""
+        ...
+
+    def put(self, app_id: str, user_id: str, attributes: dict[str, str]) -> None:
+        """Replace the user's attributes (an empty dict removes them)."""

@@ -50,3 +50,21 @@ class MemoryOfflineStore:
 
     def close(self) -> None:
         """Nothing to flush."""
+
+
+class MemoryUserAttributeStore:
+    """User attributes in a dict."""
+
+    def __init__(self) -> None:
+        self._attributes: dict[tuple[str, str], dict[str, str]] = {}
+
+    def get(self, app_id: str, user_id: str) -> dict[str, str]:
+        """A copy of the user's attributes."""
+        return dict(self._attributes.get((app_id, user_id), {}))
+
+    def put(self, app_id: str, user_id: str, attributes: dict[str, str]) -> None:
+        """Replace (or with an empty dict, remove) the user's attributes."""
+        if attributes:
+            self._attributes[(app_id, user_id)] = dict(attributes)
+        else:
+            self._attributes.pop((app_id, user_id), None)
