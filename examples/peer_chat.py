@@ -43,11 +43,6 @@ class ChatHandler(ra.RtmServiceEventHandler):
         print(f"{self.user_id} <- {peer_id}: {message.text}{offline}")
         self.inbox.put(message)
 
-    def on_connection_state_changed(
-        self, state: ra.ConnectionState, reason: ra.ConnectionChangeReason
-    ) -> None:
-        print(f"{self.user_id}: connection {state.name} ({reason.name})")
-
 
 def make_user(user_id: str, url: str) -> tuple[ra.RtmService, ChatHandler]:
     """An initialised (not yet logged-in) client for ``user_id``."""
@@ -79,7 +74,10 @@ def chat(url: str, messages: int) -> None:
         # login() returns an RtmFuture; .get() waits (raising RtmError on failure).
         alice.login(None, "alice").get(timeout=TIMEOUT)
         bob.login(None, "bob").get(timeout=TIMEOUT)
+        print("alice and bob logged in")
 
+        # OK means bob's SDK has the message (a delivery receipt), so bob's callback
+        # usually prints before alice learns the result.
         for i in range(1, messages + 1):
             send(alice, "alice", "bob", f"hi bob #{i}")
             bob_handler.inbox.get(timeout=TIMEOUT)  # wait until bob's callback has run
@@ -96,7 +94,9 @@ def chat(url: str, messages: int) -> None:
 
         alice.logout().get(timeout=TIMEOUT)
         bob.logout().get(timeout=TIMEOUT)
+        print("alice and bob logged out")
     finally:
+        # release() stops the client's actors (and logs out first if still logged in).
         alice.release()
         bob.release()
 

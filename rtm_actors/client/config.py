@@ -14,5 +14,9 @@ class ClientConfig:
     timings: Timings = field(default_factory=Timings)
     #: Peer message result timeout (Agora: 10 s) -> ``SENT_TIMEOUT``.
     peer_message_timeout: float = 10.0
+    #: Presence and subscription requests (Agora: 10 s) -> ``TIMEOUT``.
+    presence_timeout: float = 10.0
+    #: Attribute and other requests (Agora: 5 s) -> ``TIMEOUT``.
+    request_timeout: float = 5.0
     #: Received message ids remembered to drop duplicates after a reconnect.
     dedup_window: int = 8192

@@ -7,7 +7,6 @@ from typing import Any
 
 from rtm_actors.client.futures import RtmFuture
 from rtm_actors.client.link import ClientLink
-from rtm_actors.client.values import Message, SendMessageOptions
 from rtm_actors.protocol.codes import ConnectionChangeReason
 from rtm_actors.protocol.connection import Timer
 from rtm_actors.protocol.frames import AnyServerFrame
@@ -78,16 +77,6 @@ class ServerFrame:
 
     link: ClientLink
     frame: AnyServerFrame
-
-
-@dataclass(frozen=True, slots=True)
-class SendPeer:
-    """Facade -> service: send a peer message."""
-
-    peer_id: str
-    message: Message
-    options: SendMessageOptions
-    future: RtmFuture[Any]
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,13 +3,15 @@
 Requests are kept until answered, so a request sent while the link is down, or
 whose answer was lost with the link, goes out again once the link is back (the
 server drops re-sent duplicates by message id). Pushes are acknowledged to the
-server and de-duplicated by (sender, message id) before the application sees them.
+server and de-duplicated before the application sees them. When the server had to
+start a fresh session (the client was away past the grace period), the actor
+restores what the application had set up: subscriptions and local attributes.
 """
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
 import structlog
@@ -19,51 +21,57 @@ from rtm_actors.client.config import ClientConfig
 from rtm_actors.client.dispatcher import Callback
 from rtm_actors.client.futures import RtmFuture
 from rtm_actors.client.link import ClientLink
+from rtm_actors.client.requests import (
+    AttributeWriteRequest,
+    ClientState,
+    Request,
+    SubscriptionRequest,
+)
 from rtm_actors.client.values import Message
 from rtm_actors.protocol import codec
-from rtm_actors.protocol.codes import ConnectionChangeReason, PeerMessageErrCode
+from rtm_actors.protocol.attributes import AttributeOp
+from rtm_actors.protocol.codes import PeerOnlineState
 from rtm_actors.protocol.flow import RecentIds
 from rtm_actors.protocol.frames import (
     Ack,
+    AttributesReply,
     Error,
     Kick,
     LoginOk,
     PeerMessage,
+    PeersReply,
+    PresenceChanged,
+    PresenceReply,
     Reply,
-    SendPeerMessage,
+    SetLocalAttributes,
+    Subscribe,
 )
 from rtm_actors.runtime import GeventActor, NamedTimers, now, try_tell
 
 log = structlog.get_logger("rtm_actors.client")
 
-_DELIVERED = (PeerMessageErrCode.OK, PeerMessageErrCode.CACHED_BY_SERVER)
 _SWEEP_EVERY = 0.5
-
-
-@dataclass(slots=True)
-class PendingPeerMessage:
-    """A peer message waiting for its delivery receipt."""
-
-    message_id: int
-    frame: bytes
-    future: RtmFuture[Any]
-    deadline: float
+_REPLIES = (Reply, PresenceReply, PeersReply, AttributesReply)
 
 
 class RtmServiceActor(GeventActor):
-    """One per ``RtmService``: requests in flight, received pushes, callbacks."""
+    """One per ``RtmService``: requests in flight, received pushes, restoration."""
 
     shutdown_tier = 10
 
-    def __init__(self, handler: Any, dispatcher: Any, config: ClientConfig) -> None:
+    def __init__(
+        self, handler: Any, dispatcher: Any, config: ClientConfig, rids: Iterator[int]
+    ) -> None:
         super().__init__()
         self.supervisor_ref: Any = None
         self._handler = handler
         self._dispatcher = dispatcher
         self._config = config
+        self._rids = rids
         self._link: ClientLink | None = None
-        self._rids = itertools.count(1)
-        self._pending: dict[int, PendingPeerMessage] = {}
+        self._pending: dict[int, Request] = {}
+        self._state = ClientState()
+        self._had_session = False
         self._seen: RecentIds[bool] = RecentIds(config.dedup_window)
         self._ack_link: ClientLink | None = None
         self._ack_due = 0
@@ -74,16 +82,16 @@ class RtmServiceActor(GeventActor):
         match message:
             case cm.ServerFrame(link=link, frame=frame):
                 self._on_frame(link, frame)
-            case cm.SendPeer():
-                self._send_peer(message)
+            case Request():
+                self._send(message)
             case cm.LinkUp(link=up):
                 self._link = up
                 for pending in self._pending.values():
                     up.send(pending.frame)
             case cm.LinkDown():
                 self._link = None
-            case cm.SessionEnded(reason=reason):
-                self._session_ended(reason)
+            case cm.SessionEnded():
+                self._session_ended()
             case cm.SweepTimeouts():
                 self._sweep()
             case cm.SetSupervisor(ref=ref):
@@ -96,53 +104,56 @@ class RtmServiceActor(GeventActor):
 
     # -- requests ----------------------------------------------------------------
 
-    def _send_peer(self, request: cm.SendPeer) -> None:
-        rid = next(self._rids)
-        frame = codec.encode(
-            SendPeerMessage(
-                rid,
-                request.peer_id,
-                request.message.to_wire(),
-                offline=request.options.enable_offline_messaging,
-            )
-        )
-        deadline = now() + self._config.peer_message_timeout
-        self._pending[rid] = PendingPeerMessage(
-            request.message.message_id, frame, request.future, deadline
-        )
+    def _send(self, request: Request) -> None:
+        self._pending[request.rid] = request
         if self._link is not None:
-            self._link.send(frame)
+            self._link.send(request.frame)
         if not self._timers.is_running("sweep"):
             self._timers.start("sweep", _SWEEP_EVERY, cm.SweepTimeouts())
 
-    def _on_reply(self, rid: int, code: int) -> None:
-        pending = self._pending.pop(rid, None)
-        if pending is None:
-            return
-        result = _peer_code(code)
-        if result in _DELIVERED:
-            pending.future.resolve(result)
-        else:
-            pending.future.fail(result, "send_message_to_peer")
-        self._callback("on_send_message_result", pending.message_id, result)
-
     def _sweep(self) -> None:
         t = now()
-        expired = [rid for rid, p in self._pending.items() if p.deadline <= t]
-        for rid in expired:
-            self._on_reply(rid, PeerMessageErrCode.SENT_TIMEOUT)
+        for rid in [rid for rid, r in self._pending.items() if r.deadline <= t]:
+            self._pending.pop(rid).expire(self._callback)
         if self._pending:
             self._timers.start("sweep", _SWEEP_EVERY, cm.SweepTimeouts())
 
-    def _session_ended(self, reason: ConnectionChangeReason) -> None:
+    def _session_ended(self) -> None:
         self._link = None
-        for rid in list(self._pending):
-            self._on_reply(rid, PeerMessageErrCode.FAILURE)
+        pending, self._pending = self._pending, {}
+        for request in pending.values():
+            request.abandon(self._callback)
+        self._state.clear()
+        self._had_session = False
         self._ack_link = None
         self._ack_due = self._acked = 0
-        log.debug("session_ended", reason=reason.name)
 
-    # -- pushes ------------------------------------------------------------------
+    def _restore(self) -> None:
+        """A fresh server session after a long absence: set up what the app had, first."""
+        restore: list[Request] = []
+        deadline = now() + self._config.request_timeout
+        if self._state.subscribed:
+            peers = tuple(self._state.subscribed)
+            rid = next(self._rids)
+            frame = codec.encode(Subscribe(rid, list(peers)))
+            restore.append(SubscriptionRequest(rid, frame, RtmFuture(rid), deadline, True, peers))
+        if self._state.local_attributes:
+            attributes = dict(self._state.local_attributes)
+            rid = next(self._rids)
+            frame = codec.encode(SetLocalAttributes(rid, attributes))
+            restore.append(
+                AttributeWriteRequest(
+                    rid, frame, RtmFuture(rid), deadline, True, AttributeOp.SET, attributes
+                )
+            )
+        if restore:
+            log.info("session_restoring", subscriptions=len(self._state.subscribed))
+            # Restoration goes out before anything the app asked for meanwhile.
+            self._pending = {r.rid: r for r in restore} | self._pending
+            if not self._timers.is_running("sweep"):
+                self._timers.start("sweep", _SWEEP_EVERY, cm.SweepTimeouts())
+
+    # -- frames from the server --------------------------------------------------
 
     def _on_frame(self, link: ClientLink, frame: Any) -> None:
         match frame:
@@ -152,25 +163,42 @@ class RtmServiceActor(GeventActor):
                     self._seen.put(key, True)
                     message = Message.from_wire(wire, ts, offline=offline)
                     self._callback("on_message_received_from_peer", peer_id, message)
-                if link is not self._ack_link:
-                    self._ack_link = link
-                self._ack_due = max(self._ack_due, seq)
-            case Reply(rid=rid, code=code) if rid != 0:
-                self._on_reply(rid, code)
+                self._note_push(link, seq)
+            case PresenceChanged(seq=seq, states=states):
+                self._on_presence(states)
+                self._note_push(link, seq)
+            case _ if isinstance(frame, _REPLIES) and frame.rid != 0:
+                request = self._pending.pop(frame.rid, None)
+                if request is not None:
+                    request.settle(frame, self._state, self._callback)
             case LoginOk(resumed=resumed):
                 if not resumed:
                     # A fresh server session numbers its pushes from 1 again.
                     self._ack_due = self._acked = 0
+                    if self._had_session:
+                        self._restore()
+                self._had_session = True
                 self._ack_link = link
                 self._forward(link, frame)
             case Reply() | Kick():
                 self._forward(link, frame)
             case Error(rid=rid, detail=detail):
                 log.warning("server_error", detail=detail, rid=rid)
-                if rid is not None and rid in self._pending:
-                    self._on_reply(rid, PeerMessageErrCode.FAILURE)
             case _:
                 pass  # Pong: the link already noted the traffic
+
+    def _note_push(self, link: ClientLink, seq: int) -> None:
+        self._ack_link = link
+        self._ack_due = max(self._ack_due, seq)
+
+    def _on_presence(self, states: dict[str, int]) -> None:
+        subscribed = self._state.subscribed
+        changed: dict[str, PeerOnlineState] = {}
+        for peer, value in states.items():
+            if peer in subscribed and subscribed[peer] != value:
+                changed[peer] = subscribed[peer] = PeerOnlineState(value)
+        if changed:
+            self._callback("on_peers_online_status_changed", changed)
 
     def _forward(self, link: ClientLink, frame: Any) -> None:
         if self.supervisor_ref is not None:
@@ -183,8 +211,6 @@ class RtmServiceActor(GeventActor):
         self._timers.cancel_all()
 
 
-def _peer_code(code: int) -> PeerMessageErrCode:
-    try:
-        return PeerMessageErrCode(code)
-    except ValueError:
-        return PeerMessageErrCode.FAILURE
+def new_rid_counter() -> Iterator[int]:
+    """Request ids shared by the facade and the actor (0 is the login's)."""
+    return itertools.count(1)
