@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import gevent
+import gevent.event
 import gevent.lock
 import gevent.socket
 import gevent.ssl
@@ -61,6 +62,7 @@ class ClientLink:
         self.close_code: int | None = None
         self.close_reason = ""
         self._reader: Any = None
+        self._ended = gevent.event.Event()
 
     @classmethod
     def open(cls, url: str, timeout: float) -> ClientLink:
@@ -104,6 +106,10 @@ class ClientLink:
                 self.close()
                 return False
         return True
+
+    def wait_ended(self, timeout: float) -> bool:
+        """Wait until the reader has seen the link end (the server closed it)."""
+        return bool(self._ended.wait(timeout))
 
     def close(self, code: int = 1000) -> None:
         """Close the websocket and the socket; the reader then reports the end."""
@@ -161,6 +167,7 @@ class ClientLink:
             return
         finally:
             self.close()
+            self._ended.set()
             on_closed(self)
 
     def _deliver(

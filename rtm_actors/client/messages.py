@@ -108,3 +108,10 @@ class SetSupervisor:
     """Facade -> service, once at start: where session frames go."""
 
     ref: Any
+
+
+@dataclass(frozen=True, slots=True)
+class LogoutFlushed:
+    """Supervisor's logout helper -> supervisor: the server closed ``link`` (or time ran out)."""
+
+    link: ClientLink

@@ -84,6 +84,7 @@ class ConnectionSupervisor(GeventActor):
         self._user_id = ""
         self._login_future: Any = None
         self._logout_future: Any = None
+        self._logging_out: ClientLink | None = None
         self._log = log.bind(app_id=app_id)
 
     def on_receive(self, message: Any) -> None:
@@ -103,6 +104,10 @@ class ConnectionSupervisor(GeventActor):
                     self._run(machine.link_lost())
             case cm.LinkClosed(link=link) if link is self._link:
                 self._on_link_closed(link)
+            case cm.LogoutFlushed(link=link) if link is self._logging_out:
+                # The server has ended the session: now the logout is complete.
+                self._logging_out = None
+                self._logout_done()
             case cm.StartLogin(token=token, user_id=user_id, future=future):
                 self._start_login(token, user_id, future)
             case cm.StartLogout(future=future):
@@ -199,13 +204,17 @@ class ConnectionSupervisor(GeventActor):
             case c.CloseLink():
                 self._attempt += 1  # whatever is being opened is no longer wanted
                 link, self._link = self._link, None
-                if link is not None:
+                if link is not None and link is self._logging_out:
+                    # Let the server finish the logout and close first (bounded wait).
+                    gevent.spawn(self._close_after_logout, link)
+                elif link is not None:
                     link.close()
             case c.SendLogin(resume=resume):
                 login = Login(LOGIN_RID, self._app_id, self._user_id, self._token, resume=resume)
                 self._send(login)
             case c.SendLogout():
                 self._send(Logout(LOGIN_RID))
+                self._logging_out = self._link
             case c.SendPing():
                 self._send(Ping(now()))
             case c.StartTimer(timer=timer, delay=delay):
@@ -232,16 +241,24 @@ class ConnectionSupervisor(GeventActor):
                 try_tell(self._service, cm.SessionEnded(reason))
                 self._settle_logout(reason)
 
+    def _logout_done(self) -> None:
+        if self._logout_future is not None:
+            self._logout_future.resolve(None)
+            self._logout_future = None
+        self._callback("on_logout", LogoutErrCode.OK)
+
     def _link_up(self) -> None:
         if self._link is not None:
             try_tell(self._service, cm.LinkUp(self._link))
 
+    def _close_after_logout(self, link: ClientLink) -> None:
+        link.wait_ended(self._config.timings.heartbeat_timeout)
+        link.close()
+        try_tell(self.actor_ref, cm.LogoutFlushed(link))
+
     def _settle_logout(self, reason: ConnectionChangeReason) -> None:
-        if reason is ConnectionChangeReason.LOGOUT:
-            if self._logout_future is not None:
-                self._logout_future.resolve(None)
-                self._logout_future = None
-            self._callback("on_logout", LogoutErrCode.OK)
+        if reason is ConnectionChangeReason.LOGOUT and self._logging_out is None:
+            self._logout_done()
         if self._login_future is not None:
             error = ConnectionAbortedByServer(f"session ended: {reason.name}", reason)
             self._login_future.fail_with(error)
