@@ -96,7 +96,7 @@ def test_query_reports_an_unreachable_user_as_online(make_client):
 
 def test_subscribe_limits_and_unsubscribe(logged_in):
     """At most 512 peers in all (OVERFLOW beyond); unsubscribe and query by option work."""
-    alice, rec = logged_in("alice")
+    alice, _ = logged_in("alice")
     alice.subscribe_peers_online_status([f"p{i}" for i in range(500)]).get(timeout=5)
     with pytest.raises(ra.RtmError) as caught:
         alice.subscribe_peers_online_status([f"q{i}" for i in range(13)]).get(timeout=5)
