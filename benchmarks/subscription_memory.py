@@ -17,7 +17,7 @@ from rtm_actors.log import configure_logging
 from rtm_actors.testing import fast_client_config
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
-from peer_throughput import wait_for_port  # noqa: E402
+from peer_throughput import wait_for_port
 
 
 def rss_kib(pid: int) -> int:
@@ -60,9 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         gevent.sleep(1.0)
         after = rss_kib(server.pid)
         n = args.users * args.peers
-        print(
-            f"subscriptions={n:,} rss_before={before / 1024:.1f} MiB rss_after={after / 1024:.1f} MiB"
-        )
+        print(f"subscriptions={n:,} rss_before={before / 1024:.1f} MiB")
+        print(f"rss_after={after / 1024:.1f} MiB")
         print(f"per_subscription={(after - before) * 1024 / n:.0f} bytes")
         agora.release()
     finally:
