@@ -27,6 +27,15 @@ class WireMessage(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     raw: bytes | None = None
 
 
+class ChannelAttribute(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One channel attribute with who last wrote it and when (ms since the epoch)."""
+
+    key: str
+    value: str
+    user_id: str = ""
+    ts: int = 0
+
+
 class ClientFrame(msgspec.Struct, frozen=True, tag_field="t", forbid_unknown_fields=True):
     """Base of every frame a client sends."""
 
@@ -132,6 +141,73 @@ class GetUserAttributes(ClientFrame, frozen=True, tag="get_attrs"):
     keys: list[str] | None = None
 
 
+class JoinChannel(ClientFrame, frozen=True, tag="join"):
+    """Join a channel; answered by ``JoinReply``. With ``epoch``/``after`` (a re-join after
+    a reconnect), the channel replays messages newer than ``after`` (at most 32, 30 s)."""
+
+    rid: int
+    channel_id: str
+    epoch: str = ""
+    after: int = 0
+
+
+class LeaveChannel(ClientFrame, frozen=True, tag="leave"):
+    """Leave a channel; answered by ``Reply`` with a ``LeaveChannelErr``."""
+
+    rid: int
+    channel_id: str
+
+
+class SendChannelMessage(ClientFrame, frozen=True, tag="send_channel"):
+    """Send to every other member; ``Reply`` (``ChannelMessageErrCode``) once accepted."""
+
+    rid: int
+    channel_id: str
+    message: WireMessage
+
+
+class CatchUp(ClientFrame, frozen=True, tag="catch_up"):
+    """After a resumed link: replay channel messages newer than ``after`` (no reply)."""
+
+    channel_id: str
+    epoch: str
+    after: int
+
+
+class GetMembers(ClientFrame, frozen=True, tag="get_members"):
+    """Up to 512 members of a joined channel; answered by ``MembersReply``."""
+
+    rid: int
+    channel_id: str
+
+
+class GetChannelMemberCount(ClientFrame, frozen=True, tag="get_member_count"):
+    """Member counts of up to 32 channels; answered by ``CountsReply``."""
+
+    rid: int
+    channel_ids: list[str]
+
+
+class ChannelAttributesWrite(ClientFrame, frozen=True, tag="channel_attrs"):
+    """A write of channel attributes (``op``: set, add_or_update, delete, clear);
+    answered by ``Reply`` with an ``AttributeOperationErr``. No membership needed."""
+
+    rid: int
+    channel_id: str
+    op: str
+    attributes: dict[str, str] = {}
+    keys: list[str] = []
+    notify: bool = False
+
+
+class GetChannelAttributes(ClientFrame, frozen=True, tag="get_channel_attrs"):
+    """Read a channel's attributes (all, or ``keys``); answered by ``ChannelAttributesReply``."""
+
+    rid: int
+    channel_id: str
+    keys: list[str] | None = None
+
+
 class ServerFrame(msgspec.Struct, frozen=True, tag_field="t", forbid_unknown_fields=True):
     """Base of every frame the server sends."""
 
@@ -209,6 +285,83 @@ class PresenceChanged(ServerFrame, frozen=True, tag="presence"):
     states: dict[str, int]
 
 
+class JoinReply(ServerFrame, frozen=True, tag="join_reply"):
+    """Answer to ``JoinChannel`` (``JoinChannelErr``), with the member count right after."""
+
+    rid: int
+    code: int
+    channel_id: str = ""
+    epoch: str = ""
+    member_count: int = 0
+
+
+class MembersReply(ServerFrame, frozen=True, tag="members_reply"):
+    """Answer to ``GetMembers`` (``GetMembersErr``)."""
+
+    rid: int
+    code: int
+    user_ids: list[str] = []
+
+
+class CountsReply(ServerFrame, frozen=True, tag="counts_reply"):
+    """Answer to ``GetChannelMemberCount`` (``GetChannelMemberCountErrCode``)."""
+
+    rid: int
+    code: int
+    counts: dict[str, int] = {}
+
+
+class ChannelAttributesReply(ServerFrame, frozen=True, tag="channel_attrs_reply"):
+    """Answer to ``GetChannelAttributes`` (``AttributeOperationErr``)."""
+
+    rid: int
+    code: int
+    attributes: list[ChannelAttribute] = []
+
+
+class ChannelMessage(ServerFrame, frozen=True, tag="channel_msg"):
+    """A message in a joined channel. ``cseq`` numbers the channel's messages within its
+    ``epoch``; remember the last one to catch up after a reconnect. Not acknowledged."""
+
+    channel_id: str
+    epoch: str
+    cseq: int
+    peer_id: str
+    message: WireMessage
+    ts: int
+
+
+class MemberJoined(ServerFrame, frozen=True, tag="member_joined"):
+    """Someone joined a channel you are in; acknowledge ``seq``."""
+
+    seq: int
+    channel_id: str
+    user_id: str
+
+
+class MemberLeft(ServerFrame, frozen=True, tag="member_left"):
+    """Someone left a channel you are in (or its grace period ran out); acknowledge ``seq``."""
+
+    seq: int
+    channel_id: str
+    user_id: str
+
+
+class ChannelAttributesUpdated(ServerFrame, frozen=True, tag="channel_attrs_updated"):
+    """The full attribute set of a channel you are in, after a notified write."""
+
+    seq: int
+    channel_id: str
+    attributes: list[ChannelAttribute]
+
+
+class MemberCount(ServerFrame, frozen=True, tag="member_count"):
+    """The member count of a channel you are in (at most once a second; 3 s above 512)."""
+
+    channel_id: str
+    count: int
+
+
 class Error(ServerFrame, frozen=True, tag="error"):
     """A frame the server could not accept; ``rid`` names the request when known."""
 
@@ -232,6 +385,14 @@ AnyClientFrame = (
     | DeleteLocalAttributes
     | ClearLocalAttributes
     | GetUserAttributes
+    | JoinChannel
+    | LeaveChannel
+    | SendChannelMessage
+    | CatchUp
+    | GetMembers
+    | GetChannelMemberCount
+    | ChannelAttributesWrite
+    | GetChannelAttributes
 )
 AnyServerFrame = (
     LoginOk
@@ -244,4 +405,13 @@ AnyServerFrame = (
     | PeersReply
     | AttributesReply
     | PresenceChanged
+    | JoinReply
+    | MembersReply
+    | CountsReply
+    | ChannelAttributesReply
+    | ChannelMessage
+    | MemberJoined
+    | MemberLeft
+    | ChannelAttributesUpdated
+    | MemberCount
 )

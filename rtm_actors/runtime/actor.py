@@ -113,7 +113,7 @@ class GeventInbox:
         return int(self._queue.qsize())
 
 
-def try_tell(ref: pykka.ActorRef[Any], message: object) -> bool:
+def try_tell(ref: Any, message: object) -> bool:
     """Tell an actor that may have stopped meanwhile; answer whether it was alive."""
     try:
         ref.tell(message)

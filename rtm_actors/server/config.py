@@ -31,6 +31,14 @@ class ServerConfig:
     subscribe_rate: tuple[int, float] = (10, 5.0)
     attribute_write_rate: tuple[int, float] = (100, 5.0)
     attribute_read_rate: tuple[int, float] = (400, 5.0)
+    join_rate: tuple[int, float] = (50, 3.0)
+    same_channel_join_rate: tuple[int, float] = (2, 5.0)
+    get_members_rate: tuple[int, float] = (5, 2.0)
+    member_count_rate: tuple[int, float] = (1, 1.0)
+    #: How often a channel sends member counts and checks whether it is idle.
+    channel_tick: float = 0.5
+    #: An empty channel (and its attributes) is dropped after this many seconds.
+    empty_channel_ttl: float = 120.0
     #: Unacknowledged pushes a session keeps for a client before it is cut off as slow.
     max_unacked: int = 2000
     #: Sender message ids remembered per session to drop re-sent duplicates.

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from rtm_actors.server.channels import Channels
 from rtm_actors.server.config import ServerConfig
 from rtm_actors.server.directory import Directory
 from rtm_actors.server.presence import PresenceHub
@@ -35,7 +36,11 @@ class ServerContext:
     presence: PresenceHub = field(default_factory=PresenceHub)
     attributes: UserAttributeStore = field(default_factory=MemoryUserAttributeStore)
     supervisor: Any = None
+    channels: Channels = field(init=False)
     stats: ServerStats = field(default_factory=ServerStats)
+
+    def __post_init__(self) -> None:
+        self.channels = Channels(self.config)
 
 
 def now_ms() -> int:

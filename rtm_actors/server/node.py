@@ -152,6 +152,7 @@ class RtmServer:
             )
             self._ctx = ServerContext(config=self.config, store=store)
             self._ctx.supervisor = Supervisor.start(name="server")
+            self._ctx.channels.supervisor = self._ctx.supervisor
             self._gateway = Gateway(self._ctx, self.path)
         return self._gateway
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import structlog
 
 from rtm_actors.protocol import codec
@@ -47,10 +48,12 @@ from rtm_actors.protocol.frames import (
 from rtm_actors.protocol.limits import is_valid_message, is_valid_user_id
 from rtm_actors.runtime import GeventActor, NamedTimers, now
 from rtm_actors.runtime import try_tell as tell
+from rtm_actors.server import channel_messages as chm
 from rtm_actors.server import messages as m
 from rtm_actors.server import wsio
 from rtm_actors.server.context import ServerContext, now_ms
 from rtm_actors.server.link import Link, link_last_rx
+from rtm_actors.server.session_channels import CHANNEL_FRAMES, ChannelRequests
 from rtm_actors.server.session_presence import (
     ATTRIBUTE_FRAMES,
     PRESENCE_FRAMES,
@@ -75,10 +78,17 @@ class PresencePush:
     states: dict[str, int]
 
 
-Push = m.Deliver | PresencePush
+@dataclass(frozen=True, slots=True)
+class EventPush:
+    """A channel event (member joined/left, attributes updated) in the delivery window."""
+
+    frame: Any
 
 
-class SessionActor(GeventActor, PresenceAndAttributes):
+Push = m.Deliver | PresencePush | EventPush
+
+
+class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests):
     """The server side of one logged-in user."""
 
     shutdown_tier = 0
@@ -96,13 +106,14 @@ class SessionActor(GeventActor, PresenceAndAttributes):
         self._stored_in_flight: set[int] = set()
         self._awaiting_receipt: dict[int, tuple[int, int]] = {}  # message id -> (rid, ts)
         self._results: RecentIds[tuple[int, int]] = RecentIds(ctx.config.dedup_window)
-        self._rate = RateLimiter(ctx.config.message_rate, ctx.config.message_rate_window)
+        self._message_rate = RateLimiter(ctx.config.message_rate, ctx.config.message_rate_window)
         self._timers = NamedTimers(self.actor_ref)
         self._started = now()
         self._sent = 0
         self._received = 0
         self._log = log.bind(app_id=app_id, user_id=user_id, session=session_key[:8])
         self._init_presence()
+        self._init_channels()
 
     # -- dispatch ------------------------------------------------------------
 
@@ -124,6 +135,15 @@ class SessionActor(GeventActor, PresenceAndAttributes):
             case m.PingIn(link_id=link_id, payload=payload):
                 if self.link is not None and link_id == self.link.id:
                     self.link.send_frame(wsio.frame(payload, wsio.OP_PONG))
+            case chm.SendBytes(channel_id=channel_id, data=data):
+                if self.link is not None and channel_id in self.channels:
+                    self._send_channel_bytes(data)
+            case chm.SendFrame(frame=frame):
+                self._send(frame)
+            case chm.SendEvent(frame=frame):
+                if frame.channel_id in self.channels:
+                    push = EventPush(frame)
+                    self._push(self._window.push(push), push)
             case m.PresenceUpdate(user_id=user_id, state=state):
                 self._on_presence_update(user_id, state)
             case m.UnreachableTimer():
@@ -159,6 +179,8 @@ class SessionActor(GeventActor, PresenceAndAttributes):
                 self._on_presence_frame(frame)
             case _ if isinstance(frame, ATTRIBUTE_FRAMES):
                 self._on_attribute_frame(frame)
+            case _ if isinstance(frame, CHANNEL_FRAMES):
+                self._on_channel_frame(frame)
 
     # -- link lifecycle ------------------------------------------------------
 
@@ -231,6 +253,7 @@ class SessionActor(GeventActor, PresenceAndAttributes):
         self.ended = True
         self._timers.cancel_all()
         self._stop_watching()
+        self._leave_all_channels()
         if self.ctx.directory.unregister(self.key, self.actor_ref):
             # Only the user's current session speaks for it (not one replaced by a
             # newer login of the same user).
@@ -264,7 +287,7 @@ class SessionActor(GeventActor, PresenceAndAttributes):
         earlier = self._results.get(msg.id)
         if earlier is not None:
             return self._reply(rid, PeerMessageErrCode(earlier[0]), earlier[1])
-        if not self._rate.allow(now()):
+        if not self._message_rate.allow(now()):
             return self._reply(rid, PeerMessageErrCode.TOO_OFTEN)
         self._sent += 1
         self.ctx.stats.peer_messages += 1
@@ -307,6 +330,17 @@ class SessionActor(GeventActor, PresenceAndAttributes):
         self._push(self._window.push(delivery), delivery)
         return None
 
+    def _send_channel_bytes(self, data: bytes) -> None:
+        if self._backlog() > self.ctx.config.max_backlog:
+            # This member does not keep up: cut it off, not the channel. It resumes
+            # and catches up on what the channel still keeps.
+            self.ctx.stats.slow_consumers += 1
+            self._close_link(DisconnectCode.SLOW_CONSUMER, "not reading fast enough")
+            self._start_absence_timers()
+            return
+        assert self.link is not None
+        self.link.send_frame(data)
+
     def _backlog(self) -> int:
         inbox: Any = self.actor_inbox  # a GeventInbox
         return int(inbox.qsize())
@@ -314,6 +348,8 @@ class SessionActor(GeventActor, PresenceAndAttributes):
     def _push(self, seq: int, push: Push) -> None:
         if isinstance(push, PresencePush):
             self._send(PresenceChanged(seq, push.states))
+        elif isinstance(push, EventPush):
+            self._send(msgspec.structs.replace(push.frame, seq=seq))
         else:
             offline = push.store_id is not None
             self._send(PeerMessage(seq, push.sender_id, push.message, push.ts, offline=offline))

@@ -1,0 +1,220 @@
+"""``ChannelActor``: one live channel on the server: members, attributes, fan-out.
+
+A channel message is encoded once into a complete websocket frame and the same bytes
+go to every other member's session, which writes them (each session is its socket's
+one writer, and its inbox is that member's bounded queue: a slow member is cut off by
+its own session without slowing the channel). Messages carry a per-channel number so
+a member back from a short drop can ask for what it missed (at most 32, 30 s).
+An empty channel stops after ``empty_channel_ttl`` and its attributes go with it.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from typing import Any
+
+import structlog
+
+from rtm_actors.protocol import codec
+from rtm_actors.protocol.attributes import CHANNEL_LIMITS, apply_write, select
+from rtm_actors.protocol.channel import (
+    GET_MEMBERS_LIMIT,
+    CountPacer,
+    ReplayBuffer,
+    member_events_enabled,
+    sample_members,
+)
+from rtm_actors.protocol.codes import (
+    AttributeOperationErr,
+    ChannelMessageErrCode,
+    GetMembersErr,
+    JoinChannelErr,
+    LeaveChannelErr,
+)
+from rtm_actors.protocol.frames import (
+    ChannelAttribute,
+    ChannelAttributesReply,
+    ChannelAttributesUpdated,
+    ChannelMessage,
+    JoinReply,
+    MemberCount,
+    MemberJoined,
+    MemberLeft,
+    MembersReply,
+    Reply,
+)
+from rtm_actors.runtime import GeventActor, NamedTimers, Yielder, now, try_tell
+from rtm_actors.server import channel_messages as cm
+from rtm_actors.server import wsio
+
+log = structlog.get_logger("rtm_actors.server.channel")
+
+
+class ChannelActor(GeventActor):
+    """The server side of one channel of one app."""
+
+    shutdown_tier = 10
+
+    def __init__(self, registry: Any, app_id: str, channel_id: str, config: Any) -> None:
+        super().__init__()
+        self._registry = registry
+        self.app_id = app_id
+        self.channel_id = channel_id
+        self._config = config
+        self.epoch = secrets.token_hex(4)
+        self._members: dict[str, Any] = {}  # user id -> session ref
+        self._attributes: dict[str, ChannelAttribute] = {}
+        self._cseq = 0
+        self._recent: ReplayBuffer[bytes] = ReplayBuffer()
+        self._pacer = CountPacer()
+        self._empty_since: float | None = now()
+        self._timers = NamedTimers(self.actor_ref)
+        self._log = log.bind(app_id=app_id, channel=channel_id)
+
+    def on_start(self) -> None:
+        self._timers.start("tick", self._config.channel_tick, cm.Tick())
+
+    def on_receive(self, message: Any) -> None:
+        match message:
+            case cm.Publish():
+                self._publish(message)
+            case cm.Join():
+                self._join(message)
+            case cm.Leave(session=session, user_id=user_id, rid=rid):
+                self._leave(session, user_id, rid)
+            case cm.CatchUpRequest(session=session, user_id=user_id, epoch=epoch, after=after):
+                if user_id in self._members:
+                    self._replay(session, user_id, epoch, after)
+            case cm.ListMembers(session=session, user_id=user_id, rid=rid):
+                self._list_members(session, user_id, rid)
+            case cm.WriteAttributes():
+                self._write_attributes(message)
+            case cm.ReadAttributes(session=session, rid=rid, keys=keys):
+                chosen = select(self._plain_attributes(), keys)
+                attrs = [self._attributes[k] for k in chosen]
+                try_tell(session, cm.SendFrame(ChannelAttributesReply(rid, 0, attrs)))
+            case cm.Tick():
+                self._tick()
+
+    # -- membership ------------------------------------------------------------
+
+    def _join(self, join: cm.Join) -> None:
+        user_id, session = join.user_id, join.session
+        # Joining again from the same session (a request re-sent after a reconnect) is
+        # answered OK again; the SDK refuses a second join by the application itself.
+        replaced = self._members.get(user_id)
+        self._members[user_id] = session
+        self._empty_since = None
+        self._update_count()
+        count = len(self._members)
+        reply = JoinReply(join.rid, JoinChannelErr.OK, self.channel_id, self.epoch, count)
+        try_tell(session, cm.SendFrame(reply))
+        if join.epoch:
+            self._replay(session, user_id, join.epoch, join.after)
+        if replaced is not session and member_events_enabled(count):
+            self._to_others(user_id, MemberJoined(0, self.channel_id, user_id))
+
+    def _leave(self, session: Any, user_id: str, rid: int) -> None:
+        if self._members.get(user_id) is not session:
+            if rid:
+                reply = Reply(rid, LeaveChannelErr.NOT_IN_CHANNEL)
+                try_tell(session, cm.SendFrame(reply))
+            return
+        del self._members[user_id]
+        self._update_count()
+        if rid:
+            try_tell(session, cm.SendFrame(Reply(rid, LeaveChannelErr.OK)))
+        if member_events_enabled(len(self._members) + 1):
+            self._to_others(user_id, MemberLeft(0, self.channel_id, user_id))
+        if not self._members:
+            self._empty_since = now()
+
+    def _list_members(self, session: Any, user_id: str, rid: int) -> None:
+        if user_id not in self._members:
+            try_tell(session, cm.SendFrame(MembersReply(rid, GetMembersErr.NOT_IN_CHANNEL)))
+            return
+        users = sample_members(list(self._members), GET_MEMBERS_LIMIT, random.shuffle)
+        try_tell(session, cm.SendFrame(MembersReply(rid, GetMembersErr.OK, users)))
+
+    def _to_others(self, user_id: str, event: Any) -> None:
+        yielder = Yielder()
+        for member, session in list(self._members.items()):
+            if member != user_id:
+                try_tell(session, cm.SendEvent(event))
+                yielder.tick()
+
+    # -- messages ----------------------------------------------------------------
+
+    def _publish(self, p: cm.Publish) -> None:
+        if self._members.get(p.user_id) is not p.session:
+            reply = Reply(p.rid, ChannelMessageErrCode.NOT_IN_CHANNEL)
+            try_tell(p.session, cm.SendFrame(reply))
+            return
+        try_tell(p.session, cm.SendFrame(Reply(p.rid, ChannelMessageErrCode.OK, p.ts)))
+        self._cseq += 1
+        frame = ChannelMessage(self.channel_id, self.epoch, self._cseq, p.user_id, p.message, p.ts)
+        data = wsio.frame(codec.encode(frame))  # encoded once for every member
+        self._recent.append(self._cseq, now(), p.user_id, data)
+        delivery = cm.SendBytes(self.channel_id, data)
+        yielder = Yielder()
+        for member, session in self._members.items():
+            if member != p.user_id:
+                session.tell(delivery)
+                yielder.tick()
+
+    def _replay(self, session: Any, user_id: str, epoch: str, after: int) -> None:
+        if epoch != self.epoch:
+            return  # the channel was recreated since: nothing to replay
+        for data in self._recent.since(after, now(), exclude_sender=user_id):
+            try_tell(session, cm.SendBytes(self.channel_id, data))
+
+    # -- attributes ----------------------------------------------------------------
+
+    def _plain_attributes(self) -> dict[str, str]:
+        return {k: a.value for k, a in self._attributes.items()}
+
+    def _write_attributes(self, w: cm.WriteAttributes) -> None:
+        code, after = apply_write(
+            self._plain_attributes(), w.op, w.attributes, w.keys, CHANNEL_LIMITS
+        )
+        if code is AttributeOperationErr.OK:
+            self._attributes = {
+                k: (
+                    self._attributes[k]
+                    if k in self._attributes
+                    and self._attributes[k].value == v
+                    and k not in w.attributes
+                    else ChannelAttribute(k, v, w.user_id, w.ts)
+                )
+                for k, v in after.items()
+            }
+        try_tell(w.session, cm.SendFrame(Reply(w.rid, code)))
+        if code is AttributeOperationErr.OK and w.notify:
+            snapshot = list(self._attributes.values())
+            self._to_others("", ChannelAttributesUpdated(0, self.channel_id, snapshot))
+
+    # -- housekeeping ----------------------------------------------------------------
+
+    def _update_count(self) -> None:
+        self._registry.set_count(self.app_id, self.channel_id, len(self._members))
+
+    def _tick(self) -> None:
+        t = now()
+        count = len(self._members)
+        if count and self._pacer.due(count, t):
+            frame = MemberCount(self.channel_id, count)
+            for session in list(self._members.values()):
+                try_tell(session, cm.SendFrame(frame))
+        if (
+            self._empty_since is not None
+            and t - self._empty_since >= self._config.empty_channel_ttl
+        ):
+            self._log.info("channel_stopped", reason="empty")
+            self.stop()
+            return
+        self._timers.start("tick", self._config.channel_tick, cm.Tick())
+
+    def on_stop(self) -> None:
+        self._timers.cancel_all()
+        self._registry.forget(self.app_id, self.channel_id, self.actor_ref)

@@ -1,0 +1,75 @@
+"""The node's live channels: (app id, channel id) to its ``ChannelActor``, and counts.
+
+A channel actor starts on first use (a join, or an attribute write, which needs no
+membership) and stops itself once empty for a while. Counts are kept here so that
+``get_channel_member_count`` answers without asking each actor.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rtm_actors.protocol.restart import Restart
+from rtm_actors.runtime import Adopt, ChildSpec
+from rtm_actors.server.channel_actor import ChannelActor
+
+ChannelKey = tuple[str, str]
+
+
+class Channels:
+    """Live channel actors and their member counts."""
+
+    def __init__(self, config: Any, supervisor: Any = None) -> None:
+        self._config = config
+        self.supervisor = supervisor
+        self._actors: dict[ChannelKey, Any] = {}
+        self._counts: dict[ChannelKey, int] = {}
+
+    def get(self, app_id: str, channel_id: str) -> Any | None:
+        """The live channel's actor, if any."""
+        ref = self._actors.get((app_id, channel_id))
+        return ref if ref is not None and ref.is_alive() else None
+
+    def get_or_start(self, app_id: str, channel_id: str) -> Any:
+        """The channel's actor, started if the channel is not live."""
+        ref = self.get(app_id, channel_id)
+        if ref is None:
+            key = (app_id, channel_id)
+            ref = ChannelActor.start_under(self.supervisor, self, app_id, channel_id, self._config)
+            self._actors[key] = ref
+            if self.supervisor is not None:
+
+                def cleanup(_error: BaseException | None, r: Any = ref) -> None:
+                    self.forget(app_id, channel_id, r)
+
+                spec = ChildSpec(
+                    f"channel:{channel_id}",
+                    start=_no_restart,
+                    restart=Restart.TEMPORARY,
+                    on_exit=cleanup,
+                )
+                self.supervisor.tell(Adopt(ref, spec))
+        return ref
+
+    def set_count(self, app_id: str, channel_id: str, count: int) -> None:
+        """A channel reports its member count."""
+        self._counts[(app_id, channel_id)] = count
+
+    def count(self, app_id: str, channel_id: str) -> int:
+        """Members of a channel (0 if it is not live)."""
+        return self._counts.get((app_id, channel_id), 0)
+
+    def forget(self, app_id: str, channel_id: str, ref: Any) -> None:
+        """A channel actor stopped: drop it (unless a newer one took its place)."""
+        key = (app_id, channel_id)
+        if self._actors.get(key) is ref:
+            del self._actors[key]
+            self._counts.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._actors)
+
+
+def _no_restart(_supervisor: Any) -> Any:
+    msg = "channels are not restarted: their members re-join"
+    raise RuntimeError(msg)
