@@ -76,7 +76,9 @@ class Service:
         try:
             # Waiting here blocks only this request's greenlet, never the server.
             code = self.system.send_message_to_peer(user, message, NOTIFY_OPTIONS).get(TIMEOUT)
-        except ra.RtmError as exc:  # e.g. PEER_UNREACHABLE, SENT_TIMEOUT, INVALID_USERID
+        except ra.RtmError as exc:  # .code: Agora's code; None when no answer came in time
+            if exc.code is None:
+                return reply(start_response, "504 Gateway Timeout", str(exc))
             status = "400 Bad Request" if exc.code in BAD_INPUT else "502 Bad Gateway"
             return reply(start_response, status, exc.code.name)
         return reply(start_response, "200 OK", code.name)
@@ -90,10 +92,10 @@ def reply(
     return [data]
 
 
-def http_request(port: int, method: str, target: str) -> tuple[int, str]:
+def http_request(host: str, port: int, method: str, target: str) -> tuple[int, str]:
     """A minimal HTTP/1.0 client on gevent.socket (cooperative without monkey patching)."""
-    with gevent.socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
-        sock.sendall(f"{method} {target} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    with gevent.socket.create_connection((host, port), timeout=TIMEOUT) as sock:
+        sock.sendall(f"{method} {target} HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
         chunks = []
         while chunk := sock.recv(65536):
             chunks.append(chunk)
@@ -119,22 +121,25 @@ def client(url: str, user_id: str, handler: ra.RtmServiceEventHandler) -> ra.Rtm
     return rtm
 
 
-def demo(port: int, url: str) -> None:
+def demo(host: str, port: int) -> bool:
     """Log bob in, notify him through the HTTP API, check that he got it."""
     inbox = Inbox()
-    bob = client(url, "bob", inbox)
+    bob = client(f"ws://{host}:{port}/rtm", "bob", inbox)
     try:
-        print("GET /health ->", *http_request(port, "GET", "/health"))
-        print("GET /stats ->", *http_request(port, "GET", "/stats"))
-        target = "/notify?user=bob&text=" + quote("your order has shipped")
-        print("POST /notify (bob) ->", *http_request(port, "POST", target))
+        print("GET /health ->", *http_request(host, port, "GET", "/health"))
+        print("GET /stats ->", *http_request(host, port, "GET", "/stats"))
+        text = "your order has shipped"
+        result = http_request(host, port, "POST", "/notify?user=bob&text=" + quote(text))
+        print("POST /notify (bob) ->", *result)
         peer_id, message = inbox.messages.get(timeout=TIMEOUT)
         print(f"bob received from {peer_id}: {message.text}")
         # carol is not logged in: the server keeps the notification for her.
-        print("POST /notify (carol) ->", *http_request(port, "POST", "/notify?user=carol&text=hi"))
+        cached = http_request(host, port, "POST", "/notify?user=carol&text=hi")
+        print("POST /notify (carol) ->", *cached)
         bob.logout().get(timeout=TIMEOUT)
     finally:
         bob.release()
+    return result == (200, "OK") and message.text == text and cached == (200, "CACHED_BY_SERVER")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,33 +154,38 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     configure_logging("warning")
 
+    stopping = gevent.event.Event()
+    if not args.demo:  # Ctrl-C or SIGTERM stops the service (the handlers run on the hub)
+        gevent.signal_handler(signal.SIGINT, stopping.set)
+        gevent.signal_handler(signal.SIGTERM, stopping.set)
+
     # The RTM server is not start()ed: our WSGIServer does the listening.
     server = RtmServer(store=args.store)
     system = ra.create_agora_service().create_rtm_service()
     service = Service(server, system)
     http = WSGIServer((args.host, args.port), service, handler_class=WebSocketHandler, log=None)
     http.start()
-    port = http.server_port
-    url = f"ws://127.0.0.1:{port}{server.path}"
+    port = int(http.server_port or args.port)
+    host = "127.0.0.1" if args.host in ("", "0.0.0.0") else args.host  # to reach ourselves
     print(f"serving http://{args.host}:{port}/ (RTM: ws://{args.host}:{port}{server.path})")
+    ok = True
     try:
         # The "system" user that /notify sends as, logged in against our own /rtm.
+        url = f"ws://{host}:{port}{server.path}"
         system.initialize(APP_ID, ra.RtmServiceEventHandler(), server_url=url)
         system.login(None, "system").get(timeout=TIMEOUT)
         if args.demo:
-            demo(port, url)
+            ok = demo(host, port)
         else:
-            stopping = gevent.event.Event()
-            gevent.signal_handler(signal.SIGINT, stopping.set)
-            gevent.signal_handler(signal.SIGTERM, stopping.set)
             stopping.wait()
         system.logout().get(timeout=TIMEOUT)
     finally:
         system.release()
+        http.close()  # accept no new connections (clients would reconnect at once)
         server.stop()  # closes RTM sessions, stops the server's actors, closes the store
-        http.stop(timeout=1)
+        http.stop(timeout=1)  # ends what is left of the requests
         print("stopped")
-    return 0
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

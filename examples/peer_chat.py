@@ -55,14 +55,13 @@ def make_user(user_id: str, url: str) -> tuple[ra.RtmService, ChatHandler]:
 
 
 def send(sender: ra.RtmService, name: str, peer_id: str, text: str, **options: bool) -> None:
-    """Send one message and print the result code (OK, CACHED_BY_SERVER, ...)."""
+    """Send one message and print the result: OK, or CACHED_BY_SERVER for an offline peer.
+
+    A failure raises ``RtmError`` with Agora's code in ``.code`` (PEER_UNREACHABLE, ...).
+    """
     message = sender.create_message(text)
-    try:
-        code = sender.send_message_to_peer(
-            peer_id, message, ra.SendMessageOptions(**options)
-        ).get(timeout=TIMEOUT)
-    except ra.RtmError as exc:  # failures raise, with Agora's error code
-        code = exc.code
+    future = sender.send_message_to_peer(peer_id, message, ra.SendMessageOptions(**options))
+    code = future.get(timeout=TIMEOUT)
     print(f"{name} -> {peer_id}: {text!r} ... {code.name}")
 
 
@@ -88,9 +87,9 @@ def chat(url: str, messages: int) -> None:
         bob.logout().get(timeout=TIMEOUT)
         print("bob logged out")
         send(alice, "alice", "bob", "see you later", enable_offline_messaging=True)
+        print("bob logs in again")
         bob.login(None, "bob").get(timeout=TIMEOUT)
-        print("bob logged in again")
-        bob_handler.inbox.get(timeout=TIMEOUT)
+        bob_handler.inbox.get(timeout=TIMEOUT)  # the cached message arrives after login
 
         alice.logout().get(timeout=TIMEOUT)
         bob.logout().get(timeout=TIMEOUT)
@@ -104,7 +103,9 @@ def chat(url: str, messages: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the chat; answer the process exit code."""
     parser = argparse.ArgumentParser(description="Two users chat through an RTM server.")
-    parser.add_argument("--url", help="use this server (ws://host:port/rtm) instead of embedding one")
+    parser.add_argument(
+        "--url", help="use this server (ws://host:port/rtm) instead of embedding one"
+    )
     parser.add_argument("--messages", type=int, default=3, help="messages each way (default 3)")
     args = parser.parse_args(argv)
     configure_logging("warning")  # the server logs at info by default; keep the output clean
