@@ -21,9 +21,11 @@ if TYPE_CHECKING:
         create_agora_service as create_agora_service,
         get_agora_sdk_version as get_agora_sdk_version,
     )
-    from rtm_actors.errors import RequestError as RequestError
-    from rtm_actors.errors import RtmError as RtmError
-    from rtm_actors.errors import RtmTimeoutError as RtmTimeoutError
+    from rtm_actors.errors import (
+        RequestError as RequestError,
+        RtmError as RtmError,
+        RtmTimeoutError as RtmTimeoutError,
+    )
     from rtm_actors.protocol.codes import (
         AttributeOperationErr as AttributeOperationErr,
         ChannelMessageErrCode as ChannelMessageErrCode,

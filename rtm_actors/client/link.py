@@ -30,8 +30,10 @@ from wsproto.events import (
     Request,
     TextMessage,
 )
-from wsproto.utilities import LocalProtocolError as WsLocalProtocolError
-from wsproto.utilities import RemoteProtocolError as WsRemoteProtocolError
+from wsproto.utilities import (
+    LocalProtocolError as WsLocalProtocolError,
+    RemoteProtocolError as WsRemoteProtocolError,
+)
 
 from rtm_actors.protocol import codec
 from rtm_actors.protocol.errors import RemoteProtocolError

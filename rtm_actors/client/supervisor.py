@@ -19,8 +19,7 @@ from rtm_actors.client import messages as cm
 from rtm_actors.client.config import ClientConfig
 from rtm_actors.client.dispatcher import Callback
 from rtm_actors.client.link import ClientLink, LinkOpenError
-from rtm_actors.protocol import codec
-from rtm_actors.protocol import connection as c
+from rtm_actors.protocol import codec, connection as c
 from rtm_actors.protocol.codes import (
     ConnectionChangeReason,
     ConnectionState,

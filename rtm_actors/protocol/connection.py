@@ -45,11 +45,7 @@ from enum import Enum
 
 from rtm_actors.protocol.codes import (
     ConnectionChangeReason as Reason,
-)
-from rtm_actors.protocol.codes import (
     ConnectionState as State,
-)
-from rtm_actors.protocol.codes import (
     LoginErrCode,
 )
 

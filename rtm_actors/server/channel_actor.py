@@ -45,8 +45,7 @@ from rtm_actors.protocol.frames import (
     Reply,
 )
 from rtm_actors.runtime import GeventActor, NamedTimers, Yielder, now, try_tell
-from rtm_actors.server import channel_messages as cm
-from rtm_actors.server import wsio
+from rtm_actors.server import channel_messages as cm, wsio
 
 log = structlog.get_logger("rtm_actors.server.channel")
 

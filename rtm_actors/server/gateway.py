@@ -27,10 +27,8 @@ from rtm_actors.protocol.flow import RateLimiter
 from rtm_actors.protocol.frames import PROTOCOL_VERSION, Error, Login, Reply
 from rtm_actors.protocol.limits import is_valid_app_id, is_valid_user_id
 from rtm_actors.protocol.restart import Restart
-from rtm_actors.runtime import Adopt, ChildSpec, now
-from rtm_actors.runtime import try_tell as tell
-from rtm_actors.server import messages as m
-from rtm_actors.server import wsio
+from rtm_actors.runtime import Adopt, ChildSpec, now, try_tell as tell
+from rtm_actors.server import messages as m, wsio
 from rtm_actors.server.context import ServerContext
 from rtm_actors.server.link import Link
 from rtm_actors.server.session import SessionActor

@@ -46,11 +46,8 @@ from rtm_actors.protocol.frames import (
     WireMessage,
 )
 from rtm_actors.protocol.limits import is_valid_message, is_valid_user_id
-from rtm_actors.runtime import GeventActor, NamedTimers, now
-from rtm_actors.runtime import try_tell as tell
-from rtm_actors.server import channel_messages as chm
-from rtm_actors.server import messages as m
-from rtm_actors.server import wsio
+from rtm_actors.runtime import GeventActor, NamedTimers, now, try_tell as tell
+from rtm_actors.server import channel_messages as chm, messages as m, wsio
 from rtm_actors.server.context import ServerContext, now_ms
 from rtm_actors.server.link import Link, link_last_rx
 from rtm_actors.server.session_channels import CHANNEL_FRAMES, ChannelRequests

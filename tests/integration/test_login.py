@@ -7,9 +7,7 @@ import socket
 import pytest
 
 import rtm_actors as ra
-from rtm_actors import ConnectionChangeReason as Reason
-from rtm_actors import ConnectionState as State
-from rtm_actors import LoginErrCode
+from rtm_actors import ConnectionChangeReason as Reason, ConnectionState as State, LoginErrCode
 from rtm_actors.client.link import ClientLink
 from rtm_actors.protocol import codec
 from rtm_actors.protocol.codes import DisconnectCode

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 import rtm_actors as ra
-from rtm_actors import PeerOnlineState as S
-from rtm_actors import PeerSubscriptionStatusErr, QueryPeersOnlineStatusErr
+from rtm_actors import PeerOnlineState as S, PeerSubscriptionStatusErr, QueryPeersOnlineStatusErr
 from rtm_actors.testing import CuttableProxy, running_server, wait_until
 
 pytestmark = pytest.mark.integration

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from rtm_actors import ConnectionChangeReason as Reason
-from rtm_actors import ConnectionState as State
-from rtm_actors import PeerMessageErrCode, SendMessageOptions
+from rtm_actors import (
+    ConnectionChangeReason as Reason,
+    ConnectionState as State,
+    PeerMessageErrCode,
+    SendMessageOptions,
+)
 from rtm_actors.testing import CuttableProxy, running_server, wait_until
 
 pytestmark = pytest.mark.integration

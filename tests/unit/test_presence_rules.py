@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from rtm_actors.protocol.codes import PeerOnlineState as S
-from rtm_actors.protocol.codes import PeerSubscriptionStatusErr as E
+from rtm_actors.protocol.codes import PeerOnlineState as S, PeerSubscriptionStatusErr as E
 from rtm_actors.protocol.presence import (
     MAX_SUBSCRIBED_PEERS,
     as_query_answer,
