@@ -12,6 +12,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rtm_actors.client import (
         AgoraService as AgoraService,
+        Channel as Channel,
+        ChannelAttribute as ChannelAttribute,
+        ChannelAttributeOptions as ChannelAttributeOptions,
+        ChannelEventHandler as ChannelEventHandler,
+        ChannelMember as ChannelMember,
         ClientConfig as ClientConfig,
         Message as Message,
         RtmFuture as RtmFuture,
@@ -55,6 +60,11 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     "AgoraService": "rtm_actors.client",
+    "Channel": "rtm_actors.client",
+    "ChannelAttribute": "rtm_actors.client",
+    "ChannelAttributeOptions": "rtm_actors.client",
+    "ChannelEventHandler": "rtm_actors.client",
+    "ChannelMember": "rtm_actors.client",
     "ClientConfig": "rtm_actors.client",
     "Message": "rtm_actors.client",
     "RtmFuture": "rtm_actors.client",

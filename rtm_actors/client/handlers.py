@@ -9,10 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rtm_actors.client.values import Message
+from rtm_actors.client.values import ChannelAttribute, ChannelMember, Message
 from rtm_actors.protocol.codes import (
+    ChannelMessageErrCode,
     ConnectionChangeReason,
     ConnectionState,
+    GetMembersErr,
+    JoinChannelErr,
+    LeaveChannelErr,
     LoginErrCode,
     LogoutErrCode,
     PeerMessageErrCode,
@@ -116,3 +120,37 @@ class RtmServiceEventHandler:
         self, request_id: int, counts: Mapping[str, int], error_code: Any
     ) -> None:
         """The outcome of ``get_channel_member_count``."""
+
+
+class ChannelEventHandler:
+    """Agora ``IChannelEventHandler``: events of one ``Channel``."""
+
+    def on_join_success(self) -> None:
+        """The join succeeded (not called again when the SDK re-joins by itself)."""
+
+    def on_join_failure(self, error_code: JoinChannelErr) -> None:
+        """The join failed."""
+
+    def on_leave(self, error_code: LeaveChannelErr) -> None:
+        """The leave finished."""
+
+    def on_message_received(self, user_id: str, message: Message) -> None:
+        """Another member sent a message to the channel."""
+
+    def on_send_message_result(self, message_id: int, error_code: ChannelMessageErrCode) -> None:
+        """The server accepted (or refused) a message this client sent."""
+
+    def on_member_joined(self, member: ChannelMember) -> None:
+        """A user joined (not sent above 512 members)."""
+
+    def on_member_left(self, member: ChannelMember) -> None:
+        """A user left, or its grace period ran out (not sent above 512 members)."""
+
+    def on_get_members(self, members: Sequence[ChannelMember], error_code: GetMembersErr) -> None:
+        """The outcome of ``get_members``."""
+
+    def on_attributes_updated(self, attributes: Sequence[ChannelAttribute]) -> None:
+        """The channel's attributes, all of them, after a notified write."""
+
+    def on_member_count_updated(self, member_count: int) -> None:
+        """The channel's member count (once after join, then at most once a second)."""

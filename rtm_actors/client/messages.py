@@ -115,3 +115,17 @@ class LogoutFlushed:
     """Supervisor's logout helper -> supervisor: the server closed ``link`` (or time ran out)."""
 
     link: ClientLink
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelCreated:
+    """Facade -> service: route this channel's pushes to its actor."""
+
+    state: Any
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelReleased:
+    """Facade -> service: the channel object was released."""
+
+    state: Any

@@ -53,6 +53,8 @@ class Request:
     deadline: float
     #: Sent by the SDK itself (restoring state): no application callback.
     internal: bool = False
+    #: Whose callbacks fire (a channel's handler); None: the service's handler.
+    handler: Any = None
 
     codes: ClassVar[type[IntEnum]]
     timeout_code: ClassVar[IntEnum]

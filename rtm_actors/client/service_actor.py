@@ -17,6 +17,7 @@ from typing import Any
 import structlog
 
 from rtm_actors.client import messages as cm
+from rtm_actors.client.channel_requests import ChannelState, JoinRequest
 from rtm_actors.client.config import ClientConfig
 from rtm_actors.client.dispatcher import Callback
 from rtm_actors.client.futures import RtmFuture
@@ -35,9 +36,20 @@ from rtm_actors.protocol.flow import RecentIds
 from rtm_actors.protocol.frames import (
     Ack,
     AttributesReply,
+    CatchUp,
+    ChannelAttributesReply,
+    ChannelAttributesUpdated,
+    ChannelMessage,
+    CountsReply,
     Error,
+    JoinChannel,
+    JoinReply,
     Kick,
     LoginOk,
+    MemberCount,
+    MemberJoined,
+    MemberLeft,
+    MembersReply,
     PeerMessage,
     PeersReply,
     PresenceChanged,
@@ -51,7 +63,17 @@ from rtm_actors.runtime import GeventActor, NamedTimers, now, try_tell
 log = structlog.get_logger("rtm_actors.client")
 
 _SWEEP_EVERY = 0.5
-_REPLIES = (Reply, PresenceReply, PeersReply, AttributesReply)
+_REPLIES = (
+    Reply,
+    PresenceReply,
+    PeersReply,
+    AttributesReply,
+    JoinReply,
+    MembersReply,
+    CountsReply,
+    ChannelAttributesReply,
+)
+_CHANNEL_PUSHES = (ChannelMessage, MemberJoined, MemberLeft, MemberCount, ChannelAttributesUpdated)
 
 
 class RtmServiceActor(GeventActor):
@@ -70,6 +92,8 @@ class RtmServiceActor(GeventActor):
         self._rids = rids
         self._link: ClientLink | None = None
         self._pending: dict[int, Request] = {}
+        self._channels: dict[str, ChannelState] = {}
+        self._catch_up_due = False
         self._state = ClientState()
         self._had_session = False
         self._seen: RecentIds[bool] = RecentIds(config.dedup_window)
@@ -88,6 +112,15 @@ class RtmServiceActor(GeventActor):
                 self._link = up
                 for pending in self._pending.values():
                     up.send(pending.frame)
+                if self._catch_up_due:
+                    self._catch_up_due = False
+                    self._catch_up(up)
+            case cm.ChannelCreated(state=created):
+                self._channels[created.channel_id] = created
+            case cm.ChannelReleased(state=released):
+                channel_id = released.channel_id
+                if self._channels.get(channel_id) is released:
+                    del self._channels[channel_id]
             case cm.LinkDown():
                 self._link = None
             case cm.SessionEnded():
@@ -114,7 +147,8 @@ class RtmServiceActor(GeventActor):
     def _sweep(self) -> None:
         t = now()
         for rid in [rid for rid, r in self._pending.items() if r.deadline <= t]:
-            self._pending.pop(rid).expire(self._callback)
+            request = self._pending.pop(rid)
+            request.expire(self._notifier(request))
         if self._pending:
             self._timers.start("sweep", _SWEEP_EVERY, cm.SweepTimeouts())
 
@@ -122,8 +156,10 @@ class RtmServiceActor(GeventActor):
         self._link = None
         pending, self._pending = self._pending, {}
         for request in pending.values():
-            request.abandon(self._callback)
+            request.abandon(self._notifier(request))
         self._state.clear()
+        for channel in self._channels.values():
+            channel.joined = channel.joining = False
         self._had_session = False
         self._ack_link = None
         self._ack_due = self._acked = 0
@@ -131,27 +167,47 @@ class RtmServiceActor(GeventActor):
     def _restore(self) -> None:
         """A fresh server session after a long absence: set up what the app had, first."""
         restore: list[Request] = []
-        deadline = now() + self._config.request_timeout
-        if self._state.subscribed:
-            peers = tuple(self._state.subscribed)
-            rid = next(self._rids)
-            frame = codec.encode(Subscribe(rid, list(peers)))
-            restore.append(SubscriptionRequest(rid, frame, RtmFuture(rid), deadline, True, peers))
-        if self._state.local_attributes:
-            attributes = dict(self._state.local_attributes)
-            rid = next(self._rids)
-            frame = codec.encode(SetLocalAttributes(rid, attributes))
+        state = self._state
+        if state.subscribed:
+            peers = tuple(state.subscribed)
             restore.append(
-                AttributeWriteRequest(
-                    rid, frame, RtmFuture(rid), deadline, True, AttributeOp.SET, attributes
+                self._internal(
+                    SubscriptionRequest, lambda rid: Subscribe(rid, list(peers)), peer_ids=peers
                 )
             )
+        if state.local_attributes:
+            attrs = dict(state.local_attributes)
+            restore.append(
+                self._internal(
+                    AttributeWriteRequest,
+                    lambda rid: SetLocalAttributes(rid, attrs),
+                    op=AttributeOp.SET,
+                    attributes=attrs,
+                )
+            )
+        restore.extend(
+            self._internal(
+                JoinRequest,
+                lambda rid, c=channel: JoinChannel(rid, c.channel_id, c.epoch, c.cseq),
+                handler=channel.handler,
+                channel=channel,
+            )
+            for channel in self._channels.values()
+            if channel.joined
+        )
         if restore:
-            log.info("session_restoring", subscriptions=len(self._state.subscribed))
+            log.info("session_restoring", requests=len(restore))
             # Restoration goes out before anything the app asked for meanwhile.
             self._pending = {r.rid: r for r in restore} | self._pending
             if not self._timers.is_running("sweep"):
                 self._timers.start("sweep", _SWEEP_EVERY, cm.SweepTimeouts())
+
+    def _internal(self, kind: type[Request], make_frame: Any, **fields: Any) -> Request:
+        """A request the SDK sends on its own behalf (no application callback)."""
+        rid = next(self._rids)
+        deadline = now() + self._config.request_timeout
+        frame = codec.encode(make_frame(rid))
+        return kind(rid, frame, RtmFuture(rid), deadline, internal=True, **fields)
 
     # -- frames from the server --------------------------------------------------
 
@@ -167,11 +223,19 @@ class RtmServiceActor(GeventActor):
             case PresenceChanged(seq=seq, states=states):
                 self._on_presence(states)
                 self._note_push(link, seq)
+            case _ if isinstance(frame, _CHANNEL_PUSHES):
+                channel = self._channels.get(frame.channel_id)
+                if channel is not None:
+                    try_tell(channel.actor, frame)
+                seq = getattr(frame, "seq", 0)
+                if seq:
+                    self._note_push(link, seq)
             case _ if isinstance(frame, _REPLIES) and frame.rid != 0:
                 request = self._pending.pop(frame.rid, None)
                 if request is not None:
-                    request.settle(frame, self._state, self._callback)
+                    request.settle(frame, self._state, self._notifier(request))
             case LoginOk(resumed=resumed):
+                self._catch_up_due = resumed
                 if not resumed:
                     # A fresh server session numbers its pushes from 1 again.
                     self._ack_due = self._acked = 0
@@ -186,6 +250,20 @@ class RtmServiceActor(GeventActor):
                 log.warning("server_error", detail=detail, rid=rid)
             case _:
                 pass  # Pong: the link already noted the traffic
+
+    def _catch_up(self, link: ClientLink) -> None:
+        """After a resumed link: ask each joined channel for what the link lost."""
+        for channel in self._channels.values():
+            if channel.joined and channel.epoch:
+                link.send(codec.encode(CatchUp(channel.channel_id, channel.epoch, channel.cseq)))
+
+    def _notifier(self, request: Request) -> Any:
+        handler = request.handler or self._handler
+
+        def notify(method: str, *args: Any) -> None:
+            try_tell(self._dispatcher, Callback(handler, method, args))
+
+        return notify
 
     def _note_push(self, link: ClientLink, seq: int) -> None:
         self._ack_link = link

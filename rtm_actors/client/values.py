@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 
 from rtm_actors.protocol.codes import MessageType
-from rtm_actors.protocol.frames import WireMessage
+from rtm_actors.protocol.frames import ChannelAttribute as WireChannelAttribute, WireMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,3 +80,41 @@ class MessageIds:
     def next(self) -> int:
         """A fresh id."""
         return self._base | (next(self._counter) & 0xFFFFFFFF)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelMember:
+    """Agora ``IChannelMember``: a user in a channel."""
+
+    user_id: str
+    channel_id: str
+
+    def get_user_id(self) -> str:
+        """Agora's ``getUserId``."""
+        return self.user_id
+
+    def get_channel_id(self) -> str:
+        """Agora's ``getChannelId``."""
+        return self.channel_id
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelAttribute:
+    """Agora ``IRtmChannelAttribute``: a key, its value, who last wrote it and when (ms)."""
+
+    key: str
+    value: str
+    last_update_user_id: str = ""
+    last_update_ts: int = 0
+
+    @classmethod
+    def from_wire(cls, wire: WireChannelAttribute) -> ChannelAttribute:
+        """From the frame form."""
+        return cls(wire.key, wire.value, wire.user_id, wire.ts)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelAttributeOptions:
+    """Agora ``ChannelAttributeOptions``: tell the channel's members about this write."""
+
+    enable_notification_to_channel_members: bool = False

@@ -1,0 +1,184 @@
+"""Channel requests in flight (join, leave, messages, members, attributes, counts)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+from rtm_actors.client.requests import ClientState, Request
+from rtm_actors.client.values import ChannelAttribute, ChannelMember
+from rtm_actors.protocol.codes import (
+    AttributeOperationErr,
+    ChannelMessageErrCode,
+    GetChannelMemberCountErrCode,
+    GetMembersErr,
+    JoinChannelErr,
+    LeaveChannelErr,
+)
+from rtm_actors.protocol.frames import (
+    ChannelAttributesReply,
+    CountsReply,
+    JoinReply,
+    MembersReply,
+)
+
+
+@dataclass
+class ChannelState:
+    """One channel's join state and replay cursor, shared by its facade and actors.
+
+    Written only by the client's actors; the facade reads it for Agora's local checks.
+    """
+
+    channel_id: str
+    handler: Any
+    actor: Any = None
+    joined: bool = False
+    joining: bool = False
+    released: bool = False
+    epoch: str = ""
+    cseq: int = 0
+
+
+Callback = tuple[str, tuple[Any, ...]]
+
+
+@dataclass(eq=False)
+class JoinRequest(Request):
+    """``Channel.join`` (or the SDK's own re-join after a fresh session)."""
+
+    channel: ChannelState | None = None
+    member_count: int = 0
+    codes = JoinChannelErr
+    timeout_code = JoinChannelErr.TIMEOUT
+    failure_code = JoinChannelErr.FAILURE
+    what = "join"
+
+    def value(self, reply: JoinReply, code: IntEnum, state: ClientState) -> Any:
+        assert self.channel is not None
+        channel = self.channel
+        if channel.epoch != reply.epoch:
+            channel.epoch, channel.cseq = reply.epoch, 0
+        channel.joined = True
+        self.member_count = reply.member_count
+        return None
+
+    def _finish(self, code: IntEnum, value: Any, notify: Any) -> None:
+        assert self.channel is not None
+        self.channel.joining = False
+        super()._finish(code, value, notify)
+        if code == JoinChannelErr.OK and not self.internal:
+            # Agora: a member count right after the join succeeds.
+            notify("on_member_count_updated", self.member_count)
+
+    def callback_args(self, code: IntEnum, value: Any) -> Callback | None:
+        if code == JoinChannelErr.OK:
+            return "on_join_success", ()
+        return "on_join_failure", (code,)
+
+
+@dataclass(eq=False)
+class LeaveRequest(Request):
+    """``Channel.leave``."""
+
+    channel: ChannelState | None = None
+    codes = LeaveChannelErr
+    timeout_code = LeaveChannelErr.FAILURE
+    failure_code = LeaveChannelErr.FAILURE
+    what = "leave"
+
+    def value(self, reply: Any, code: IntEnum, state: ClientState) -> Any:
+        assert self.channel is not None
+        self.channel.joined = False
+        return None
+
+    def callback_args(self, code: IntEnum, value: Any) -> Callback | None:
+        return "on_leave", (code,)
+
+
+@dataclass(eq=False)
+class ChannelMessageRequest(Request):
+    """``Channel.send_message``: resolved once the server accepted the message."""
+
+    message_id: int = 0
+    codes = ChannelMessageErrCode
+    timeout_code = ChannelMessageErrCode.SENT_TIMEOUT
+    failure_code = ChannelMessageErrCode.FAILURE
+    what = "send_message"
+
+    def callback_args(self, code: IntEnum, value: Any) -> Callback | None:
+        return "on_send_message_result", (self.message_id, code)
+
+
+@dataclass(eq=False)
+class GetMembersRequest(Request):
+    """``Channel.get_members``."""
+
+    channel_id: str = ""
+    codes = GetMembersErr
+    timeout_code = GetMembersErr.TIMEOUT
+    failure_code = GetMembersErr.FAILURE
+    what = "get_members"
+
+    def value(self, reply: MembersReply, code: IntEnum, state: ClientState) -> Any:
+        return [ChannelMember(u, self.channel_id) for u in reply.user_ids]
+
+    def success_value(self, code: IntEnum) -> Any:
+        return []
+
+    def callback_args(self, code: IntEnum, value: Any) -> Callback | None:
+        return "on_get_members", (value or [], code)
+
+
+@dataclass(eq=False)
+class ChannelAttributeWriteRequest(Request):
+    """The four channel-attribute writes."""
+
+    callback: str = "on_set_channel_attributes_result"
+    codes = AttributeOperationErr
+    timeout_code = AttributeOperationErr.TIMEOUT
+    failure_code = AttributeOperationErr.FAILURE
+    what = "channel attributes"
+
+    def callback_args(self, code: IntEnum, value: Any) -> Callback | None:
+        return self.callback, (self.rid, code)
+
+
+@dataclass(eq=False)
+class GetChannelAttributesRequest(Request):
+    """``get_channel_attributes`` / ``get_channel_attributes_by_keys``."""
+
+    codes = AttributeOperationErr
+    timeout_code = AttributeOperationErr.TIMEOUT
+    failure_code = AttributeOperationErr.FAILURE
+    what = "get_channel_attributes"
+
+    def value(self, reply: ChannelAttributesReply, code: IntEnum, state: ClientState) -> Any:
+        return [ChannelAttribute.from_wire(a) for a in reply.attributes]
+
+    def success_value(self, code: IntEnum) -> Any:
+        return []
+
+    def callback_args(self, code: IntEnum, value: Any) -> Callback | None:
+        return "on_get_channel_attributes_result", (self.rid, value or [], code)
+
+
+@dataclass(eq=False)
+class MemberCountRequest(Request):
+    """``get_channel_member_count``."""
+
+    channel_ids: tuple[str, ...] = field(default_factory=tuple)
+    codes = GetChannelMemberCountErrCode
+    timeout_code = GetChannelMemberCountErrCode.TIMEOUT
+    failure_code = GetChannelMemberCountErrCode.FAILURE
+    what = "get_channel_member_count"
+
+    def value(self, reply: CountsReply, code: IntEnum, state: ClientState) -> Any:
+        return {c: reply.counts.get(c, 0) for c in self.channel_ids}
+
+    def success_value(self, code: IntEnum) -> Any:
+        return {}
+
+    def callback_args(self, code: IntEnum, value: Any) -> Callback | None:
+        return "on_get_channel_member_count_result", (self.rid, value or {}, code)
