@@ -13,8 +13,10 @@ class ServerConfig:
     grace_period: float = 30.0
     #: A user whose link has been silent this long is UNREACHABLE to subscribers.
     unreachable_after: float = 6.0
-    #: A socket with no frame for this long is dead; a write stuck this long is too.
+    #: A socket with no frame for this long is dead.
     idle_timeout: float = 10.0
+    #: A write stuck this long means the client is not reading: it is cut off as slow.
+    write_timeout: float = 5.0
     #: A new websocket must log in within this many seconds.
     login_timeout: float = 10.0
     #: Heartbeat interval the server asks clients to keep (seconds).

@@ -8,6 +8,7 @@ interleave frames on it.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -64,13 +65,15 @@ class Gateway:
         cfg = self.ctx.config
         wsio.set_nodelay(ws)
         wsio.set_timeout(ws, cfg.login_timeout)
-        link = Link(ws, peer)
+        link = Link(ws, peer, cfg.write_timeout)
         login = self._read_login(link)
         if login is None:
             return
         session = self._open_session(link, login)
         if session is None:
             return
+        # The socket timeout bounds reads: a link silent that long is dead. Writes
+        # have their own bound (Link.write_timeout: a slow consumer).
         wsio.set_timeout(ws, cfg.idle_timeout)
         self._read_loop(link, session)
 
@@ -191,7 +194,7 @@ class Gateway:
                 why = "idle timeout"
                 break
             except OSError as exc:
-                why = f"socket error: {exc.__class__.__name__}"
+                why = "slow consumer" if link.stalled else f"socket error: {exc.__class__.__name__}"
                 break
             except wsio.FrameTooBigError:
                 why = "frame too big"
@@ -208,7 +211,12 @@ class Gateway:
                 tell(session, m.BadFrame(link_id, str(exc)[:200]))
                 continue
             tell(session, m.FrameIn(link_id, frame))
-        tell(session, m.LinkClosed(link_id, why))
+        if link.stalled:
+            why = "slow consumer"
+        # Wait until the session has taken note: it may be inside a write on this
+        # socket, and the socket must not be closed under a pending write.
+        with contextlib.suppress(pykka.ActorDeadError, pykka.Timeout):
+            session.ask(m.LinkClosed(link_id, why), timeout=self.ctx.config.write_timeout + 1.0)
 
 
 def _attach(ref: Any, link: Link, rid: int, *, resumed: bool) -> bool:

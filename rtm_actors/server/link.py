@@ -6,6 +6,7 @@ import contextlib
 import itertools
 from typing import Any
 
+from rtm_actors.protocol.codes import DisconnectCode
 from rtm_actors.runtime import now
 from rtm_actors.server import wsio
 
@@ -15,15 +16,19 @@ _link_ids = itertools.count(1)
 class Link:
     """A client's websocket. Writes are complete frames; failures mark it closed."""
 
-    __slots__ = ("closed", "id", "last_rx", "peer", "ws")
+    __slots__ = ("closed", "id", "last_rx", "peer", "sock", "stalled", "write_timeout", "ws")
 
-    def __init__(self, ws: Any, peer: str = "") -> None:
+    def __init__(self, ws: Any, peer: str = "", write_timeout: float = 5.0) -> None:
         self.id = next(_link_ids)
         #: Loop time of the last frame read (the gateway updates it).
         self.last_rx = now()
         self.ws = ws
+        self.sock = ws.handler.socket
         self.peer = peer
+        self.write_timeout = write_timeout
         self.closed = False
+        #: A write could not finish within the write timeout: the client is not reading.
+        self.stalled = False
 
     def send(self, payload: bytes) -> bool:
         """Send one text frame; answer False (and mark closed) if the socket failed."""
@@ -34,10 +39,15 @@ class Link:
         if self.closed:
             return False
         try:
-            self.ws.stream.write(data)
+            wsio.send_all(self.sock, data, self.write_timeout)
+        except wsio.SlowConsumerError:
+            # Stuck past the write timeout: a slow consumer. Cut it off, which also
+            # ends the reader greenlet, which reports the link closed.
+            self.stalled = True
+            self.close(DisconnectCode.SLOW_CONSUMER, "not reading fast enough")
+            return False
         except (OSError, AttributeError):
-            # OSError: reset, broken pipe, or a write stuck past the socket timeout
-            # (a slow consumer). AttributeError: the stream is already gone.
+            # Reset or broken pipe; or the stream is already gone.
             self.closed = True
             return False
         return True
@@ -47,13 +57,11 @@ class Link:
         if self.closed:
             return
         self.closed = True
-        stream = self.ws.stream
-        try:
-            if stream is not None:
-                stream.write(wsio.close_frame(code, reason))
-        except OSError:
-            pass
-        sock = getattr(getattr(self.ws, "handler", None), "socket", None)
+        if not self.stalled:
+            # (A stalled socket has no room for a close frame: just shut it.)
+            with contextlib.suppress(OSError, wsio.SlowConsumerError):
+                wsio.send_all(self.sock, wsio.close_frame(code, reason), 1.0)
+        sock = self.sock
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.shutdown(2)

@@ -215,6 +215,8 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests):
     def _on_link_closed(self, link_id: int, why: str) -> None:
         if self.link is None or link_id != self.link.id:
             return
+        if why == "slow consumer":
+            self.ctx.stats.slow_consumers += 1
         silent_for = now() - link_last_rx(self.link)
         self.link = None
         self._start_absence_timers(silent_for)

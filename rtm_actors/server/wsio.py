@@ -15,6 +15,7 @@ import struct
 from collections.abc import Callable
 from typing import Any, Final
 
+import gevent
 from geventwebsocket.exceptions import ProtocolError, WebSocketError
 from geventwebsocket.websocket import Header
 
@@ -125,3 +126,22 @@ def set_timeout(ws: Any, seconds: float | None) -> None:
     sock = getattr(getattr(ws, "handler", None), "socket", None)
     if sock is not None:
         sock.settimeout(seconds)
+
+
+class SlowConsumerError(Exception):
+    """A write could not finish within the write timeout: the client is not reading."""
+
+
+def send_all(sock: Any, data: bytes, timeout: float) -> None:
+    """Write all of ``data``; raise ``SlowConsumerError`` if that takes over ``timeout``.
+
+    Fast path: one non-blocking send on the raw socket, which finishes almost every
+    write with no timer. Only a write that would block arms a ``gevent.Timeout``.
+    """
+    try:
+        sent = sock._sock.send(data)  # gevent's raw, non-blocking socket
+    except BlockingIOError:
+        sent = 0
+    if sent < len(data):
+        with gevent.Timeout(timeout, SlowConsumerError):
+            sock.sendall(memoryview(data)[sent:])
