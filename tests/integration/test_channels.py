@@ -95,7 +95,7 @@ def test_member_count_updates_are_paced(logged_in):
 
 
 def test_local_and_server_join_rules(logged_in):
-    """Joining twice is ALREADY_JOINED; the 21st channel is EXCEED_LIMIT; bad ids give no channel."""
+    """Joining twice: ALREADY_JOINED; a 21st channel: EXCEED_LIMIT; a bad id: no channel."""
     alice, _ = logged_in("alice")
     room, _ = joined(alice)
     with pytest.raises(ra.RtmError) as caught:
@@ -138,7 +138,7 @@ def test_short_reconnect_replays_missed_messages_once(server, make_client, logge
     with CuttableProxy("127.0.0.1", server.port) as proxy:
         bob, _ = make_client(proxy.url(), backoff_min=0.5, backoff_max=0.5)
         bob.login(None, "bob").get(timeout=5)
-        room_b, rec_b = joined(bob)
+        _, rec_b = joined(bob)
         room_a.send_message(alice.create_message("before")).get(timeout=5)
         rec_b.wait_for("on_message_received")
         proxy.cut()
@@ -175,7 +175,7 @@ def test_member_left_after_grace_and_automatic_rejoin(make_client):
 def test_channel_attributes_with_and_without_notification(logged_in):
     """Writes need no membership; members hear of a write only when asked, with everything."""
     alice, _ = logged_in("alice")
-    bob, bob_service = logged_in("bob")
+    bob, _ = logged_in("bob")
     _, rec_b = joined(bob)
     f = alice.set_channel_attributes("room", {"topic": "cats"})
     f.get(timeout=5)
