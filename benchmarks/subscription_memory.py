@@ -7,50 +7,26 @@
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 
 import gevent
+from harness import client, log_in_all, server_process
 
 import rtm_actors as ra
-from rtm_actors.log import configure_logging
-from rtm_actors.testing import fast_client_config
-
-sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
-from peer_throughput import wait_for_port
-
-
-def rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--peers", type=int, default=500)
     parser.add_argument("--port", type=int, default=18766)
     args = parser.parse_args(argv)
-    configure_logging("warning")
-    cmd = [sys.executable, "-m", "rtm_actors.cli", "serve", "--port", str(args.port)]
-    server = subprocess.Popen([*cmd, "--store", "memory", "--log-level", "warning"])
-    try:
-        wait_for_port(args.port)
-        url = f"ws://127.0.0.1:{args.port}/rtm"
+    with server_process(args.port) as server:
         agora = ra.create_agora_service()
-        users = []
-        for _ in range(args.users):
-            rtm = agora.create_rtm_service()
-            rtm.initialize(
-                "bench", ra.RtmServiceEventHandler(), server_url=url, config=fast_client_config()
-            )
-            users.append(rtm)
-        gevent.joinall([gevent.spawn(u.login(None, f"u{i}").get, 10) for i, u in enumerate(users)])
+        users = [client(agora, server.url) for _ in range(args.users)]
+        log_in_all(users, "u")
         gevent.sleep(1.0)
-        before = rss_kib(server.pid)
+        before = server.rss_kib()
         futures = [
             u.subscribe_peers_online_status([f"t{i}-{j}" for j in range(args.peers)])
             for i, u in enumerate(users)
@@ -58,15 +34,12 @@ def main(argv: list[str] | None = None) -> int:
         for f in futures:
             f.get(30)
         gevent.sleep(1.0)
-        after = rss_kib(server.pid)
+        after = server.rss_kib()
         n = args.users * args.peers
         print(f"subscriptions={n:,} rss_before={before / 1024:.1f} MiB")
         print(f"rss_after={after / 1024:.1f} MiB")
         print(f"per_subscription={(after - before) * 1024 / n:.0f} bytes")
         agora.release()
-    finally:
-        server.terminate()
-        server.wait(10)
     return 0
 
 
