@@ -257,3 +257,24 @@ class _StalledClient:
 
     def close(self) -> None:
         self.link.close()
+
+
+def test_server_enforces_channel_call_rates(logged_in):
+    """Joining one channel a third time in 5 s, or listing members a sixth time in 2 s,
+    is refused with the TOO_OFTEN code of its family."""
+    alice, _ = logged_in("alice")
+    room, _ = joined(alice)
+    codes = []
+    for _ in range(6):
+        try:
+            room.get_members().get(timeout=5)
+            codes.append(GetMembersErr.OK)
+        except ra.RtmError as exc:
+            codes.append(exc.code)
+    assert codes == [GetMembersErr.OK] * 5 + [GetMembersErr.TOO_OFTEN]
+    room.leave().get(timeout=5)
+    room.join().get(timeout=5)
+    room.leave().get(timeout=5)
+    with pytest.raises(ra.RtmError) as caught:
+        room.join().get(timeout=5)
+    assert caught.value.code is JoinChannelErr.JOIN_SAME_CHANNEL_TOO_OFTEN
