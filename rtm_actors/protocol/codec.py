@@ -35,7 +35,7 @@ def decode_client_frame(data: bytes | str, max_bytes: int = MAX_FRAME_BYTES) -> 
     _check_size(data, max_bytes)
     try:
         return _client_decoder.decode(data)
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+    except (msgspec.DecodeError, UnicodeError) as exc:
         raise RemoteProtocolError(f"bad frame: {exc}") from None
 
 
@@ -44,7 +44,7 @@ def decode_server_frame(data: bytes | str, max_bytes: int = 4 * MAX_FRAME_BYTES)
     _check_size(data, max_bytes)
     try:
         return _server_decoder.decode(data)
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+    except (msgspec.DecodeError, UnicodeError) as exc:
         raise RemoteProtocolError(f"bad frame: {exc}") from None
 
 

@@ -208,6 +208,34 @@ class GetChannelAttributes(ClientFrame, frozen=True, tag="get_channel_attrs"):
     keys: list[str] | None = None
 
 
+class SendInvitation(ClientFrame, frozen=True, tag="invite"):
+    """Invite ``callee_id``; ``invitation_id`` is chosen by the caller's SDK (unique per
+    caller). Answered by ``Reply`` (``InvitationApiCallErrCode``); the rest is events."""
+
+    rid: int
+    invitation_id: int
+    callee_id: str
+    content: str = ""
+    channel_id: str = ""
+
+
+class CancelInvitation(ClientFrame, frozen=True, tag="cancel_invite"):
+    """The caller cancels; answered by ``Reply``."""
+
+    rid: int
+    invitation_id: int
+
+
+class AnswerInvitation(ClientFrame, frozen=True, tag="answer_invite"):
+    """The callee accepts (``accept`` true) or refuses, with a ``response``; ``Reply``."""
+
+    rid: int
+    caller_id: str
+    invitation_id: int
+    accept: bool
+    response: str = ""
+
+
 class ServerFrame(msgspec.Struct, frozen=True, tag_field="t", forbid_unknown_fields=True):
     """Base of every frame the server sends."""
 
@@ -362,6 +390,25 @@ class MemberCount(ServerFrame, frozen=True, tag="member_count"):
     count: int
 
 
+class InvitationEvent(ServerFrame, frozen=True, tag="invitation"):
+    """Something happened to an invitation; acknowledge ``seq``.
+
+    ``event``: to the callee "received" (with content and channel), then one of
+    "accepted", "refused", "canceled", "failed"; to the caller "received_by_peer", then
+    one of the same four. ``code`` is the failure's ``Local``/``RemoteInvitationErrCode``.
+    """
+
+    seq: int
+    event: str
+    invitation_id: int
+    caller_id: str
+    callee_id: str
+    content: str = ""
+    channel_id: str = ""
+    response: str = ""
+    code: int = 0
+
+
 class Error(ServerFrame, frozen=True, tag="error"):
     """A frame the server could not accept; ``rid`` names the request when known."""
 
@@ -393,6 +440,9 @@ AnyClientFrame = (
     | GetChannelMemberCount
     | ChannelAttributesWrite
     | GetChannelAttributes
+    | SendInvitation
+    | CancelInvitation
+    | AnswerInvitation
 )
 AnyServerFrame = (
     LoginOk
@@ -414,4 +464,5 @@ AnyServerFrame = (
     | MemberLeft
     | ChannelAttributesUpdated
     | MemberCount
+    | InvitationEvent
 )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from rtm_actors.protocol.invitation import InvitationTimings
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,8 @@ class ServerConfig:
     channel_tick: float = 0.5
     #: An empty channel (and its attributes) is dropped after this many seconds.
     empty_channel_ttl: float = 120.0
+    #: Call invitations: offline retry, acknowledgement and expiry (Agora: 30, 30, 60 s).
+    invitation_timings: InvitationTimings = field(default_factory=InvitationTimings)
     #: Unacknowledged pushes a session keeps for a client before it is cut off as slow.
     max_unacked: int = 2000
     #: Sender message ids remembered per session to drop re-sent duplicates.

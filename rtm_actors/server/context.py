@@ -37,6 +37,8 @@ class ServerContext:
     attributes: UserAttributeStore = field(default_factory=MemoryUserAttributeStore)
     supervisor: Any = None
     channels: Channels = field(init=False)
+    #: Invitations in flight: (app id, caller id, invitation id) -> InvitationActor.
+    invitations: dict[tuple[str, str, int], Any] = field(default_factory=dict)
     stats: ServerStats = field(default_factory=ServerStats)
 
     def __post_init__(self) -> None:

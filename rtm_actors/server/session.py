@@ -49,8 +49,15 @@ from rtm_actors.protocol.limits import is_valid_message, is_valid_user_id
 from rtm_actors.runtime import GeventActor, NamedTimers, now, try_tell as tell
 from rtm_actors.server import channel_messages as chm, messages as m, wsio
 from rtm_actors.server.context import ServerContext, now_ms
+from rtm_actors.server.invitation_actor import (
+    Acknowledged,
+    Involve,
+    PushInvitation,
+    Uninvolve,
+)
 from rtm_actors.server.link import Link, link_last_rx
 from rtm_actors.server.session_channels import CHANNEL_FRAMES, ChannelRequests
+from rtm_actors.server.session_invitations import INVITATION_FRAMES, InvitationRequests
 from rtm_actors.server.session_presence import (
     ATTRIBUTE_FRAMES,
     PRESENCE_FRAMES,
@@ -76,16 +83,25 @@ class PresencePush:
 
 
 @dataclass(frozen=True, slots=True)
+class InvitationPush:
+    """An invitation event in the delivery window; its acknowledgement goes to ``actor``."""
+
+    frame: Any
+    role: str
+    actor: Any
+
+
+@dataclass(frozen=True, slots=True)
 class EventPush:
     """A channel event (member joined/left, attributes updated) in the delivery window."""
 
     frame: Any
 
 
-Push = m.Deliver | PresencePush | EventPush
+Push = m.Deliver | PresencePush | EventPush | InvitationPush
 
 
-class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests):
+class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, InvitationRequests):
     """The server side of one logged-in user."""
 
     shutdown_tier = 0
@@ -111,6 +127,7 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests):
         self._log = log.bind(app_id=app_id, user_id=user_id, session=session_key[:8])
         self._init_presence()
         self._init_channels()
+        self._init_invitations()
 
     # -- dispatch ------------------------------------------------------------
 
@@ -139,8 +156,13 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests):
                 self._send(frame)
             case chm.SendEvent(frame=frame):
                 if frame.channel_id in self.channels:
-                    push = EventPush(frame)
-                    self._push(self._window.push(push), push)
+                    self._push_reliably(EventPush(frame))
+            case PushInvitation(frame=frame, role=role, actor=actor):
+                self._push_reliably(InvitationPush(frame, role, actor))
+            case Involve(actor=actor, role=role, key=key):
+                self.invitations[key] = (actor, role)
+            case Uninvolve(key=key):
+                self.invitations.pop(key, None)
             case m.PresenceUpdate(user_id=user_id, state=state):
                 self._on_presence_update(user_id, state)
             case m.UnreachableTimer():
@@ -178,6 +200,8 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests):
                 self._on_attribute_frame(frame)
             case _ if isinstance(frame, CHANNEL_FRAMES):
                 self._on_channel_frame(frame)
+            case _ if isinstance(frame, INVITATION_FRAMES):
+                self._on_invitation_frame(frame)
 
     # -- link lifecycle ------------------------------------------------------
 
@@ -253,6 +277,7 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests):
         self._timers.cancel_all()
         self._stop_watching()
         self._leave_all_channels()
+        self._leave_all_invitations()
         if self.ctx.directory.unregister(self.key, self.actor_ref):
             # Only the user's current session speaks for it (not one replaced by a
             # newer login of the same user).
@@ -347,14 +372,17 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests):
     def _push(self, seq: int, push: Push) -> None:
         if isinstance(push, PresencePush):
             self._send(PresenceChanged(seq, push.states))
-        elif isinstance(push, EventPush):
+        elif isinstance(push, EventPush | InvitationPush):
             self._send(msgspec.structs.replace(push.frame, seq=seq))
         else:
             offline = push.store_id is not None
             self._send(PeerMessage(seq, push.sender_id, push.message, push.ts, offline=offline))
 
     def _push_presence(self, states: dict[str, int]) -> None:
-        push = PresencePush(states)
+        self._push_reliably(PresencePush(states))
+
+    def _push_reliably(self, push: Push) -> None:
+        """Number the push, keep it until acknowledged, and send it if the link is up."""
         self._push(self._window.push(push), push)
 
     def _on_presence_update(self, user_id: str, state: PeerOnlineState) -> None:
@@ -368,6 +396,8 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests):
     def _on_ack(self, seq: int) -> None:
         stored: list[int] = []
         for d in self._window.ack(seq):
+            if isinstance(d, InvitationPush):
+                tell(d.actor, Acknowledged(d.role, d.frame.event))
             if not isinstance(d, m.Deliver):
                 continue
             self._received += 1

@@ -1,0 +1,94 @@
+"""The call-invitation requests of a ``SessionActor`` (a mixin).
+
+The session checks sizes and ids, starts or finds the ``InvitationActor``, pushes the
+invitation's events through its delivery window, and reports back when its client has
+acknowledged them, or when the session ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rtm_actors.protocol.codes import InvitationApiCallErrCode as Api
+from rtm_actors.protocol.frames import AnswerInvitation, CancelInvitation, Reply, SendInvitation
+from rtm_actors.protocol.limits import (
+    MAX_INVITATION_TEXT_BYTES,
+    is_valid_channel_id,
+    is_valid_user_id,
+)
+from rtm_actors.runtime import try_tell
+from rtm_actors.server.context import ServerContext
+from rtm_actors.server.invitation_actor import (
+    Answer,
+    Cancel,
+    InvitationActor,
+    InvitationKey,
+    PartyGone,
+)
+
+INVITATION_FRAMES = (SendInvitation, CancelInvitation, AnswerInvitation)
+
+
+def _fits(text: str) -> bool:
+    return len(text.encode("utf-8")) <= MAX_INVITATION_TEXT_BYTES
+
+
+class InvitationRequests:
+    """Mixed into ``SessionActor``: needs ``ctx``, ``app_id``, ``user_id``, ``_send``."""
+
+    ctx: ServerContext
+    app_id: str
+    user_id: str
+    actor_ref: Any
+    _send: Callable[[Any], None]
+
+    def _init_invitations(self) -> None:
+        #: Invitations this session takes part in, and as what ("caller"/"callee").
+        self.invitations: dict[InvitationKey, tuple[Any, str]] = {}
+
+    def _on_invitation_frame(self, frame: Any) -> None:
+        match frame:
+            case SendInvitation():
+                self._invite(frame)
+            case CancelInvitation(rid=rid, invitation_id=invitation_id):
+                actor = self.ctx.invitations.get((self.app_id, self.user_id, invitation_id))
+                if actor is None or not try_tell(actor, Cancel(self.actor_ref, rid)):
+                    self._send(Reply(rid, Api.ALREADY_END))
+            case AnswerInvitation(rid=rid, caller_id=caller_id, invitation_id=invitation_id):
+                actor = self.ctx.invitations.get((self.app_id, caller_id, invitation_id))
+                if not _fits(frame.response):
+                    self._send(Reply(rid, Api.INVALID_ARGUMENT))
+                elif actor is None or not try_tell(
+                    actor, Answer(self.actor_ref, self.user_id, rid, frame.accept, frame.response)
+                ):
+                    self._send(Reply(rid, Api.ALREADY_END))
+
+    def _invite(self, frame: SendInvitation) -> None:
+        key = (self.app_id, self.user_id, frame.invitation_id)
+        if (
+            not is_valid_user_id(frame.callee_id)
+            or not _fits(frame.content)
+            or (frame.channel_id and not is_valid_channel_id(frame.channel_id))
+        ):
+            self._send(Reply(frame.rid, Api.INVALID_ARGUMENT))
+            return
+        if key not in self.ctx.invitations:
+            # (Already there: the same request re-sent after a reconnect.)
+            actor = InvitationActor.start_under(
+                self.ctx.supervisor,
+                self.ctx,
+                key,
+                self.actor_ref,
+                frame.callee_id,
+                frame.content,
+                frame.channel_id,
+            )
+            self.ctx.invitations[key] = actor
+            self.invitations[key] = (actor, "caller")
+        self._send(Reply(frame.rid, Api.OK))
+
+    def _leave_all_invitations(self) -> None:
+        for actor, role in self.invitations.values():
+            try_tell(actor, PartyGone(role))
+        self.invitations.clear()
