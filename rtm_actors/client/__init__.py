@@ -1,9 +1,14 @@
 """The client SDK: Agora RTM's API in snake_case, on actors."""
 
+from rtm_actors.client.calls import LocalCallInvitation, RemoteCallInvitation, RtmCallManager
 from rtm_actors.client.channel import Channel
 from rtm_actors.client.config import ClientConfig
 from rtm_actors.client.futures import RtmFuture
-from rtm_actors.client.handlers import ChannelEventHandler, RtmServiceEventHandler
+from rtm_actors.client.handlers import (
+    ChannelEventHandler,
+    RtmCallEventHandler,
+    RtmServiceEventHandler,
+)
 from rtm_actors.client.service import (
     AgoraService,
     RtmService,
@@ -26,7 +31,11 @@ __all__ = [
     "ChannelEventHandler",
     "ChannelMember",
     "ClientConfig",
+    "LocalCallInvitation",
     "Message",
+    "RemoteCallInvitation",
+    "RtmCallEventHandler",
+    "RtmCallManager",
     "RtmFuture",
     "RtmService",
     "RtmServiceEventHandler",

@@ -154,3 +154,37 @@ class ChannelEventHandler:
 
     def on_member_count_updated(self, member_count: int) -> None:
         """The channel's member count (once after join, then at most once a second)."""
+
+
+class RtmCallEventHandler:
+    """Agora ``IRtmCallEventHandler``: the caller's and the callee's invitation events."""
+
+    def on_local_invitation_received_by_peer(self, local_invitation: Any) -> None:
+        """The callee's SDK has the invitation."""
+
+    def on_local_invitation_canceled(self, local_invitation: Any) -> None:
+        """The invitation was canceled (the callee was told first)."""
+
+    def on_local_invitation_failure(self, local_invitation: Any, error_code: Any) -> None:
+        """The invitation failed (``LocalInvitationErrCode``)."""
+
+    def on_local_invitation_accepted(self, local_invitation: Any, response: str) -> None:
+        """The callee accepted."""
+
+    def on_local_invitation_refused(self, local_invitation: Any, response: str) -> None:
+        """The callee refused."""
+
+    def on_remote_invitation_received(self, remote_invitation: Any) -> None:
+        """An invitation arrived for this user."""
+
+    def on_remote_invitation_accepted(self, remote_invitation: Any) -> None:
+        """This user's acceptance is confirmed: the caller knows."""
+
+    def on_remote_invitation_refused(self, remote_invitation: Any) -> None:
+        """This user's refusal is confirmed."""
+
+    def on_remote_invitation_canceled(self, remote_invitation: Any) -> None:
+        """The caller canceled."""
+
+    def on_remote_invitation_failure(self, remote_invitation: Any, error_code: Any) -> None:
+        """The invitation failed (``RemoteInvitationErrCode``)."""

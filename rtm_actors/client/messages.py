@@ -129,3 +129,18 @@ class ChannelReleased:
     """Facade -> service: the channel object was released."""
 
     state: Any
+
+
+@dataclass(frozen=True, slots=True)
+class CallManagerSet:
+    """Facade -> service: invitations for this user go to this manager (None: nobody)."""
+
+    manager: Any
+
+
+@dataclass(frozen=True, slots=True)
+class TrackInvitation:
+    """Facade -> service: route events of invitation ``key`` to ``actor``."""
+
+    key: tuple[Any, ...]
+    actor: Any

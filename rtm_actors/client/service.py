@@ -12,9 +12,11 @@ from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
 from typing import Any
 
+import msgspec
 import structlog
 
 from rtm_actors.client import messages as cm
+from rtm_actors.client.calls import RtmCallManager
 from rtm_actors.client.channel import Channel, ChannelActor
 from rtm_actors.client.channel_requests import (
     ChannelAttributeWriteRequest,
@@ -25,7 +27,7 @@ from rtm_actors.client.channel_requests import (
 from rtm_actors.client.config import ClientConfig
 from rtm_actors.client.dispatcher import Callback, EventDispatcher
 from rtm_actors.client.futures import RtmFuture
-from rtm_actors.client.handlers import ChannelEventHandler
+from rtm_actors.client.handlers import ChannelEventHandler, RtmCallEventHandler
 from rtm_actors.client.requests import (
     AttributeWriteRequest,
     GetAttributesRequest,
@@ -443,6 +445,38 @@ class RtmService:
             rid, codec.encode(make_frame(rid)), RtmFuture(rid), now() + timeout, **fields
         )
         self._actor.tell(request)
+        return request.future
+
+    # -- call invitations ------------------------------------------------------------
+
+    def get_rtm_call_manager(self, event_handler: RtmCallEventHandler) -> RtmCallManager | None:
+        """The call manager; invitations to this user are reported to ``event_handler``."""
+        if self._actor is None or event_handler is None:
+            return None
+        manager = RtmCallManager(self, event_handler)
+        self._actor.tell(cm.CallManagerSet(manager))
+        return manager
+
+    def is_logged_in(self) -> bool:
+        """Whether the user is logged in (connected, or reconnecting by itself)."""
+        return self._box.state in _SENDING_STATES
+
+    def _track_invitation(self, key: tuple[Any, ...], actor: Any) -> None:
+        if self._actor is not None:
+            self._actor.tell(cm.TrackInvitation(key, actor))
+
+    def _forget_call_manager(self, manager: RtmCallManager) -> None:
+        if self._actor is not None:
+            self._actor.tell(cm.CallManagerSet(None))
+
+    def _send_frame_request(self, kind: type[Request], frame: Any) -> RtmFuture[Any]:
+        """Send ``frame`` (its ``rid`` filled in) as a request of ``kind``."""
+        rid = next(self._rids)
+        frame = msgspec.structs.replace(frame, rid=rid)
+        deadline = now() + self._config.request_timeout
+        request = kind(rid, codec.encode(frame), RtmFuture(rid), deadline)
+        if self._actor is not None:
+            self._actor.tell(request)
         return request.future
 
     # -- channels --------------------------------------------------------------------

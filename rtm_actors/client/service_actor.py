@@ -17,6 +17,7 @@ from typing import Any
 import structlog
 
 from rtm_actors.client import messages as cm
+from rtm_actors.client.calls import InvitationActor, RemoteCallInvitation, SessionLost
 from rtm_actors.client.channel_requests import ChannelState, JoinRequest
 from rtm_actors.client.config import ClientConfig
 from rtm_actors.client.dispatcher import Callback
@@ -42,6 +43,7 @@ from rtm_actors.protocol.frames import (
     ChannelMessage,
     CountsReply,
     Error,
+    InvitationEvent,
     JoinChannel,
     JoinReply,
     Kick,
@@ -93,6 +95,10 @@ class RtmServiceActor(GeventActor):
         self._link: ClientLink | None = None
         self._pending: dict[int, Request] = {}
         self._channels: dict[str, ChannelState] = {}
+        self._call_manager: Any = None
+        self._invitations: RecentIds[Any] = RecentIds(4096)
+        #: Invitations that arrived before the app made its call manager.
+        self._early_invitations: list[InvitationEvent] = []
         self._catch_up_due = False
         self._state = ClientState()
         self._had_session = False
@@ -115,6 +121,13 @@ class RtmServiceActor(GeventActor):
                 if self._catch_up_due:
                     self._catch_up_due = False
                     self._catch_up(up)
+            case cm.CallManagerSet(manager=manager):
+                self._call_manager = manager
+                early, self._early_invitations = self._early_invitations, []
+                for event in early:
+                    self._on_invitation_event(event)
+            case cm.TrackInvitation(key=key, actor=actor):
+                self._invitations.put(key, actor)
             case cm.ChannelCreated(state=created):
                 self._channels[created.channel_id] = created
             case cm.ChannelReleased(state=released):
@@ -160,12 +173,17 @@ class RtmServiceActor(GeventActor):
         self._state.clear()
         for channel in self._channels.values():
             channel.joined = channel.joining = False
+        self._invitations_lost()
         self._had_session = False
         self._ack_link = None
         self._ack_due = self._acked = 0
 
     def _restore(self) -> None:
-        """A fresh server session after a long absence: set up what the app had, first."""
+        """A fresh server session after a long absence: set up what the app had, first.
+
+        Invitations cannot be restored: the server ended them with the old session.
+        """
+        self._invitations_lost()
         restore: list[Request] = []
         state = self._state
         if state.subscribed:
@@ -223,6 +241,9 @@ class RtmServiceActor(GeventActor):
             case PresenceChanged(seq=seq, states=states):
                 self._on_presence(states)
                 self._note_push(link, seq)
+            case InvitationEvent(seq=seq):
+                self._on_invitation_event(frame)
+                self._note_push(link, seq)
             case _ if isinstance(frame, _CHANNEL_PUSHES):
                 channel = self._channels.get(frame.channel_id)
                 if channel is not None:
@@ -264,6 +285,30 @@ class RtmServiceActor(GeventActor):
             try_tell(self._dispatcher, Callback(handler, method, args))
 
         return notify
+
+    def _on_invitation_event(self, event: InvitationEvent) -> None:
+        if event.role == "caller":
+            key: tuple[Any, ...] = ("caller", event.invitation_id)
+        else:
+            key = ("callee", event.caller_id, event.invitation_id)
+        actor = self._invitations.get(key)
+        if actor is None and event.role == "callee" and self._call_manager is None:
+            if len(self._early_invitations) < 256:
+                self._early_invitations.append(event)
+            return
+        if actor is None and event.event == "received":
+            manager = self._call_manager
+            actor = InvitationActor.start(
+                RemoteCallInvitation(event), manager.handler, self._dispatcher
+            )
+            self._invitations.put(key, actor)
+        if actor is not None:
+            try_tell(actor, event)
+
+    def _invitations_lost(self) -> None:
+        for actor in self._invitations.values():
+            try_tell(actor, SessionLost())
+        self._invitations = RecentIds(4096)
 
     def _note_push(self, link: ClientLink, seq: int) -> None:
         self._ack_link = link

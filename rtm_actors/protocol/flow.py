@@ -99,6 +99,10 @@ class RecentIds(Generic[T]):
     def __contains__(self, key: object) -> bool:
         return key in self._items
 
+    def values(self) -> list[T]:
+        """Every remembered value, oldest first."""
+        return list(self._items.values())
+
     def put(self, key: object, value: T) -> None:
         """Remember ``key``; the oldest key is forgotten past the capacity."""
         items = self._items

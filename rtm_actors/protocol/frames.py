@@ -391,7 +391,8 @@ class MemberCount(ServerFrame, frozen=True, tag="member_count"):
 
 
 class InvitationEvent(ServerFrame, frozen=True, tag="invitation"):
-    """Something happened to an invitation; acknowledge ``seq``.
+    """Something happened to an invitation; acknowledge ``seq``. ``role`` is what the
+    receiving user is in it: "caller" or "callee".
 
     ``event``: to the callee "received" (with content and channel), then one of
     "accepted", "refused", "canceled", "failed"; to the caller "received_by_peer", then
@@ -399,6 +400,7 @@ class InvitationEvent(ServerFrame, frozen=True, tag="invitation"):
     """
 
     seq: int
+    role: str
     event: str
     invitation_id: int
     caller_id: str

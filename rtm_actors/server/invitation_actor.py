@@ -162,6 +162,7 @@ class InvitationActor(GeventActor):
             return
         frame = InvitationEvent(
             0,
+            role,
             event,
             self.invitation_id,
             self.caller_id,

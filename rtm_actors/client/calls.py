@@ -1,0 +1,244 @@
+"""Call invitations on the client: ``RtmCallManager``, the invitation objects, their actors.
+
+Each invitation is its own small actor driving a pure machine
+(``protocol.invitation.LocalInvitation`` / ``RemoteInvitation``). The manager's methods
+answer at once with an ``InvitationApiCallErrCode`` (Agora's synchronous result); the
+outcomes arrive as events from the server, which decides every race, and are reported
+through the ``RtmCallEventHandler``. See ``docs/invitations.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import TYPE_CHECKING, Any
+
+from rtm_actors.client.dispatcher import Callback
+from rtm_actors.client.requests import ClientState, Request
+from rtm_actors.protocol import invitation as machines
+from rtm_actors.protocol.codes import (
+    InvitationApiCallErrCode as Api,
+    LocalInvitationState,
+    RemoteInvitationState,
+)
+from rtm_actors.protocol.frames import (
+    AnswerInvitation,
+    CancelInvitation,
+    InvitationEvent,
+    SendInvitation,
+)
+from rtm_actors.protocol.limits import (
+    MAX_INVITATION_TEXT_BYTES,
+    is_valid_channel_id,
+    is_valid_user_id,
+)
+from rtm_actors.runtime import GeventActor, try_tell
+
+if TYPE_CHECKING:
+    from rtm_actors.client.service import RtmService
+
+
+def _fits(text: object) -> bool:
+    return isinstance(text, str) and len(text.encode("utf-8")) <= MAX_INVITATION_TEXT_BYTES
+
+
+class LocalCallInvitation:
+    """Agora ``ILocalCallInvitation``: the caller's invitation.
+
+    Set ``content`` and ``channel_id`` before sending; ``response`` and ``state`` are
+    filled in as the invitation goes.
+    """
+
+    def __init__(self, callee_id: str, invitation_id: int) -> None:
+        self.callee_id = callee_id
+        self.invitation_id = invitation_id
+        self.content = ""
+        self.channel_id = ""
+        self.response = ""
+        self.machine = machines.LocalInvitation()
+
+    @property
+    def state(self) -> LocalInvitationState:
+        """Agora's ``LOCAL_INVITATION_STATE``."""
+        return self.machine.state
+
+    def release(self) -> None:
+        """Nothing to free: the object goes when unreferenced (kept for Agora's API)."""
+
+    def __repr__(self) -> str:
+        return f"LocalCallInvitation(to={self.callee_id!r}, state={self.state.name})"
+
+
+class RemoteCallInvitation:
+    """Agora ``IRemoteCallInvitation``: an invitation this user received.
+
+    Set ``response`` before accepting or refusing.
+    """
+
+    def __init__(self, event: InvitationEvent) -> None:
+        self.caller_id = event.caller_id
+        self.invitation_id = event.invitation_id
+        self.content = event.content
+        self.channel_id = event.channel_id
+        self.response = ""
+        self.machine = machines.RemoteInvitation()
+
+    @property
+    def state(self) -> RemoteInvitationState:
+        """Agora's ``REMOTE_INVITATION_STATE``."""
+        return self.machine.state
+
+    def release(self) -> None:
+        """Nothing to free (kept for Agora's API)."""
+
+    def __repr__(self) -> str:
+        return f"RemoteCallInvitation(from={self.caller_id!r}, state={self.state.name})"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionLost:
+    """The user's session ended: invitations in flight fail."""
+
+
+@dataclass(frozen=True, slots=True)
+class FailedAtSend:
+    """The caller was not logged in: the machine already failed; report it."""
+
+
+class InvitationActor(GeventActor):
+    """One invitation on the client: feeds the server's events to its machine."""
+
+    shutdown_tier = 15
+
+    def __init__(self, invitation: Any, handler: Any, dispatcher: Any) -> None:
+        super().__init__()
+        self.invitation = invitation
+        self._handler = handler
+        self._dispatcher = dispatcher
+        self._local = isinstance(invitation, LocalCallInvitation)
+
+    def on_receive(self, message: Any) -> None:
+        inv = self.invitation
+        match message:
+            case InvitationEvent(event="received"):
+                self._callback("on_remote_invitation_received", inv)
+            case InvitationEvent(event="received_by_peer"):
+                if inv.machine.received_by_peer():
+                    self._callback("on_local_invitation_received_by_peer", inv)
+            case InvitationEvent(event=event, code=code, response=response):
+                outcome = machines.Outcome(event)
+                if self._local:
+                    inv.response = response
+                if inv.machine.ended(outcome, code):
+                    self._report(outcome)
+            case SessionLost():
+                if inv.machine.session_lost():
+                    self._report(machines.Outcome.FAILED)
+            case FailedAtSend():
+                self._report(machines.Outcome.FAILED)
+        if inv.state in (machines.LOCAL_TERMINAL | machines.REMOTE_TERMINAL):
+            self.stop()
+
+    def _report(self, outcome: machines.Outcome) -> None:
+        inv = self.invitation
+        side = "local" if self._local else "remote"
+        if outcome is machines.Outcome.FAILED:
+            self._callback(f"on_{side}_invitation_failure", inv, inv.machine.error)
+        elif self._local and outcome in (machines.Outcome.ACCEPTED, machines.Outcome.REFUSED):
+            self._callback(f"on_local_invitation_{outcome.value}", inv, inv.response)
+        else:
+            self._callback(f"on_{side}_invitation_{outcome.value}", inv)
+
+    def _callback(self, method: str, *args: Any) -> None:
+        try_tell(self._dispatcher, Callback(self._handler, method, args))
+
+
+@dataclass(eq=False)
+class InvitationRequest(Request):
+    """Send, cancel, accept or refuse: the answer only says whether the server took it;
+    what happened comes as events."""
+
+    codes = Api
+    timeout_code = Api.ALREADY_END
+    failure_code = Api.ALREADY_END
+    what = "invitation"
+
+    def _finish(self, code: IntEnum, value: Any, notify: Any) -> None:
+        self.future.resolve(code)
+
+    def value(self, reply: Any, code: IntEnum, state: ClientState) -> Any:
+        return code
+
+
+class RtmCallManager:
+    """Agora ``IRtmCallManager``: made by ``RtmService.get_rtm_call_manager(handler)``."""
+
+    def __init__(self, service: RtmService, handler: Any) -> None:
+        self._service = service
+        self.handler = handler
+
+    def create_local_call_invitation(self, callee_id: str) -> LocalCallInvitation:
+        """A new invitation to ``callee_id`` (sent by ``send_local_invitation``)."""
+        return LocalCallInvitation(callee_id, self._service._ids.next())
+
+    def send_local_invitation(self, invitation: LocalCallInvitation) -> Api:
+        """Send it; ``OK`` means it is on its way (events follow)."""
+        if (
+            not isinstance(invitation, LocalCallInvitation)
+            or not is_valid_user_id(invitation.callee_id)
+            or not _fits(invitation.content)
+            or (invitation.channel_id and not is_valid_channel_id(invitation.channel_id))
+        ):
+            return Api.INVALID_ARGUMENT
+        service = self._service
+        code = invitation.machine.send(logged_in=service.is_logged_in())
+        if code is not Api.OK:
+            return code
+        actor = InvitationActor.start(invitation, self.handler, service._dispatcher)
+        if invitation.state is LocalInvitationState.FAILURE:  # not logged in
+            actor.tell(FailedAtSend())
+            return Api.OK
+        service._track_invitation(("caller", invitation.invitation_id), actor)
+        frame = SendInvitation(
+            0,
+            invitation.invitation_id,
+            invitation.callee_id,
+            invitation.content,
+            invitation.channel_id,
+        )
+        self._request(frame)
+        return Api.OK
+
+    def cancel_local_invitation(self, invitation: LocalCallInvitation) -> Api:
+        """Cancel it; the callee is told, then ``on_local_invitation_canceled`` fires."""
+        code = invitation.machine.cancel()
+        if code is Api.OK:
+            self._request(CancelInvitation(0, invitation.invitation_id))
+        return code
+
+    def accept_remote_invitation(self, invitation: RemoteCallInvitation) -> Api:
+        """Accept (with ``invitation.response``); ``on_remote_invitation_accepted`` follows."""
+        return self._answer(invitation, accept=True)
+
+    def refuse_remote_invitation(self, invitation: RemoteCallInvitation) -> Api:
+        """Refuse (with ``invitation.response``); ``on_remote_invitation_refused`` follows."""
+        return self._answer(invitation, accept=False)
+
+    def _answer(self, invitation: RemoteCallInvitation, *, accept: bool) -> Api:
+        if not isinstance(invitation, RemoteCallInvitation) or not _fits(invitation.response):
+            return Api.INVALID_ARGUMENT
+        machine = invitation.machine
+        code = machine.accept() if accept else machine.refuse()
+        if code is Api.OK:
+            frame = AnswerInvitation(
+                0, invitation.caller_id, invitation.invitation_id, accept, invitation.response
+            )
+            self._request(frame)
+        return code
+
+    def release(self) -> None:
+        """Stop receiving invitations through this manager."""
+        self._service._forget_call_manager(self)
+
+    def _request(self, frame: Any) -> None:
+        self._service._send_frame_request(InvitationRequest, frame)
