@@ -175,7 +175,7 @@ def test_callee_logs_out_mid_invitation(logged_in):
 
 def test_cancel_racing_accept_ends_the_same_on_both_sides(logged_in):
     """Cancel and accept sent at once: whichever the server saw first, both sides agree."""
-    _, caller, caller_rec = party(logged_in, "alice")
+    _, caller, _ = party(logged_in, "alice")
     _, callee, callee_rec = party(logged_in, "bob")
     outcomes = []
     for _ in range(10):
