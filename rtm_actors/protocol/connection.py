@@ -278,6 +278,8 @@ class ConnectionMachine:
         if self.state is State.CONNECTING:
             return [
                 CancelTimer(Timer.LOGIN),
+                CancelTimer(Timer.RECONNECT),
+                CancelTimer(Timer.ATTEMPT),
                 CloseLink(),
                 *self._become(State.DISCONNECTED, Reason.LOGIN_FAILURE),
                 LoginFailed(code),
@@ -293,7 +295,7 @@ class ConnectionMachine:
         if code in (LoginErrCode.REJECTED, LoginErrCode.NOT_AUTHORIZED):
             return self._end(State.ABORTED, Reason.BANNED_BY_SERVER)
         # Anything else (too often, a server hiccup) is worth another try later.
-        return [CloseLink(), *self._schedule_retry()]
+        return [CancelTimer(Timer.ATTEMPT), CloseLink(), *self._schedule_retry()]
 
     def link_lost(self) -> list[Effect]:
         """The websocket closed, failed to open, or went silent."""
