@@ -58,7 +58,10 @@ standard encoding the builders emit, so no altered token string verifies.
 
 Our builders accept any non-empty app id and certificate (a self-hosted
 deployment may use short app ids); Agora's refuse anything but 32 hex
-characters, and for those inputs the bytes are identical.
+characters, and for those inputs the tokens are the same: a 006 string is
+identical; a 007 string is identical to the Python reference's, while the npm
+package's differs only in the deflate stream (Node bundles its own zlib), the
+inflated content (signature and every field) being byte-identical.
 """
 
 from __future__ import annotations
