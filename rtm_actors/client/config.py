@@ -18,5 +18,7 @@ class ClientConfig:
     presence_timeout: float = 10.0
     #: Attribute and other requests (Agora: 5 s) -> ``TIMEOUT``.
     request_timeout: float = 5.0
+    #: For ``wss://`` servers: a CA bundle to trust instead of the system's (self-signed).
+    ssl_cafile: str | None = None
     #: Received message ids remembered to drop duplicates after a reconnect.
     dedup_window: int = 8192

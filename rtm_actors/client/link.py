@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import socket as _stdlib_socket
+import ssl
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -67,7 +68,7 @@ class ClientLink:
         self._ended = gevent.event.Event()
 
     @classmethod
-    def open(cls, url: str, timeout: float) -> ClientLink:
+    def open(cls, url: str, timeout: float, ssl_cafile: str | None = None) -> ClientLink:
         """Connect to ``ws://`` or ``wss://`` ``url`` and complete the handshake."""
         parts = urlsplit(url)
         if parts.scheme not in ("ws", "wss") or not parts.hostname:
@@ -79,8 +80,9 @@ class ClientLink:
                 sock = gevent.socket.create_connection((parts.hostname, port))
                 sock.setsockopt(_stdlib_socket.IPPROTO_TCP, _stdlib_socket.TCP_NODELAY, 1)
                 if parts.scheme == "wss":
-                    context = gevent.ssl.create_default_context()
-                    sock = context.wrap_socket(sock, server_hostname=parts.hostname)
+                    sock = _tls_context(ssl_cafile).wrap_socket(
+                        sock, server_hostname=parts.hostname
+                    )
                 ws = WSConnection(ConnectionType.CLIENT)
                 target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
                 sock.sendall(ws.send(Request(host=parts.netloc, target=target)))
@@ -177,6 +179,17 @@ class ClientLink:
     ) -> None:
         # A malformed frame from the server is a broken link, not a crash.
         on_frame(self, codec.decode_server_frame(data))
+
+
+def _tls_context(cafile: str | None) -> Any:
+    """A verifying client context of gevent's own class, so its sockets yield instead of
+    blocking (``gevent.ssl.create_default_context`` returns the stdlib's)."""
+    context = gevent.ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies host and chain
+    if cafile:
+        context.load_verify_locations(cafile)
+    else:
+        context.load_default_certs()
+    return context
 
 
 def _handshake(sock: Any, ws: WSConnection) -> list[Any]:

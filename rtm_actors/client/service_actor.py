@@ -112,6 +112,9 @@ class RtmServiceActor(GeventActor):
         match message:
             case cm.ServerFrame(link=link, frame=frame):
                 self._on_frame(link, frame)
+            case cm.LinkClosed():
+                if self.supervisor_ref is not None:
+                    try_tell(self.supervisor_ref, message)
             case Request():
                 self._send(message)
             case cm.LinkUp(link=up):

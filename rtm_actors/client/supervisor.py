@@ -157,10 +157,10 @@ class ConnectionSupervisor(GeventActor):
             return
         self._link = link
         service = self._service
-        supervisor = self.actor_ref
         link.start(
             on_frame=lambda lk, frame: try_tell(service, cm.ServerFrame(lk, frame)),
-            on_closed=lambda lk: try_tell(supervisor, cm.LinkClosed(lk)),
+            # Through the service too, so the end of the link comes after its last frames.
+            on_closed=lambda lk: try_tell(service, cm.LinkClosed(lk)),
         )
         self._run(self._machine.link_opened(now()))
 
@@ -278,7 +278,8 @@ class ConnectionSupervisor(GeventActor):
     def _open_link(self, attempt: int) -> None:
         # Runs in its own short greenlet: connecting may take a while.
         try:
-            link = ClientLink.open(self._url, self._config.timings.attempt_timeout)
+            config = self._config
+            link = ClientLink.open(self._url, config.timings.attempt_timeout, config.ssl_cafile)
         except LinkOpenError as exc:
             try_tell(self.actor_ref, cm.LinkOpenFailed(attempt, str(exc)))
             return

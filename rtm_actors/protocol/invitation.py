@@ -251,9 +251,13 @@ class ServerInvitation:
         self.phase = Phase.PENDING
         self.outcome: Outcome | None = None
         self.callee_has_it = False
+        self._started = False
 
     def start(self, *, callee_online: bool) -> list[ServerEffect]:
         """The caller sent it."""
+        if self._started:
+            return []
+        self._started = True
         expire = StartTimer(Timer.EXPIRE, self.timings.expire)
         if callee_online:
             return [expire, *self._deliver()]

@@ -37,6 +37,8 @@ class ServerContext:
     attributes: UserAttributeStore = field(default_factory=MemoryUserAttributeStore)
     supervisor: Any = None
     channels: Channels = field(init=False)
+    #: Banned users: (app id, user id). Their logins are refused.
+    bans: set[tuple[str, str]] = field(default_factory=set)
     #: Invitations in flight: (app id, caller id, invitation id) -> InvitationActor.
     invitations: dict[tuple[str, str, int], Any] = field(default_factory=dict)
     stats: ServerStats = field(default_factory=ServerStats)

@@ -30,6 +30,7 @@ from rtm_actors.protocol.limits import is_valid_app_id, is_valid_user_id
 from rtm_actors.protocol.restart import Restart
 from rtm_actors.runtime import Adopt, ChildSpec, now, try_tell as tell
 from rtm_actors.server import messages as m, wsio
+from rtm_actors.server.admin import AdminApp
 from rtm_actors.server.context import ServerContext
 from rtm_actors.server.link import Link
 from rtm_actors.server.session import SessionActor
@@ -42,14 +43,20 @@ StartResponse = Callable[..., Any]
 class Gateway:
     """Turns websockets into logged-in sessions. ``__call__`` is a WSGI app."""
 
-    def __init__(self, ctx: ServerContext, path: str = "/rtm") -> None:
+    def __init__(
+        self, ctx: ServerContext, path: str = "/rtm", admin: AdminApp | None = None
+    ) -> None:
         self.ctx = ctx
         self.path = path
+        self.admin = admin
         self._login_rates: dict[tuple[str, str], RateLimiter] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         ws = environ.get("wsgi.websocket")
-        if ws is None or environ.get("PATH_INFO", "") != self.path:
+        path = environ.get("PATH_INFO", "")
+        if ws is None and self.admin is not None and path.startswith(self.path + "/admin/"):
+            return self.admin(environ, start_response)
+        if ws is None or path != self.path:
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"rtm_actors: connect a websocket to " + self.path.encode() + b"\n"]
         peer = f"{environ.get('REMOTE_ADDR', '?')}:{environ.get('REMOTE_PORT', '?')}"
@@ -116,6 +123,8 @@ class Gateway:
             return LoginErrCode.INVALID_APP_ID
         if not is_valid_user_id(frame.user_id):
             return LoginErrCode.INVALID_ARGUMENT
+        if (frame.app_id, frame.user_id) in self.ctx.bans:
+            return LoginErrCode.REJECTED
         return LoginErrCode.OK
 
     def _login_allowed(self, key: tuple[str, str]) -> bool:

@@ -16,7 +16,7 @@ _link_ids = itertools.count(1)
 class Link:
     """A client's websocket. Writes are complete frames; failures mark it closed."""
 
-    __slots__ = ("closed", "id", "last_rx", "peer", "sock", "stalled", "write_timeout", "ws")
+    __slots__ = ("closed", "id", "last_rx", "peer", "raw", "sock", "stalled", "write_timeout", "ws")
 
     def __init__(self, ws: Any, peer: str = "", write_timeout: float = 5.0) -> None:
         self.id = next(_link_ids)
@@ -24,6 +24,7 @@ class Link:
         self.last_rx = now()
         self.ws = ws
         self.sock = ws.handler.socket
+        self.raw = wsio.raw_socket(self.sock)
         self.peer = peer
         self.write_timeout = write_timeout
         self.closed = False
@@ -39,7 +40,7 @@ class Link:
         if self.closed:
             return False
         try:
-            wsio.send_all(self.sock, data, self.write_timeout)
+            wsio.send_all(self.sock, self.raw, data, self.write_timeout)
         except wsio.SlowConsumerError:
             # Stuck past the write timeout: a slow consumer. Cut it off, which also
             # ends the reader greenlet, which reports the link closed.
@@ -60,7 +61,7 @@ class Link:
         if not self.stalled:
             # (A stalled socket has no room for a close frame: just shut it.)
             with contextlib.suppress(OSError, wsio.SlowConsumerError):
-                wsio.send_all(self.sock, wsio.close_frame(code, reason), 1.0)
+                wsio.send_all(self.sock, self.raw, wsio.close_frame(code, reason), 1.0)
         sock = self.sock
         if sock is not None:
             with contextlib.suppress(OSError):

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Self, cast
 
 import gevent
+import gevent.ssl
 import pykka
 import structlog
 from gevent.pywsgi import WSGIServer
 from geventwebsocket.handler import WebSocketHandler
 
 from rtm_actors.log import configure_logging
-from rtm_actors.runtime import Supervisor
+from rtm_actors.protocol.codes import ConnectionChangeReason
+from rtm_actors.runtime import Supervisor, try_tell
 from rtm_actors.server import messages as m
+from rtm_actors.server.admin import AdminApp
 from rtm_actors.server.config import ServerConfig
 from rtm_actors.server.context import ServerContext
 from rtm_actors.server.gateway import Gateway
@@ -35,6 +39,10 @@ class RtmServer:
             any token is accepted (as Agora does for projects without a certificate).
         config: timings and bounds (``ServerConfig``).
         path: the websocket path.
+        certfile: with ``keyfile``, serve ``wss://`` (TLS) in stand-alone mode.
+        keyfile: the certificate's private key.
+        admin_token: enables the operator endpoints (``<path>/admin/ban``) with this
+            bearer token.
     """
 
     def __init__(
@@ -45,6 +53,10 @@ class RtmServer:
         app_certificates: Mapping[str, str] | None = None,
         config: ServerConfig | None = None,
         path: str = "/rtm",
+        *,
+        certfile: str | None = None,
+        keyfile: str | None = None,
+        admin_token: str | None = None,
     ) -> None:
         if app_certificates:
             msg = "token verification (app_certificates) is not implemented yet: see issue 6"
@@ -53,6 +65,13 @@ class RtmServer:
         self.port = port
         self.path = path
         self.config = config or ServerConfig()
+        self._tls: dict[str, Any] = {}
+        if certfile:
+            # gevent's context (cooperative sockets); the modern server protocol.
+            context = gevent.ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(certfile, keyfile)
+            self._tls["ssl_context"] = context
+        self._admin_token = admin_token
         self._store_spec = store
         self._ctx: ServerContext | None = None
         self._gateway: Gateway | None = None
@@ -71,6 +90,7 @@ class RtmServer:
             backlog=2048,
             log=None,
             error_log=cast(Any, _ErrorLog()),
+            **self._tls,
         )
         self._http.start()
         self.port = int(self._http.server_port or self.port)
@@ -130,10 +150,27 @@ class RtmServer:
         """
         return self._ensure_started()
 
+    # -- operator ----------------------------------------------------------------
+
+    def ban(self, app_id: str, user_id: str) -> None:
+        """Ban a user: its session ends with ``BANNED_BY_SERVER`` and its logins fail."""
+        ctx = self.context
+        ctx.bans.add((app_id, user_id))
+        session = ctx.directory.route((app_id, user_id))
+        if session is not None:
+            try_tell(session, m.Kick(ConnectionChangeReason.BANNED_BY_SERVER))
+        log.info("user_banned", app_id=app_id, user_id=user_id)
+
+    def unban(self, app_id: str, user_id: str) -> None:
+        """Lift a ban."""
+        self.context.bans.discard((app_id, user_id))
+        log.info("user_unbanned", app_id=app_id, user_id=user_id)
+
     @property
     def url(self) -> str:
         """The websocket URL clients connect to (``ws://host:port/rtm``)."""
-        return f"ws://{self.host}:{self.port}{self.path}"
+        scheme = "wss" if self._tls else "ws"
+        return f"{scheme}://{self.host}:{self.port}{self.path}"
 
     @property
     def context(self) -> ServerContext:
@@ -153,7 +190,8 @@ class RtmServer:
             self._ctx = ServerContext(config=self.config, store=store)
             self._ctx.supervisor = Supervisor.start(name="server")
             self._ctx.channels.supervisor = self._ctx.supervisor
-            self._gateway = Gateway(self._ctx, self.path)
+            admin = AdminApp(self._admin_token, self.ban, self.unban) if self._admin_token else None
+            self._gateway = Gateway(self._ctx, self.path, admin)
         return self._gateway
 
     def _store_name(self) -> str:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 import gevent
+import gevent.ssl
 from geventwebsocket.exceptions import ProtocolError, WebSocketError
 from geventwebsocket.websocket import Header
 
@@ -132,16 +133,27 @@ class SlowConsumerError(Exception):
     """A write could not finish within the write timeout: the client is not reading."""
 
 
-def send_all(sock: Any, data: bytes, timeout: float) -> None:
+def raw_socket(sock: Any) -> Any:
+    """The OS-level non-blocking socket under a plain gevent socket (None under TLS,
+    where bytes must go through the SSL layer)."""
+    if isinstance(sock, gevent.ssl.SSLSocket):
+        return None
+    return getattr(sock, "_sock", None)
+
+
+def send_all(sock: Any, raw: Any, data: bytes, timeout: float) -> None:
     """Write all of ``data``; raise ``SlowConsumerError`` if that takes over ``timeout``.
 
-    Fast path: one non-blocking send on the raw socket, which finishes almost every
-    write with no timer. Only a write that would block arms a ``gevent.Timeout``.
+    Fast path: one non-blocking send on the raw socket (``raw_socket``), which finishes
+    almost every write with no timer. Only a write that would block arms a
+    ``gevent.Timeout``.
     """
-    try:
-        sent = sock._sock.send(data)  # gevent's raw, non-blocking socket
-    except BlockingIOError:
-        sent = 0
+    sent = 0
+    if raw is not None:
+        try:
+            sent = raw.send(data)
+        except BlockingIOError:
+            sent = 0
     if sent < len(data):
         with gevent.Timeout(timeout, SlowConsumerError):
             sock.sendall(memoryview(data)[sent:])

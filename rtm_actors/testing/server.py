@@ -41,10 +41,23 @@ def fast_client_config(**overrides: Any) -> ClientConfig:
 
 
 @contextmanager
-def running_server(store: Any = "memory", port: int = 0, **config: Any) -> Iterator[RtmServer]:
-    """An ``RtmServer`` on 127.0.0.1 (an ephemeral port by default), stopped after."""
+def running_server(
+    store: Any = "memory",
+    port: int = 0,
+    server_options: dict[str, Any] | None = None,
+    **config: Any,
+) -> Iterator[RtmServer]:
+    """An ``RtmServer`` on 127.0.0.1 (an ephemeral port by default), stopped after.
+
+    ``server_options`` go to ``RtmServer`` (TLS files, admin token, certificates); the
+    other keywords are ``ServerConfig`` fields.
+    """
     server = RtmServer(
-        host="127.0.0.1", port=port, store=store, config=fast_server_config(**config)
+        host="127.0.0.1",
+        port=port,
+        store=store,
+        config=fast_server_config(**config),
+        **(server_options or {}),
     )
     server.start()
     try:
