@@ -8,8 +8,7 @@ import gevent.socket
 import pytest
 
 import rtm_actors as ra
-from rtm_actors import ConnectionChangeReason as Reason
-from rtm_actors import ConnectionState as State
+from rtm_actors import ConnectionChangeReason as Reason, ConnectionState as State
 from rtm_actors.testing import running_server
 
 pytestmark = pytest.mark.integration
@@ -91,7 +90,7 @@ def test_wss_with_a_self_signed_certificate(self_signed, make_client):
     with running_server(server_options={"certfile": cert, "keyfile": key}) as srv:
         assert srv.url.startswith("wss://127.0.0.1:")
         alice, _ = make_client(srv.url, ssl_cafile=cert)
-        bob, bob_rec = make_client(srv.url, ssl_cafile=cert)
+        bob, _ = make_client(srv.url, ssl_cafile=cert)
         alice.login(None, "alice").get(timeout=5)
         bob.login(None, "bob").get(timeout=5)
         code = alice.send_message_to_peer("bob", alice.create_message("over TLS")).get(timeout=5)
