@@ -38,6 +38,9 @@ if TYPE_CHECKING:
     from rtm_actors.client.service import RtmService
 
 
+_INVITATION_LIFETIME = 90.0
+
+
 def _fits(text: object) -> bool:
     return isinstance(text, str) and len(text.encode("utf-8")) <= MAX_INVITATION_TEXT_BYTES
 
@@ -241,4 +244,6 @@ class RtmCallManager:
         self._service._forget_call_manager(self)
 
     def _request(self, frame: Any) -> None:
-        self._service._send_frame_request(InvitationRequest, frame)
+        # Kept (and re-sent after reconnects) as long as an invitation can live: if the
+        # session ends first, the invitation fails through SessionLost instead.
+        self._service._send_frame_request(InvitationRequest, frame, _INVITATION_LIFETIME)

@@ -107,9 +107,12 @@ class ClientLink:
             try:
                 self._sock.sendall(self._ws.send(TextMessage(data=payload.decode())))
             except (OSError, WsLocalProtocolError):
-                self.close()
-                return False
-        return True
+                failed = True
+            else:
+                failed = False
+        if failed:
+            self.close()  # outside the lock: close() takes it too
+        return not failed
 
     def wait_ended(self, timeout: float) -> bool:
         """Wait until the reader has seen the link end (the server closed it)."""

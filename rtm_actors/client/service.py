@@ -469,11 +469,13 @@ class RtmService:
         if self._actor is not None:
             self._actor.tell(cm.CallManagerSet(None))
 
-    def _send_frame_request(self, kind: type[Request], frame: Any) -> RtmFuture[Any]:
+    def _send_frame_request(
+        self, kind: type[Request], frame: Any, timeout: float | None = None
+    ) -> RtmFuture[Any]:
         """Send ``frame`` (its ``rid`` filled in) as a request of ``kind``."""
         rid = next(self._rids)
         frame = msgspec.structs.replace(frame, rid=rid)
-        deadline = now() + self._config.request_timeout
+        deadline = now() + (timeout or self._config.request_timeout)
         request = kind(rid, codec.encode(frame), RtmFuture(rid), deadline)
         if self._actor is not None:
             self._actor.tell(request)

@@ -106,6 +106,8 @@ class RtmServiceActor(GeventActor):
         self._ack_link: ClientLink | None = None
         self._ack_due = 0
         self._acked = 0
+        #: Highest push number handled in this server session (pushes come in order).
+        self._processed_seq = 0
         self._timers = NamedTimers(self.actor_ref)
 
     def on_receive(self, message: Any) -> None:
@@ -179,7 +181,7 @@ class RtmServiceActor(GeventActor):
         self._invitations_lost()
         self._had_session = False
         self._ack_link = None
-        self._ack_due = self._acked = 0
+        self._ack_due = self._acked = self._processed_seq = 0
 
     def _restore(self) -> None:
         """A fresh server session after a long absence: set up what the app had, first.
@@ -233,6 +235,13 @@ class RtmServiceActor(GeventActor):
     # -- frames from the server --------------------------------------------------
 
     def _on_frame(self, link: ClientLink, frame: Any) -> None:
+        seq = getattr(frame, "seq", 0)
+        if seq:
+            if seq <= self._processed_seq:
+                # Re-sent after a resume, and handled already: acknowledge it again only.
+                self._note_push(link, seq)
+                return
+            self._processed_seq = seq
         match frame:
             case PeerMessage(seq=seq, peer_id=peer_id, message=wire, ts=ts, offline=offline):
                 key = (peer_id, wire.id)
@@ -262,7 +271,7 @@ class RtmServiceActor(GeventActor):
                 self._catch_up_due = resumed
                 if not resumed:
                     # A fresh server session numbers its pushes from 1 again.
-                    self._ack_due = self._acked = 0
+                    self._ack_due = self._acked = self._processed_seq = 0
                     if self._had_session:
                         self._restore()
                 self._had_session = True
@@ -312,6 +321,7 @@ class RtmServiceActor(GeventActor):
         for actor in self._invitations.values():
             try_tell(actor, SessionLost())
         self._invitations = RecentIds(4096)
+        self._early_invitations.clear()  # the server ended them with the session
 
     def _note_push(self, link: ClientLink, seq: int) -> None:
         self._ack_link = link

@@ -21,9 +21,10 @@ MAX_INVITATION_TEXT_BYTES: Final = 8 * 1024
 #: Offline messages kept per receiver, and for how long.
 MAX_OFFLINE_MESSAGES: Final = 200
 OFFLINE_MESSAGE_TTL_S: Final = 7 * 24 * 3600.0
-#: Largest websocket frame the server reads: a full message plus envelope, in
-#: JSON (raw bytes travel as base64, so 4/3 of their size).
-MAX_FRAME_BYTES: Final = 64 * 1024
+#: Largest websocket frame the server reads: a full message plus envelope, in JSON.
+#: JSON escaping can make 32 KB of text up to six times longer (control characters
+#: become \u00XX; raw bytes travel as base64, 4/3 of their size), hence 256 KB.
+MAX_FRAME_BYTES: Final = 256 * 1024
 
 # Agora: a-z, A-Z, 0-9, space and ! # $ % & ( ) + - : ; < = . > ? @ [ ] ^ _ { } | ~ ,
 _ID_CHARS = r"a-zA-Z0-9 !#$%&()+\-:;<=.>?@\[\]^_{}|~,"

@@ -32,6 +32,7 @@ from rtm_actors.protocol.codes import (
     JoinChannelErr,
     LeaveChannelErr,
 )
+from rtm_actors.protocol.flow import RecentIds
 from rtm_actors.protocol.frames import (
     ChannelAttribute,
     ChannelAttributesReply,
@@ -66,6 +67,7 @@ class ChannelActor(GeventActor):
         self._attributes: dict[str, ChannelAttribute] = {}
         self._cseq = 0
         self._recent: ReplayBuffer[bytes] = ReplayBuffer()
+        self._published: RecentIds[bool] = RecentIds(4096)
         self._pacer = CountPacer()
         self._empty_since: float | None = now()
         self._timers = NamedTimers(self.actor_ref)
@@ -151,6 +153,10 @@ class ChannelActor(GeventActor):
             try_tell(p.session, cm.SendFrame(reply))
             return
         try_tell(p.session, cm.SendFrame(Reply(p.rid, ChannelMessageErrCode.OK, p.ts)))
+        key = (p.user_id, p.message.id)
+        if key in self._published:
+            return  # the same message re-sent after a reconnect: published already
+        self._published.put(key, True)
         self._cseq += 1
         frame = ChannelMessage(self.channel_id, self.epoch, self._cseq, p.user_id, p.message, p.ts)
         data = wsio.frame(codec.encode(frame))  # encoded once for every member

@@ -50,6 +50,6 @@ class ServerConfig:
     #: Sender message ids remembered per session to drop re-sent duplicates.
     dedup_window: int = 4096
     #: Largest frame read from a client, in bytes.
-    max_frame_bytes: int = 64 * 1024
+    max_frame_bytes: int = 256 * 1024
     #: Seconds ``stop()`` waits for sessions to close and stores to flush.
     shutdown_timeout: float = 5.0

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from rtm_actors.protocol.flow import RecentIds
 from rtm_actors.server.channels import Channels
 from rtm_actors.server.config import ServerConfig
 from rtm_actors.server.directory import Directory
@@ -41,6 +42,8 @@ class ServerContext:
     bans: set[tuple[str, str]] = field(default_factory=set)
     #: Invitations in flight: (app id, caller id, invitation id) -> InvitationActor.
     invitations: dict[tuple[str, str, int], Any] = field(default_factory=dict)
+    #: Invitations that ended lately: a re-sent "invite" for one is not a new invitation.
+    ended_invitations: RecentIds[bool] = field(default_factory=lambda: RecentIds(65536))
     stats: ServerStats = field(default_factory=ServerStats)
 
     def __post_init__(self) -> None:

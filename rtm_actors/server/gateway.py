@@ -25,7 +25,7 @@ from rtm_actors.protocol.codes import (
 )
 from rtm_actors.protocol.errors import RemoteProtocolError
 from rtm_actors.protocol.flow import RateLimiter
-from rtm_actors.protocol.frames import PROTOCOL_VERSION, Error, Login, Reply
+from rtm_actors.protocol.frames import PROTOCOL_VERSION, Error, Kick, Login, Reply
 from rtm_actors.protocol.limits import is_valid_app_id, is_valid_user_id
 from rtm_actors.protocol.restart import Restart
 from rtm_actors.runtime import Adopt, ChildSpec, now, try_tell as tell
@@ -153,6 +153,12 @@ class Gateway:
             and _attach(current.ref, link, login.rid, resumed=True)
         ):
             return current.ref
+        if login.resume is not None and current is not None:
+            # This device's session was taken over by a newer login of the same user
+            # while it was away: the newer one wins, this one is told so.
+            link.send(codec.encode(Kick(ConnectionChangeReason.REMOTE_LOGIN)))
+            link.close(DisconnectCode.REMOTE_LOGIN, "REMOTE_LOGIN")
+            return None
         if not self._login_allowed(key):
             self._refuse_login(link, login, LoginErrCode.TOO_OFTEN)
             return None

@@ -182,6 +182,7 @@ class InvitationActor(GeventActor):
         if self._watching:
             self.ctx.presence.unwatch(self.actor_ref, self.app_id, [self.callee_id])
         self.ctx.invitations.pop(self.key, None)
+        self.ctx.ended_invitations.put(self.key, True)
         for session in (self._caller, self._callee):
             if session is not None:
                 try_tell(session, Uninvolve(self.key))

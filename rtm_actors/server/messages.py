@@ -75,6 +75,7 @@ class Deliver:
 class Delivered:
     """The outcome of a peer message, for the sending session to report to its client."""
 
+    receiver_id: str
     message_id: int
     code: PeerMessageErrCode
 

@@ -117,7 +117,9 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
         self.ended = False
         self._window: DeliveryWindow[Push] = DeliveryWindow()
         self._stored_in_flight: set[int] = set()
-        self._awaiting_receipt: dict[int, tuple[int, int]] = {}  # message id -> (rid, ts)
+        # (receiver id, message id) -> (rid, ts): sent, waiting for the receipt.
+        self._awaiting_receipt: dict[tuple[str, int], tuple[int, int]] = {}
+        # (receiver id, message id) -> (code, ts): settled, to answer re-sent copies.
         self._results: RecentIds[tuple[int, int]] = RecentIds(ctx.config.dedup_window)
         self._message_rate = RateLimiter(ctx.config.message_rate, ctx.config.message_rate_window)
         self._timers = NamedTimers(self.actor_ref)
@@ -138,8 +140,8 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
                     self._on_frame(frame)
             case m.Deliver():
                 self._on_deliver(message)
-            case m.Delivered(message_id=message_id, code=code):
-                self._on_delivered(message_id, code)
+            case m.Delivered(receiver_id=receiver_id, message_id=message_id, code=code):
+                self._on_delivered((receiver_id, message_id), code)
             case m.Attach(link=link, rid=rid, resumed=resumed):
                 return self._on_attach(link, rid, resumed=resumed)
             case m.LinkClosed(link_id=link_id, why=why):
@@ -304,11 +306,12 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
             return self._reply(rid, PeerMessageErrCode.INVALID_USERID)
         if msg.kind not in _VALID_KINDS or not is_valid_message(msg.text, msg.raw):
             return self._reply(rid, PeerMessageErrCode.INVALID_MESSAGE)
-        if msg.id in self._awaiting_receipt:
+        key = (frame.peer_id, msg.id)
+        if key in self._awaiting_receipt:
             # Re-sent after a reconnect while the first copy is still on its way.
-            self._awaiting_receipt[msg.id] = (rid, self._awaiting_receipt[msg.id][1])
+            self._awaiting_receipt[key] = (rid, self._awaiting_receipt[key][1])
             return None
-        earlier = self._results.get(msg.id)
+        earlier = self._results.get(key)
         if earlier is not None:
             return self._reply(rid, PeerMessageErrCode(earlier[0]), earlier[1])
         if not self._message_rate.allow(now()):
@@ -319,17 +322,17 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
         delivery = m.Deliver(self.actor_ref, self.user_id, msg, ts, frame.offline)
         peer = self.ctx.directory.route((self.app_id, frame.peer_id))
         if peer is not None and tell(peer, delivery):
-            self._awaiting_receipt[msg.id] = (rid, ts)
+            self._awaiting_receipt[key] = (rid, ts)
             return None
-        return self._finish(msg.id, rid, ts, self._store_or_unreachable(frame.peer_id, delivery))
+        return self._finish(key, rid, ts, self._store_or_unreachable(frame.peer_id, delivery))
 
-    def _on_delivered(self, message_id: int, code: PeerMessageErrCode) -> None:
-        waiting = self._awaiting_receipt.pop(message_id, None)
+    def _on_delivered(self, key: tuple[str, int], code: PeerMessageErrCode) -> None:
+        waiting = self._awaiting_receipt.pop(key, None)
         if waiting is not None:
-            self._finish(message_id, waiting[0], waiting[1], code)
+            self._finish(key, waiting[0], waiting[1], code)
 
-    def _finish(self, message_id: int, rid: int, ts: int, code: PeerMessageErrCode) -> None:
-        self._results.put(message_id, (int(code), ts))
+    def _finish(self, key: tuple[str, int], rid: int, ts: int, code: PeerMessageErrCode) -> None:
+        self._results.put(key, (int(code), ts))
         self._reply(rid, code, ts)
 
     def _reply(self, rid: int, code: PeerMessageErrCode, ts: int = 0) -> None:
@@ -406,7 +409,7 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
                 stored.append(d.store_id)
                 self._stored_in_flight.discard(d.store_id)
             elif d.sender is not None:
-                tell(d.sender, m.Delivered(d.message.id, PeerMessageErrCode.OK))
+                tell(d.sender, m.Delivered(self.user_id, d.message.id, PeerMessageErrCode.OK))
         if stored:
             self.ctx.store.delete(self.app_id, self.user_id, stored)
 
@@ -425,7 +428,7 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
             return  # still in the store: the next login gets it
         code = self._store_or_unreachable(self.user_id, d)
         if d.sender is not None:
-            tell(d.sender, m.Delivered(d.message.id, code))
+            tell(d.sender, m.Delivered(self.user_id, d.message.id, code))
 
     def _store_or_unreachable(self, receiver_id: str, d: m.Deliver) -> PeerMessageErrCode:
         if not d.offline_ok:

@@ -73,8 +73,8 @@ class InvitationRequests:
         ):
             self._send(Reply(frame.rid, Api.INVALID_ARGUMENT))
             return
-        if key not in self.ctx.invitations:
-            # (Already there: the same request re-sent after a reconnect.)
+        if key not in self.ctx.invitations and key not in self.ctx.ended_invitations:
+            # (Known already: the same request re-sent after a reconnect.)
             actor = InvitationActor.start_under(
                 self.ctx.supervisor,
                 self.ctx,

@@ -97,7 +97,7 @@ def test_oversize_frame_closes_with_message_too_big(server, logged_in):
     """A frame past the server's limit closes the link with 3505."""
     raw = RawClient(server.url)
     raw.login()
-    raw.send_text('{"t":"ping","ts":1}' + " " * (70 * 1024))
+    raw.send_text('{"t":"ping","ts":1}' + " " * (260 * 1024))
     wait_until(lambda: raw.closed)
     assert raw.link.close_code == DisconnectCode.MESSAGE_TOO_BIG
     still_serves(server, logged_in)
