@@ -7,8 +7,11 @@ monkey-patch, and it does not need to: the server and SDK use gevent directly.
 from __future__ import annotations
 
 import argparse
+import os
+import secrets
 import signal
 import sys
+import time
 from collections.abc import Sequence
 
 import gevent
@@ -21,7 +24,14 @@ def _serve(args: argparse.Namespace) -> int:
     from rtm_actors.server import RtmServer
 
     configure_logging(args.log_level)
-    server = RtmServer(host=args.host, port=args.port, store=args.store)
+    server = RtmServer(
+        host=args.host,
+        port=args.port,
+        store=args.store,
+        certfile=args.certfile,
+        keyfile=args.keyfile,
+        admin_token=args.admin_token or os.environ.get("RTM_ACTORS_ADMIN_TOKEN"),
+    )
     server.start()
     print(f"rtm-actors serving on {server.url} (store: {args.store})", flush=True)
     stopping = gevent.event.Event()
@@ -59,8 +69,71 @@ def build_parser() -> argparse.ArgumentParser:
         default="info",
         choices=["debug", "info", "warning", "error", "critical"],
     )
+    serve.add_argument("--certfile", help="TLS certificate (PEM): serve wss://")
+    serve.add_argument("--keyfile", help="the certificate's private key (PEM)")
+    serve.add_argument(
+        "--admin-token",
+        help="enable the operator endpoints (ban, unban) with this bearer token "
+        "(or set RTM_ACTORS_ADMIN_TOKEN)",
+    )
     serve.set_defaults(run=_serve)
+
+    token = sub.add_parser("token", help='print an Agora AccessToken2 ("007") for RTM login')
+    token.add_argument("--app-id", required=True)
+    token.add_argument("--app-certificate", required=True)
+    token.add_argument("--user-id", required=True)
+    token.add_argument(
+        "--expire", type=int, default=3600, help="seconds of validity (at most 86400; default 3600)"
+    )
+    token.set_defaults(run=_token)
+
+    for action in ("ban", "unban"):
+        ban = sub.add_parser(action, help=f"{action} a user on a running server")
+        ban.add_argument("--url", required=True, help="the server's http(s)://host:port/rtm")
+        ban.add_argument("--admin-token", default=os.environ.get("RTM_ACTORS_ADMIN_TOKEN"))
+        ban.add_argument("--app-id", required=True)
+        ban.add_argument("--user-id", required=True)
+        ban.set_defaults(run=_ban, action=action)
     return parser
+
+
+def _token(args: argparse.Namespace) -> int:
+    from rtm_actors.protocol.tokens import build_token_007
+
+    print(
+        build_token_007(
+            args.app_id,
+            args.app_certificate,
+            args.user_id,
+            args.expire,
+            issued_at=int(time.time()),
+            salt=secrets.randbelow(99_999_999) + 1,
+        )
+    )
+    return 0
+
+
+def _ban(args: argparse.Namespace) -> int:
+    # A separate, short-lived process: plain blocking HTTP is fine here.
+    import json
+    import urllib.error
+    import urllib.request
+
+    url = args.url.replace("ws://", "http://").replace("wss://", "https://").rstrip("/")
+    body = json.dumps({"app_id": args.app_id, "user_id": args.user_id}).encode()
+    request = urllib.request.Request(
+        f"{url}/admin/{args.action}",
+        data=body,
+        headers={"Authorization": f"Bearer {args.admin_token or ''}"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            print(response.read().decode().strip())
+    except urllib.error.HTTPError as exc:
+        print(f"{exc.code}: {exc.read().decode().strip()}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -22,6 +22,7 @@ from rtm_actors.protocol.codes import (
     PeerSubscriptionStatusErr,
     QueryPeersBySubscriptionOptionErr,
     QueryPeersOnlineStatusErr,
+    RenewTokenErrCode,
 )
 from rtm_actors.protocol.frames import AttributesReply, PeersReply, PresenceReply, Reply
 
@@ -227,3 +228,20 @@ def _code(codes: type[IntEnum], value: int, fallback: IntEnum) -> IntEnum:
         return codes(value)
     except ValueError:
         return fallback
+
+
+@dataclass(eq=False)
+class RenewTokenRequest(Request):
+    """``renew_token`` while connected: the server checks the token and moves the expiry."""
+
+    token: str = ""
+    codes = RenewTokenErrCode
+    timeout_code = RenewTokenErrCode.FAILURE
+    failure_code = RenewTokenErrCode.FAILURE
+    what = "renew_token"
+
+    def success_value(self, code: IntEnum) -> Any:
+        return self.token
+
+    def callback_args(self, code: IntEnum, value: Any) -> tuple[str, tuple[Any, ...]] | None:
+        return "on_renew_token_result", (self.token, code)

@@ -34,6 +34,7 @@ from rtm_actors.client.requests import (
     PeerMessageRequest,
     QueryPresenceRequest,
     QuerySubscriptionsRequest,
+    RenewTokenRequest,
     Request,
     SubscriptionRequest,
 )
@@ -76,6 +77,7 @@ from rtm_actors.protocol.frames import (
     GetUserAttributes,
     QueryPresence,
     QuerySubscriptions,
+    RenewToken,
     SendPeerMessage,
     SetLocalAttributes,
     Subscribe,
@@ -227,6 +229,11 @@ class RtmService:
             self._notify("on_renew_token_result", token, code)
             return RtmFuture.failed_with(code, "renew_token")
         future: RtmFuture[str] = RtmFuture()
+        if self._box.state is ConnectionState.CONNECTED:
+            # The server checks it and moves the session's expiry; the supervisor keeps
+            # it for later reconnects either way.
+            self._supervisor.tell(cm.RenewToken(token, RtmFuture()))
+            return self._send_frame_request(RenewTokenRequest, RenewToken(0, token), token=token)
         self._supervisor.tell(cm.RenewToken(token, future))
         return future
 
@@ -470,13 +477,13 @@ class RtmService:
             self._actor.tell(cm.CallManagerSet(None))
 
     def _send_frame_request(
-        self, kind: type[Request], frame: Any, timeout: float | None = None
+        self, kind: type[Request], frame: Any, timeout: float | None = None, **fields: Any
     ) -> RtmFuture[Any]:
         """Send ``frame`` (its ``rid`` filled in) as a request of ``kind``."""
         rid = next(self._rids)
         frame = msgspec.structs.replace(frame, rid=rid)
         deadline = now() + (timeout or self._config.request_timeout)
-        request = kind(rid, codec.encode(frame), RtmFuture(rid), deadline)
+        request = kind(rid, codec.encode(frame), RtmFuture(rid), deadline, **fields)
         if self._actor is not None:
             self._actor.tell(request)
         return request.future

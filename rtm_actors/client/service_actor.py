@@ -59,6 +59,7 @@ from rtm_actors.protocol.frames import (
     Reply,
     SetLocalAttributes,
     Subscribe,
+    TokenWillExpire,
 )
 from rtm_actors.runtime import GeventActor, NamedTimers, now, try_tell
 
@@ -279,6 +280,8 @@ class RtmServiceActor(GeventActor):
                 self._forward(link, frame)
             case Reply() | Kick():
                 self._forward(link, frame)
+            case TokenWillExpire():
+                self._callback("on_token_privilege_will_expire")
             case Error(rid=rid, detail=detail):
                 log.warning("server_error", detail=detail, rid=rid)
             case _:

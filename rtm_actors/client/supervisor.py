@@ -147,8 +147,11 @@ class ConnectionSupervisor(GeventActor):
             self._callback("on_renew_token_result", token, RenewTokenErrCode.USER_NOT_LOGGED_IN)
             return
         self._token = token
-        future.resolve(token)
-        self._callback("on_renew_token_result", token, RenewTokenErrCode.OK)
+        if not future.done():
+            # (While connected the facade's request to the server settles it instead.)
+            future.resolve(token)
+            if self._machine.state is not ConnectionState.CONNECTED:
+                self._callback("on_renew_token_result", token, RenewTokenErrCode.OK)
         self._run(self._machine.token_renewed())
 
     def _on_link_opened(self, attempt: int, link: ClientLink) -> None:
@@ -181,6 +184,8 @@ class ConnectionSupervisor(GeventActor):
             case Reply(rid=rid, code=code) if rid == LOGIN_RID:
                 self._run(machine.login_rejected(_login_code(code)))
             case Kick(reason=reason):
+                if reason == ConnectionChangeReason.TOKEN_EXPIRED:
+                    self._callback("on_token_expired")
                 self._run(machine.kicked(ConnectionChangeReason(reason)))
             case Error(detail=detail):
                 self._log.warning("server_error", detail=detail)

@@ -66,6 +66,13 @@ class SendPeerMessage(ClientFrame, frozen=True, tag="send_peer"):
     offline: bool = False
 
 
+class RenewToken(ClientFrame, frozen=True, tag="renew_token"):
+    """A new token for this session; answered by ``Reply`` (``RenewTokenErrCode``)."""
+
+    rid: int
+    token: str
+
+
 class Ack(ClientFrame, frozen=True, tag="ack"):
     """The client holds every push up to and including ``seq``."""
 
@@ -275,6 +282,12 @@ class Kick(ServerFrame, frozen=True, tag="kick"):
     detail: str = ""
 
 
+class TokenWillExpire(ServerFrame, frozen=True, tag="token_will_expire"):
+    """The session's token expires at ``expires_at`` (unix seconds): renew it."""
+
+    expires_at: int
+
+
 class Pong(ServerFrame, frozen=True, tag="pong"):
     """Answer to ``Ping``."""
 
@@ -422,6 +435,7 @@ class Error(ServerFrame, frozen=True, tag="error"):
 AnyClientFrame = (
     Login
     | Logout
+    | RenewToken
     | SendPeerMessage
     | Ack
     | Ping
@@ -448,6 +462,7 @@ AnyClientFrame = (
 )
 AnyServerFrame = (
     LoginOk
+    | TokenWillExpire
     | Reply
     | PeerMessage
     | Kick

@@ -45,6 +45,10 @@ class ServerConfig:
     empty_channel_ttl: float = 120.0
     #: Call invitations: offline retry, acknowledgement and expiry (Agora: 30, 30, 60 s).
     invitation_timings: InvitationTimings = field(default_factory=InvitationTimings)
+    #: Seconds before an AccessToken2 expires that the client is told to renew it.
+    token_warning: float = 30.0
+    #: renew_token calls per session per second (Agora: 2).
+    renew_rate: tuple[int, float] = (2, 1.0)
     #: Unacknowledged pushes a session keeps for a client before it is cut off as slow.
     max_unacked: int = 2000
     #: Sender message ids remembered per session to drop re-sent duplicates.

@@ -6,7 +6,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from rtm_actors.protocol.codes import LoginErrCode
 from rtm_actors.protocol.flow import RecentIds
+from rtm_actors.protocol.tokens import TokenCheck, verify_token
 from rtm_actors.server.channels import Channels
 from rtm_actors.server.config import ServerConfig
 from rtm_actors.server.directory import Directory
@@ -38,6 +40,8 @@ class ServerContext:
     attributes: UserAttributeStore = field(default_factory=MemoryUserAttributeStore)
     supervisor: Any = None
     channels: Channels = field(init=False)
+    #: App id -> app certificate; empty means testing mode (any token, any app id).
+    certificates: dict[str, str] = field(default_factory=dict)
     #: Banned users: (app id, user id). Their logins are refused.
     bans: set[tuple[str, str]] = field(default_factory=set)
     #: Invitations in flight: (app id, caller id, invitation id) -> InvitationActor.
@@ -53,3 +57,13 @@ class ServerContext:
 def now_ms() -> int:
     """Wall-clock milliseconds since the epoch: Agora's ``server_received_ts``."""
     return int(time.time() * 1000)
+
+
+def check_token(ctx: ServerContext, app_id: str, user_id: str, token: str) -> TokenCheck:
+    """Verify a login token against the app's certificate (testing mode: always OK)."""
+    if not ctx.certificates:
+        return TokenCheck(LoginErrCode.OK, None, None)
+    certificate = ctx.certificates.get(app_id)
+    if certificate is None:
+        return TokenCheck(LoginErrCode.INVALID_APP_ID, None, None)
+    return verify_token(token, app_id, certificate, user_id, int(time.time()))

@@ -31,7 +31,7 @@ from rtm_actors.protocol.restart import Restart
 from rtm_actors.runtime import Adopt, ChildSpec, now, try_tell as tell
 from rtm_actors.server import messages as m, wsio
 from rtm_actors.server.admin import AdminApp
-from rtm_actors.server.context import ServerContext
+from rtm_actors.server.context import ServerContext, check_token
 from rtm_actors.server.link import Link
 from rtm_actors.server.session import SessionActor
 
@@ -100,6 +100,10 @@ class Gateway:
             self._refuse(link, None, DisconnectCode.PROTOCOL_ERROR, "log in first")
             return None
         code = self._check_login(frame)
+        if code is LoginErrCode.OK:
+            token = check_token(self.ctx, frame.app_id, frame.user_id, frame.token)
+            code = token.code
+            link.token = token
         if code is not LoginErrCode.OK:
             self._refuse_login(link, frame, code)
             return None
@@ -236,7 +240,8 @@ class Gateway:
 
 def _attach(ref: Any, link: Link, rid: int, *, resumed: bool) -> bool:
     try:
-        return bool(ref.ask(m.Attach(link, rid, resumed=resumed), timeout=10.0))
+        attach = m.Attach(link, rid, resumed=resumed, token=link.token)
+        return bool(ref.ask(attach, timeout=10.0))
     except (pykka.ActorDeadError, pykka.Timeout):
         return False
 

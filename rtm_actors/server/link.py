@@ -16,7 +16,18 @@ _link_ids = itertools.count(1)
 class Link:
     """A client's websocket. Writes are complete frames; failures mark it closed."""
 
-    __slots__ = ("closed", "id", "last_rx", "peer", "raw", "sock", "stalled", "write_timeout", "ws")
+    __slots__ = (
+        "closed",
+        "id",
+        "last_rx",
+        "peer",
+        "raw",
+        "sock",
+        "stalled",
+        "token",
+        "write_timeout",
+        "ws",
+    )
 
     def __init__(self, ws: Any, peer: str = "", write_timeout: float = 5.0) -> None:
         self.id = next(_link_ids)
@@ -27,6 +38,8 @@ class Link:
         self.raw = wsio.raw_socket(self.sock)
         self.peer = peer
         self.write_timeout = write_timeout
+        #: The checked login token (its expiry drives the session's token timers).
+        self.token: Any = None
         self.closed = False
         #: A write could not finish within the write timeout: the client is not reading.
         self.stalled = False

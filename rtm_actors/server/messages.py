@@ -21,6 +21,7 @@ class Attach:
     link: Link
     rid: int
     resumed: bool
+    token: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,3 +110,10 @@ class UnreachableTimer:
 @dataclass(frozen=True, slots=True)
 class GraceExpired:
     """The link stayed down for the whole grace period: the user is offline."""
+
+
+@dataclass(frozen=True, slots=True)
+class TokenTimer:
+    """The session token is about to expire ("warn") or has expired ("expired")."""
+
+    what: str

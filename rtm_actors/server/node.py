@@ -58,9 +58,6 @@ class RtmServer:
         keyfile: str | None = None,
         admin_token: str | None = None,
     ) -> None:
-        if app_certificates:
-            msg = "token verification (app_certificates) is not implemented yet: see issue 6"
-            raise NotImplementedError(msg)
         self.host = host
         self.port = port
         self.path = path
@@ -72,6 +69,7 @@ class RtmServer:
             context.load_cert_chain(certfile, keyfile)
             self._tls["ssl_context"] = context
         self._admin_token = admin_token
+        self._certificates = dict(app_certificates or {})
         self._store_spec = store
         self._ctx: ServerContext | None = None
         self._gateway: Gateway | None = None
@@ -187,7 +185,9 @@ class RtmServer:
                 if isinstance(self._store_spec, str)
                 else self._store_spec
             )
-            self._ctx = ServerContext(config=self.config, store=store)
+            self._ctx = ServerContext(
+                config=self.config, store=store, certificates=self._certificates
+            )
             self._ctx.supervisor = Supervisor.start(name="server")
             self._ctx.channels.supervisor = self._ctx.supervisor
             admin = AdminApp(self._admin_token, self.ban, self.unban) if self._admin_token else None

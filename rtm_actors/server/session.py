@@ -13,6 +13,7 @@ offline store if the sender asked for it, or back to the sender as unreachable.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ from rtm_actors.protocol.codes import (
     MessageType,
     PeerMessageErrCode,
     PeerOnlineState,
+    RenewTokenErrCode,
 )
 from rtm_actors.protocol.flow import DeliveryWindow, RateLimiter, RecentIds
 from rtm_actors.protocol.frames import (
@@ -41,14 +43,17 @@ from rtm_actors.protocol.frames import (
     Ping,
     Pong,
     PresenceChanged,
+    RenewToken,
     Reply,
     SendPeerMessage,
+    TokenWillExpire,
     WireMessage,
 )
 from rtm_actors.protocol.limits import is_valid_message, is_valid_user_id
+from rtm_actors.protocol.tokens import TokenCheck
 from rtm_actors.runtime import GeventActor, NamedTimers, now, try_tell as tell
 from rtm_actors.server import channel_messages as chm, messages as m, wsio
-from rtm_actors.server.context import ServerContext, now_ms
+from rtm_actors.server.context import ServerContext, check_token, now_ms
 from rtm_actors.server.invitation_actor import (
     Acknowledged,
     Involve,
@@ -66,6 +71,13 @@ from rtm_actors.server.session_presence import (
 from rtm_actors.store.base import StoredMessage
 
 log = structlog.get_logger("rtm_actors.server.session")
+
+_RENEW_CODES = {
+    LoginErrCode.OK: RenewTokenErrCode.OK,
+    LoginErrCode.TOKEN_EXPIRED: RenewTokenErrCode.TOKEN_EXPIRED,
+    LoginErrCode.INVALID_TOKEN: RenewTokenErrCode.INVALID_TOKEN,
+    LoginErrCode.INVALID_APP_ID: RenewTokenErrCode.INVALID_TOKEN,
+}
 
 _KICK_CLOSE = {
     ConnectionChangeReason.REMOTE_LOGIN: DisconnectCode.REMOTE_LOGIN,
@@ -127,6 +139,8 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
         self._sent = 0
         self._received = 0
         self._log = log.bind(app_id=app_id, user_id=user_id, session=session_key[:8])
+        self._token_expires_at: int | None = None
+        self._renew_rate = RateLimiter(*ctx.config.renew_rate)
         self._init_presence()
         self._init_channels()
         self._init_invitations()
@@ -142,8 +156,15 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
                 self._on_deliver(message)
             case m.Delivered(receiver_id=receiver_id, message_id=message_id, code=code):
                 self._on_delivered((receiver_id, message_id), code)
-            case m.Attach(link=link, rid=rid, resumed=resumed):
-                return self._on_attach(link, rid, resumed=resumed)
+            case m.Attach(link=link, rid=rid, resumed=resumed, token=token):
+                attached = self._on_attach(link, rid, resumed=resumed)
+                if attached and token is not None:
+                    self._set_token(token)
+                return attached
+            case m.TokenTimer(what="warn"):
+                self._send(TokenWillExpire(self._token_expires_at or 0))
+            case m.TokenTimer(what="expired"):
+                self._on_kick(ConnectionChangeReason.TOKEN_EXPIRED, None)
             case m.LinkClosed(link_id=link_id, why=why):
                 self._on_link_closed(link_id, why)
             case m.BadFrame(link_id=link_id, detail=detail):
@@ -196,6 +217,8 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
                 self._end("logout")
             case Login(rid=rid):
                 self._send(Reply(rid, LoginErrCode.ALREADY_LOGGED_IN))
+            case RenewToken(rid=rid, token=token):
+                self._renew(rid, token)
             case _ if isinstance(frame, PRESENCE_FRAMES):
                 self._on_presence_frame(frame)
             case _ if isinstance(frame, ATTRIBUTE_FRAMES):
@@ -237,6 +260,32 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
         self._load_offline()
         self._log.info("session_attached", resumed=resumed, peer=link.peer)
         return True
+
+    # -- tokens --------------------------------------------------------------
+
+    def _set_token(self, token: TokenCheck) -> None:
+        """Arm the token's timers: AccessToken2 sessions end when it expires (Agora
+        1.5); a legacy 006 token matters only at login, as in Agora."""
+        self._token_expires_at = token.expires_at
+        self._timers.cancel("token_warn")
+        self._timers.cancel("token_expired")
+        if token.expires_at is None or token.version != "007":
+            return
+        left = token.expires_at - time.time()
+        warn_in = left - self.ctx.config.token_warning
+        if warn_in > 0:
+            self._timers.start("token_warn", warn_in, m.TokenTimer("warn"))
+        self._timers.start("token_expired", max(0.0, left), m.TokenTimer("expired"))
+
+    def _renew(self, rid: int, token: str) -> None:
+        if not self._renew_rate.allow(now()):
+            self._send(Reply(rid, RenewTokenErrCode.TOO_OFTEN))
+            return
+        check = check_token(self.ctx, self.app_id, self.user_id, token)
+        code = _RENEW_CODES.get(check.code, RenewTokenErrCode.INVALID_TOKEN)
+        if code is RenewTokenErrCode.OK:
+            self._set_token(check)
+        self._send(Reply(rid, code))
 
     def _on_link_closed(self, link_id: int, why: str) -> None:
         if self.link is None or link_id != self.link.id:
