@@ -13,6 +13,7 @@ import gevent
 import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
+from wsproto.events import BytesMessage
 
 import rtm_actors as ra
 from rtm_actors.client.link import ClientLink, LinkOpenError
