@@ -23,6 +23,8 @@ class ServerConfig:
     login_timeout: float = 10.0
     #: Heartbeat interval the server asks clients to keep (seconds).
     heartbeat_interval: float = 2.0
+    #: Connections allowed to be waiting for their login at once (beyond: refused).
+    max_unauthenticated: int = 1000
     #: Logins per user id per second across the server (Agora's client limit is 2/s).
     login_rate: int = 5
     #: Peer messages per session per 3 s (Agora's server SDK limit: 1,500 / 3 s).

@@ -50,6 +50,7 @@ class Gateway:
         self.path = path
         self.admin = admin
         self._login_rates: dict[tuple[str, str], RateLimiter] = {}
+        self._unauthenticated = 0
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         ws = environ.get("wsgi.websocket")
@@ -73,7 +74,15 @@ class Gateway:
         wsio.set_nodelay(ws)
         wsio.set_timeout(ws, cfg.login_timeout)
         link = Link(ws, peer, cfg.write_timeout)
-        login = self._read_login(link)
+        if self._unauthenticated >= cfg.max_unauthenticated:
+            # Too many sockets that have not logged in yet: refuse more until some do.
+            link.close(DisconnectCode.SHUTDOWN, "server busy: too many pending logins")
+            return
+        self._unauthenticated += 1
+        try:
+            login = self._read_login(link)
+        finally:
+            self._unauthenticated -= 1
         if login is None:
             return
         session = self._open_session(link, login)

@@ -179,3 +179,19 @@ def test_a_crashed_session_is_cleaned_up_and_others_keep_working(server, logged_
     ]
     assert len(bob_rec.calls("on_login_success")) == 1
     assert server.context.supervisor.is_alive()
+
+
+def test_unauthenticated_connections_are_capped_and_time_out():
+    """Beyond the cap of sockets waiting to log in, new ones are refused; idle ones are
+    closed after the login timeout; a real user still gets in."""
+    from rtm_actors.testing import running_server
+
+    with running_server(max_unauthenticated=3, login_timeout=0.5) as srv:
+        idle = [RawClient(srv.url) for _ in range(3)]
+        extra = RawClient(srv.url)
+        wait_until(lambda: extra.closed, timeout=5)
+        assert extra.link.close_code == DisconnectCode.SHUTDOWN
+        wait_until(lambda: all(c.closed for c in idle), timeout=5)
+        assert {c.link.close_code for c in idle} == {DisconnectCode.STALE}
+        ok = RawClient(srv.url)
+        ok.login("latecomer")
