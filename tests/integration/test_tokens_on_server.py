@@ -112,3 +112,22 @@ def test_users_of_two_apps_never_see_each_other(secure_server, make_client):
     alice_a.create_channel("room", ra.ChannelEventHandler()).join().get(timeout=5)
     assert bob_b.get_channel_member_count(["room"]).get(timeout=5) == {"room": 0}
     assert bob_b_rec.calls("on_message_received_from_peer") == []
+
+
+def test_token_expiring_while_reconnecting_waits_for_renewal(secure_server, make_client):
+    """The token expires while the link is down: on_token_expired, the state stays
+    RECONNECTING, and renew_token lets the SDK log back in by itself."""
+    from rtm_actors.testing import CuttableProxy
+
+    with CuttableProxy("127.0.0.1", secure_server.port) as proxy:
+        # The first retry comes 2-4 s after the drop: after the 2 s token has expired.
+        rtm, rec = make_client(proxy.url(), app_id=APP, backoff_min=4.0, backoff_max=4.0)
+        rtm.login(token("frank", expire=2), "frank").get(timeout=5)
+        proxy.cut()
+        rec.wait_for("on_token_expired", timeout=10)
+        assert rtm.connection_state is State.RECONNECTING
+        assert rtm.renew_token(token("frank")).get(timeout=5) is not None
+        rec.wait_for(
+            "on_connection_state_changed", lambda s, r: s is State.CONNECTED, count=2, timeout=10
+        )
+        assert rtm.connection_state is State.CONNECTED
