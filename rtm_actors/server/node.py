@@ -115,7 +115,10 @@ class RtmServer:
                 for reply in replies:
                     if reply is not None:
                         reply.get()
+            for invitation in list(ctx.invitations.values()):
+                invitation.stop(block=False)
             if ctx.supervisor is not None:
+                # It stops what it still supervises (channels) before itself.
                 ctx.supervisor.stop(block=False)
             ctx.store.close()
             log.info("server_stopped", url=self.url, sessions=len(sessions))
