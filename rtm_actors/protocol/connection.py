@@ -275,6 +275,8 @@ class ConnectionMachine:
 
     def login_rejected(self, code: LoginErrCode) -> list[Effect]:
         """The server refused the login."""
+        if self.link_up:
+            return []  # a login already accepted on this link: a stray reply changes nothing
         if self.state is State.CONNECTING:
             return [
                 CancelTimer(Timer.LOGIN),

@@ -749,21 +749,12 @@ INPUTS: dict[str, Callable[[ConnectionMachine], list[Effect] | None]] = {
 }
 
 
-#: Out of contract: a login rejection while a login was already accepted on the link
-#: (the shell only feeds replies to a Login in flight). The machine then closes the link
-#: but keeps ``link_up`` and goes RECONNECTING; strict xfail until it ignores such a reply.
-_REJECTION_WHILE_UP = pytest.mark.xfail(
-    strict=True, reason="login_rejected(token) while link_up leaves link_up set in RECONNECTING"
-)
 STATE_INPUT_PAIRS = [
     pytest.param(
         s,
         i,
         id=f"{s}-{i}",
-        marks=[_REJECTION_WHILE_UP]
-        if s == "connected"
-        and i in ("login_rejected_TOKEN_EXPIRED", "login_rejected_INVALID_TOKEN")
-        else [],
+        marks=[],
     )
     for s in SETUPS
     for i in INPUTS
