@@ -11,6 +11,7 @@ import os
 import secrets
 import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 
@@ -31,6 +32,7 @@ def _serve(args: argparse.Namespace) -> int:
         certfile=args.certfile,
         keyfile=args.keyfile,
         admin_token=args.admin_token or os.environ.get("RTM_ACTORS_ADMIN_TOKEN"),
+        metrics=not args.no_metrics,
     )
     server.start()
     print(f"rtm-actors serving on {server.url} (store: {args.store})", flush=True)
@@ -38,8 +40,28 @@ def _serve(args: argparse.Namespace) -> int:
     gevent.signal_handler(signal.SIGTERM, stopping.set)
     gevent.signal_handler(signal.SIGINT, stopping.set)
     stopping.wait()
+    # A bounded exit whatever happens: an OS thread, so it fires even if the hub hangs.
+    bound = server.config.shutdown_timeout + _EXIT_GRACE
+    watchdog = threading.Timer(bound, os._exit, (_EXIT_FORCED,))
+    watchdog.daemon = True
+    watchdog.start()
     server.stop()
+    watchdog.cancel()
     return 0
+
+
+#: Seconds past the server's shutdown timeout before the process exits regardless.
+_EXIT_GRACE = 5.0
+_EXIT_FORCED = 70  # EX_SOFTWARE
+
+
+def _top(args: argparse.Namespace) -> int:
+    from rtm_actors.top import run
+
+    try:
+        return run(args.url, args.interval, args.count)
+    except KeyboardInterrupt:
+        return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,7 +98,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="enable the operator endpoints (ban, unban) with this bearer token "
         "(or set RTM_ACTORS_ADMIN_TOKEN)",
     )
+    serve.add_argument(
+        "--no-metrics",
+        action="store_true",
+        help="do not serve Prometheus metrics on /metrics (/healthz and /readyz stay)",
+    )
     serve.set_defaults(run=_serve)
+
+    top = sub.add_parser("top", help="a live view of a running server's figures")
+    top.add_argument(
+        "--url",
+        default="http://127.0.0.1:8700/rtm",
+        help="the server (ws://, http:// or its /metrics URL; default http://127.0.0.1:8700/rtm)",
+    )
+    top.add_argument(
+        "--interval", type=float, default=1.0, help="seconds between refreshes (default 1)"
+    )
+    top.add_argument("--count", type=int, help="stop after this many refreshes (default: never)")
+    top.set_defaults(run=_top)
 
     token = sub.add_parser("token", help='print an Agora AccessToken2 ("007") for RTM login')
     token.add_argument("--app-id", required=True)

@@ -145,6 +145,7 @@ class Channel:
             self._port.config.peer_message_timeout,
             handler=self._state.handler,
             message_id=message_id,
+            channel_id=self._state.channel_id,
         )
 
     def get_members(self) -> RtmFuture[list[ChannelMember]]:

@@ -102,6 +102,7 @@ class ChannelMessageRequest(Request):
     """``Channel.send_message``: resolved once the server accepted the message."""
 
     message_id: int = 0
+    channel_id: str = ""
     codes = ChannelMessageErrCode
     timeout_code = ChannelMessageErrCode.SENT_TIMEOUT
     failure_code = ChannelMessageErrCode.FAILURE
@@ -136,6 +137,7 @@ class ChannelAttributeWriteRequest(Request):
     """The four channel-attribute writes."""
 
     callback: str = "on_set_channel_attributes_result"
+    channel_id: str = ""
     codes = AttributeOperationErr
     timeout_code = AttributeOperationErr.TIMEOUT
     failure_code = AttributeOperationErr.FAILURE
@@ -149,6 +151,7 @@ class ChannelAttributeWriteRequest(Request):
 class GetChannelAttributesRequest(Request):
     """``get_channel_attributes`` / ``get_channel_attributes_by_keys``."""
 
+    channel_id: str = ""
     codes = AttributeOperationErr
     timeout_code = AttributeOperationErr.TIMEOUT
     failure_code = AttributeOperationErr.FAILURE

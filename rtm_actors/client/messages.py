@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from rtm_actors.client.config import ClientConfig
 from rtm_actors.client.futures import RtmFuture
 from rtm_actors.client.link import ClientLink
 from rtm_actors.protocol.codes import ConnectionChangeReason
@@ -144,3 +145,14 @@ class TrackInvitation:
 
     key: tuple[Any, ...]
     actor: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Reconfigure:
+    """Facade -> supervisor and service: ``set_parameters`` changed the settings.
+
+    Each takes effect at its next use (the next login, reconnect or request).
+    """
+
+    config: ClientConfig
+    server_url: str | None

@@ -28,6 +28,7 @@ from rtm_actors.client.config import ClientConfig
 from rtm_actors.client.dispatcher import Callback, EventDispatcher
 from rtm_actors.client.futures import RtmFuture
 from rtm_actors.client.handlers import ChannelEventHandler, RtmCallEventHandler
+from rtm_actors.client.parameters import parse_parameters
 from rtm_actors.client.requests import (
     AttributeWriteRequest,
     GetAttributesRequest,
@@ -38,6 +39,7 @@ from rtm_actors.client.requests import (
     Request,
     SubscriptionRequest,
 )
+from rtm_actors.client.sdk_log import ParameterErr, SdkLog
 from rtm_actors.client.service_actor import RtmServiceActor, new_rid_counter
 from rtm_actors.client.supervisor import ConnectionSupervisor, StateBox
 from rtm_actors.client.values import (
@@ -128,6 +130,11 @@ class RtmService:
         self._port = ChannelPort(self)
         self._login_rate = RateLimiter(2, 1.0)
         self._renew_rate = RateLimiter(2, 1.0)
+        #: This service's own log (file, filter, size); see ``set_log_file``.
+        self._sdk_log = SdkLog()
+        self._log = self._sdk_log.logger()
+        #: ``rtm.server_url`` from ``set_parameters``, if given.
+        self._url: str | None = None
 
     # -- set-up --------------------------------------------------------------------
 
@@ -157,15 +164,23 @@ class RtmService:
             return InitErrCode.INVALID_APP_ID
         if event_handler is None:
             return InitErrCode.INVALID_ARGUMENT
-        config = config or ClientConfig()
-        url = server_url or os.environ.get("RTM_ACTORS_SERVER_URL") or DEFAULT_SERVER_URL
+        # (Parameters set before initialize apply unless a config is given here.)
+        config = config or self._config
+        url = (
+            server_url or self._url or os.environ.get("RTM_ACTORS_SERVER_URL") or DEFAULT_SERVER_URL
+        )
         self._app_id = app_id
+        self._url = url
         self._handler = event_handler
         self._dispatcher = EventDispatcher.start()
         self._config = config
-        self._actor = RtmServiceActor.start(event_handler, self._dispatcher, config, self._rids)
+        self._sdk_log.context["app_id"] = app_id
+        logger = self._sdk_log.logger()
+        self._actor = RtmServiceActor.start(
+            event_handler, self._dispatcher, config, self._rids, logger
+        )
         self._supervisor = ConnectionSupervisor.start(
-            app_id, url, event_handler, self._dispatcher, self._actor, config, self._box
+            app_id, url, event_handler, self._dispatcher, self._actor, config, self._box, logger
         )
         self._actor.tell(cm.SetSupervisor(self._supervisor))
         return InitErrCode.OK
@@ -191,8 +206,10 @@ class RtmService:
         """Log in as ``user_id``; ``on_login_success`` or ``on_login_failure`` follows."""
         code = self._login_check(user_id)
         if code is not None:
+            self._log.warning("login_refused", code=code.name)
             self._notify("on_login_failure", code)
             return RtmFuture.failed_with(code, "login")
+        self._sdk_log.context["user_id"] = user_id
         future: RtmFuture[None] = RtmFuture()
         self._supervisor.tell(cm.StartLogin(token or "", user_id, future))
         return future
@@ -445,6 +462,7 @@ class RtmService:
         elif not valid:
             code = invalid if invalid is not None else codes.INVALID_ARGUMENT
         if code is not None:
+            self._log.warning("request_refused", request_id=rid, what=kind.what, code=code.name)
             name, args = failure(rid, code)
             self._notify(name, *args)
             return RtmFuture.failed_with(code, kind.what, request_id=rid)
@@ -579,6 +597,7 @@ class RtmService:
             valid=valid,
             failure=lambda rid, code: (callback, (rid, code)),
             callback=callback,
+            channel_id=channel_id if isinstance(channel_id, str) else "",
         )
 
     def get_channel_attributes(self, channel_id: str) -> RtmFuture[list[ChannelAttribute]]:
@@ -601,7 +620,91 @@ class RtmService:
             self._config.request_timeout,
             valid=is_valid_channel_id(channel_id),
             failure=lambda rid, code: ("on_get_channel_attributes_result", (rid, [], code)),
+            channel_id=channel_id if isinstance(channel_id, str) else "",
         )
+
+    # -- logs and parameters ---------------------------------------------------------
+
+    def set_log_file(self, path: str) -> int:
+        """Agora's ``setLogFile``: this service's lines go to ``path`` as JSON lines.
+
+        The directory must exist; the file is created (or appended to). Two files
+        rotate: ``path`` and ``path.1``, each up to ``set_log_file_size``. Until a file
+        is set, lines go to the process's structlog set-up.
+
+        Returns:
+            0, or ``ParameterErr.INVALID_ARGUMENT`` (-2) for a bad path or a missing
+            directory, ``ParameterErr.FAILED`` (-1) if the file cannot be opened.
+        """
+        return self._log_setting("log_file", self._sdk_log.set_file, path)
+
+    def set_log_filter(self, log_filter: Any) -> int:
+        """Agora's ``setLogFilter``: a ``LogFilter`` (``OFF`` writes nothing; ``INFO``
+        is the default; ``MASK`` adds debug lines), or any 16-bit Agora mask.
+
+        Returns:
+            0, or ``ParameterErr.INVALID_ARGUMENT`` (-2).
+        """
+        return self._log_setting("log_filter", self._sdk_log.set_filter, log_filter)
+
+    def set_log_file_size(self, size_kb: int) -> int:
+        """Agora's ``setLogFileSize``: each of the two files' size in KB, in
+        [512, 1048576] (1 GB); 10240 (10 MB) by default.
+
+        Returns:
+            0, or ``ParameterErr.INVALID_ARGUMENT`` (-2) outside the range.
+        """
+        return self._log_setting("log_file_size", self._sdk_log.set_size, size_kb)
+
+    def _log_setting(self, name: str, setter: Callable[[Any], ParameterErr], value: Any) -> int:
+        code = setter(value)
+        if code is not ParameterErr.OK:
+            self._log.warning("log_setting_refused", setting=name, value=repr(value)[:200])
+        else:
+            self._log.info("log_setting_changed", setting=name, value=value)
+        return code
+
+    def set_parameters(self, json_text: str) -> int:
+        """Agora's ``setParameters``: set several options from a JSON object.
+
+        The keys are in ``rtm_actors.client.parameters.KEYS`` and ``docs/operations.md``.
+        Nothing is applied unless every key is known and every value valid. Timings
+        and the server URL take effect at their next use (the next login, reconnect
+        or request): set them before ``login``.
+
+        Returns:
+            0; ``ParameterErr.NOT_SUPPORTED`` (-4) for an unknown key;
+            ``ParameterErr.INVALID_ARGUMENT`` (-2) for bad JSON or a bad value;
+            ``ParameterErr.FAILED`` (-1) if the log file cannot be opened.
+        """
+        params = parse_parameters(json_text, self._config, self._sdk_log)
+        for problem in params.problems:
+            self._log.warning(
+                "parameter_refused",
+                key=problem.key[:100],
+                detail=problem.detail[:300],
+                code=problem.code.name,
+            )
+        if params.problems:
+            return params.code
+        log = params.log
+        # The file first: it is the one setting that can still fail.
+        for name, setter in (
+            ("file", self._sdk_log.set_file),
+            ("size", self._sdk_log.set_size),
+            ("filter", self._sdk_log.set_filter),
+        ):
+            if name in log and (code := setter(log[name])) is not ParameterErr.OK:
+                self._log.warning("parameter_refused", key=f"rtm.log_{name}", code=code.name)
+                return code
+        self._config = params.config
+        self._url = params.server_url or self._url
+        if self._actor is not None:
+            change = cm.Reconfigure(params.config, params.server_url)
+            self._actor.tell(change)
+            self._supervisor.tell(change)
+        self._log.info("parameters_set", text=str(json_text)[:500])
+        return ParameterErr.OK
 
     def _notify(self, method: str, *args: Any) -> None:
         if self._dispatcher is not None and self._handler is not None:

@@ -14,8 +14,6 @@ import itertools
 from collections.abc import Iterator
 from typing import Any
 
-import structlog
-
 from rtm_actors.client import messages as cm
 from rtm_actors.client.calls import InvitationActor, RemoteCallInvitation, SessionLost
 from rtm_actors.client.channel_requests import ChannelState, JoinRequest
@@ -29,6 +27,7 @@ from rtm_actors.client.requests import (
     Request,
     SubscriptionRequest,
 )
+from rtm_actors.client.sdk_log import SdkLogger, default_logger
 from rtm_actors.client.values import Message
 from rtm_actors.protocol import codec
 from rtm_actors.protocol.attributes import AttributeOp
@@ -63,8 +62,6 @@ from rtm_actors.protocol.frames import (
 )
 from rtm_actors.runtime import GeventActor, NamedTimers, now, try_tell
 
-log = structlog.get_logger("rtm_actors.client")
-
 _SWEEP_EVERY = 0.5
 _REPLIES = (
     Reply,
@@ -85,9 +82,16 @@ class RtmServiceActor(GeventActor):
     shutdown_tier = 10
 
     def __init__(
-        self, handler: Any, dispatcher: Any, config: ClientConfig, rids: Iterator[int]
+        self,
+        handler: Any,
+        dispatcher: Any,
+        config: ClientConfig,
+        rids: Iterator[int],
+        logger: Any = None,
     ) -> None:
         super().__init__()
+        #: The service's own logger (its log file and filter), else the process's.
+        self._log: SdkLogger = logger if logger is not None else default_logger()
         self.supervisor_ref: Any = None
         self._handler = handler
         self._dispatcher = dispatcher
@@ -148,6 +152,8 @@ class RtmServiceActor(GeventActor):
                 self._sweep()
             case cm.SetSupervisor(ref=ref):
                 self.supervisor_ref = ref
+            case cm.Reconfigure(config=config):
+                self._config = config
         if self._ack_due > self._acked and self.actor_inbox.empty():
             # Acknowledge once per burst of pushes, not once per push.
             ack_link = self._ack_link
@@ -157,6 +163,8 @@ class RtmServiceActor(GeventActor):
     # -- requests ----------------------------------------------------------------
 
     def _send(self, request: Request) -> None:
+        if self._log.enabled("debug"):
+            self._log.debug("request_sent", **_request_fields(request))
         self._pending[request.rid] = request
         if self._link is not None:
             self._link.send(request.frame)
@@ -167,6 +175,7 @@ class RtmServiceActor(GeventActor):
         t = now()
         for rid in [rid for rid, r in self._pending.items() if r.deadline <= t]:
             request = self._pending.pop(rid)
+            self._log.warning("request_timed_out", **_request_fields(request))
             request.expire(self._notifier(request))
         if self._pending:
             self._timers.start("sweep", _SWEEP_EVERY, cm.SweepTimeouts())
@@ -174,6 +183,8 @@ class RtmServiceActor(GeventActor):
     def _session_ended(self) -> None:
         self._link = None
         pending, self._pending = self._pending, {}
+        if pending:
+            self._log.info("requests_abandoned", count=len(pending))
         for request in pending.values():
             request.abandon(self._notifier(request))
         self._state.clear()
@@ -220,7 +231,7 @@ class RtmServiceActor(GeventActor):
             if channel.joined
         )
         if restore:
-            log.info("session_restoring", requests=len(restore))
+            self._log.info("session_restoring", requests=len(restore))
             # Restoration goes out before anything the app asked for meanwhile.
             self._pending = {r.rid: r for r in restore} | self._pending
             if not self._timers.is_running("sweep"):
@@ -248,6 +259,8 @@ class RtmServiceActor(GeventActor):
                 key = (peer_id, wire.id)
                 if key not in self._seen:
                     self._seen.put(key, True)
+                    if self._log.enabled("debug"):
+                        self._log.debug("peer_message_in", peer_id=peer_id, message_id=wire.id)
                     message = Message.from_wire(wire, ts, offline=offline)
                     self._callback("on_message_received_from_peer", peer_id, message)
                 self._note_push(link, seq)
@@ -259,6 +272,9 @@ class RtmServiceActor(GeventActor):
                 self._note_push(link, seq)
             case _ if isinstance(frame, _CHANNEL_PUSHES):
                 channel = self._channels.get(frame.channel_id)
+                if self._log.enabled("debug"):
+                    kind = type(frame).__name__
+                    self._log.debug("channel_event", channel_id=frame.channel_id, kind=kind)
                 if channel is not None:
                     try_tell(channel.actor, frame)
                 seq = getattr(frame, "seq", 0)
@@ -267,6 +283,11 @@ class RtmServiceActor(GeventActor):
             case _ if isinstance(frame, _REPLIES) and frame.rid != 0:
                 request = self._pending.pop(frame.rid, None)
                 if request is not None:
+                    if frame.code:
+                        fields = _request_fields(request)
+                        self._log.info("request_answered", code=frame.code, **fields)
+                    elif self._log.enabled("debug"):
+                        self._log.debug("request_answered", code=0, **_request_fields(request))
                     request.settle(frame, self._state, self._notifier(request))
             case LoginOk(resumed=resumed):
                 self._catch_up_due = resumed
@@ -283,7 +304,7 @@ class RtmServiceActor(GeventActor):
             case TokenWillExpire():
                 self._callback("on_token_privilege_will_expire")
             case Error(rid=rid, detail=detail):
-                log.warning("server_error", detail=detail, rid=rid)
+                self._log.warning("server_error", detail=detail, request_id=rid)
             case _:
                 pass  # Pong: the link already noted the traffic
 
@@ -348,6 +369,16 @@ class RtmServiceActor(GeventActor):
 
     def on_stop(self) -> None:
         self._timers.cancel_all()
+
+
+def _request_fields(request: Request) -> dict[str, Any]:
+    """A request's log fields: its id, what it is, and its channel if it has one."""
+    fields: dict[str, Any] = {"request_id": request.rid, "what": request.what}
+    channel = getattr(request, "channel", None)
+    channel_id = channel.channel_id if channel is not None else getattr(request, "channel_id", "")
+    if channel_id:
+        fields["channel_id"] = channel_id
+    return fields
 
 
 def new_rid_counter() -> Iterator[int]:

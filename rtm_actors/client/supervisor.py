@@ -13,12 +13,12 @@ import random
 from typing import Any
 
 import gevent
-import structlog
 
 from rtm_actors.client import messages as cm
 from rtm_actors.client.config import ClientConfig
 from rtm_actors.client.dispatcher import Callback
 from rtm_actors.client.link import ClientLink, LinkOpenError
+from rtm_actors.client.sdk_log import SdkLogger, default_logger
 from rtm_actors.protocol import codec, connection as c
 from rtm_actors.protocol.codes import (
     ConnectionChangeReason,
@@ -31,8 +31,6 @@ from rtm_actors.protocol.codes import (
 from rtm_actors.protocol.errors import ConnectionAbortedByServer
 from rtm_actors.protocol.frames import Error, Kick, Login, LoginOk, Logout, Ping, Reply
 from rtm_actors.runtime import GeventActor, NamedTimers, now, try_tell
-
-log = structlog.get_logger("rtm_actors.client")
 
 #: Close codes that end the session for good, and the reason Agora reports.
 _TERMINAL_CLOSES = {
@@ -66,6 +64,7 @@ class ConnectionSupervisor(GeventActor):
         service: Any,
         config: ClientConfig,
         state_box: StateBox,
+        logger: Any = None,
     ) -> None:
         super().__init__()
         self._app_id = app_id
@@ -84,7 +83,9 @@ class ConnectionSupervisor(GeventActor):
         self._login_future: Any = None
         self._logout_future: Any = None
         self._logging_out: ClientLink | None = None
-        self._log = log.bind(app_id=app_id)
+        #: The service's own logger (its log file and filter), else the process's.
+        self._base_log: SdkLogger = logger if logger is not None else default_logger()
+        self._log = self._base_log.bind(app_id=app_id)
 
     def on_receive(self, message: Any) -> None:
         machine = self._machine
@@ -113,6 +114,10 @@ class ConnectionSupervisor(GeventActor):
                 self._start_logout(future)
             case cm.RenewToken(token=token, future=future):
                 self._renew(token, future)
+            case cm.Reconfigure(config=config, server_url=server_url):
+                self._config = config
+                machine.timings = config.timings
+                self._url = server_url or self._url
             case cm.Release():
                 if machine.state is not ConnectionState.DISCONNECTED:
                     self._run(machine.logout())
@@ -127,7 +132,7 @@ class ConnectionSupervisor(GeventActor):
         self._token = token
         self._user_id = user_id
         self._login_future = future
-        self._log = log.bind(app_id=self._app_id, user_id=user_id)
+        self._log = self._base_log.bind(app_id=self._app_id, user_id=user_id)
         self._run(self._machine.login())
 
     def _start_logout(self, future: Any) -> None:
@@ -200,7 +205,9 @@ class ConnectionSupervisor(GeventActor):
         match effect:
             case c.StateChanged(state=state, reason=reason):
                 self._box.state = state
-                self._log.info("connection_state_changed", state=state.name, reason=reason.name)
+                # An abort ends the session for good: the one line an operator looks for.
+                level = self._log.error if state is ConnectionState.ABORTED else self._log.info
+                level("connection_state_changed", state=state.name, reason=reason.name)
                 self._callback("on_connection_state_changed", state, reason)
             case c.OpenLink():
                 self._attempt += 1
@@ -269,6 +276,7 @@ class ConnectionSupervisor(GeventActor):
             self._login_future = None
 
     def _fail_login(self, future: Any, code: LoginErrCode) -> None:
+        self._log.error("login_failed", code=code.name)
         if future is not None:
             future.fail(code, "login")
         self._callback("on_login_failure", code)

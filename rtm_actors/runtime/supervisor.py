@@ -63,10 +63,17 @@ class Supervisor(GeventActor):
 
     shutdown_tier = 100
 
-    def __init__(self, name: str = "supervisor", intensity: RestartIntensity | None = None) -> None:
+    def __init__(
+        self,
+        name: str = "supervisor",
+        intensity: RestartIntensity | None = None,
+        on_event: Callable[[str, str], None] | None = None,
+    ) -> None:
         super().__init__()
         self.name = name
         self._intensity = intensity or RestartIntensity()
+        #: Told ``(event, child name)`` for "crashed", "restarted" and "given_up" (metrics).
+        self._on_event = on_event
         self._children: dict[str, tuple[pykka.ActorRef[Any], ChildSpec]] = {}
         self._early_exits: dict[str, BaseException | None] = {}
         self.restarts = 0
@@ -103,15 +110,22 @@ class Supervisor(GeventActor):
         _, spec = entry
         if error is not None:
             self._log.warning("child_crashed", child=spec.name, error=repr(error))
+            self._event("crashed", spec.name)
         self._run_on_exit(spec, error)
         if not spec.restart.should_restart(crashed=error is not None):
             return
         if not self._intensity.allow(now()):
             self._log.error("child_given_up", child=spec.name, reason="restart intensity")
+            self._event("given_up", spec.name)
             return
         self.restarts += 1
         self._start(spec)
         self._log.info("child_restarted", child=spec.name)
+        self._event("restarted", spec.name)
+
+    def _event(self, event: str, child: str) -> None:
+        if self._on_event is not None:
+            self._on_event(event, child)
 
     def _run_on_exit(self, spec: ChildSpec, error: BaseException | None) -> None:
         if spec.on_exit is None:

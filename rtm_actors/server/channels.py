@@ -59,6 +59,10 @@ class Channels:
         """Members of a channel (0 if it is not live)."""
         return self._counts.get((app_id, channel_id), 0)
 
+    def members(self) -> int:
+        """Members of every live channel, added up."""
+        return sum(self._counts.values())
+
     def forget(self, app_id: str, channel_id: str, ref: Any) -> None:
         """A channel actor stopped: drop it (unless a newer one took its place)."""
         key = (app_id, channel_id)

@@ -12,6 +12,7 @@ from rtm_actors.protocol.tokens import TokenCheck, verify_token
 from rtm_actors.server.channels import Channels
 from rtm_actors.server.config import ServerConfig
 from rtm_actors.server.directory import Directory
+from rtm_actors.server.metrics import ServerMetrics
 from rtm_actors.server.presence import PresenceHub
 from rtm_actors.store.base import OfflineStore, UserAttributeStore
 from rtm_actors.store.memory import MemoryUserAttributeStore
@@ -49,6 +50,8 @@ class ServerContext:
     #: Invitations that ended lately: a re-sent "invite" for one is not a new invitation.
     ended_invitations: RecentIds[bool] = field(default_factory=lambda: RecentIds(65536))
     stats: ServerStats = field(default_factory=ServerStats)
+    #: Event counts and latencies by kind, for the metrics endpoint (issue 10).
+    metrics: ServerMetrics = field(default_factory=ServerMetrics)
 
     def __post_init__(self) -> None:
         self.channels = Channels(self.config)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -33,6 +34,7 @@ from rtm_actors.server import messages as m, wsio
 from rtm_actors.server.admin import AdminApp
 from rtm_actors.server.context import ServerContext, check_token
 from rtm_actors.server.link import Link
+from rtm_actors.server.ops import OpsApp
 from rtm_actors.server.session import SessionActor
 
 log = structlog.get_logger("rtm_actors.server.gateway")
@@ -44,11 +46,16 @@ class Gateway:
     """Turns websockets into logged-in sessions. ``__call__`` is a WSGI app."""
 
     def __init__(
-        self, ctx: ServerContext, path: str = "/rtm", admin: AdminApp | None = None
+        self,
+        ctx: ServerContext,
+        path: str = "/rtm",
+        admin: AdminApp | None = None,
+        ops: OpsApp | None = None,
     ) -> None:
         self.ctx = ctx
         self.path = path
         self.admin = admin
+        self.ops = ops
         self._login_rates: dict[tuple[str, str], RateLimiter] = {}
         self._unauthenticated = 0
 
@@ -57,6 +64,8 @@ class Gateway:
         path = environ.get("PATH_INFO", "")
         if ws is None and self.admin is not None and path.startswith(self.path + "/admin/"):
             return self.admin(environ, start_response)
+        if ws is None and self.ops is not None and path in self.ops.paths:
+            return self.ops(environ, start_response)
         if ws is None or path != self.path:
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"rtm_actors: connect a websocket to " + self.path.encode() + b"\n"]
@@ -85,9 +94,11 @@ class Gateway:
             self._unauthenticated -= 1
         if login is None:
             return
+        started = time.perf_counter()
         session = self._open_session(link, login)
         if session is None:
             return
+        self.ctx.metrics.observe("login", time.perf_counter() - started)
         # The socket timeout bounds reads: a link silent that long is dead. Writes
         # have their own bound (Link.write_timeout: a slow consumer).
         wsio.set_timeout(ws, cfg.idle_timeout)
@@ -120,6 +131,7 @@ class Gateway:
 
     def _refuse_login(self, link: Link, login: Login, code: LoginErrCode) -> None:
         link.send(codec.encode(Reply(login.rid, code)))
+        self.ctx.metrics.request_errors[(Login, int(code))] += 1
         log.info(
             "login_refused",
             app_id=login.app_id[:64],
@@ -238,7 +250,7 @@ class Gateway:
             except RemoteProtocolError as exc:
                 tell(session, m.BadFrame(link_id, str(exc)[:200]))
                 continue
-            tell(session, m.FrameIn(link_id, frame))
+            tell(session, m.FrameIn(link_id, frame, time.perf_counter()))
         if link.stalled:
             why = "slow consumer"
         # Wait until the session has taken note: it may be inside a write on this

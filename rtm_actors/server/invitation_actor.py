@@ -154,6 +154,7 @@ class InvitationActor(GeventActor):
                     self._watching = True
                     self.ctx.presence.watch(self.actor_ref, self.app_id, [self.callee_id])
                 case inv.Finished(outcome=outcome):
+                    self.ctx.metrics.invitations[outcome.value] += 1
                     self._log.info("invitation_ended", outcome=outcome.value)
                     self.stop()
 

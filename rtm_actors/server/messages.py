@@ -30,6 +30,8 @@ class FrameIn:
 
     link_id: int
     frame: AnyClientFrame
+    #: ``time.perf_counter()`` when the gateway read it (request latency metrics).
+    received_at: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

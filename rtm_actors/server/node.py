@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+import time
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Self, cast
@@ -13,6 +14,7 @@ import pykka
 import structlog
 from gevent.pywsgi import WSGIServer
 from geventwebsocket.handler import WebSocketHandler
+from prometheus_client.registry import CollectorRegistry
 
 from rtm_actors.log import configure_logging
 from rtm_actors.protocol.codes import ConnectionChangeReason
@@ -22,6 +24,8 @@ from rtm_actors.server.admin import AdminApp
 from rtm_actors.server.config import ServerConfig
 from rtm_actors.server.context import ServerContext
 from rtm_actors.server.gateway import Gateway
+from rtm_actors.server.ops import OpsApp
+from rtm_actors.server.prometheus import node_registry
 from rtm_actors.store import OfflineStore, open_offline_store
 
 log = structlog.get_logger("rtm_actors.server")
@@ -43,6 +47,8 @@ class RtmServer:
         keyfile: the certificate's private key.
         admin_token: enables the operator endpoints (``<path>/admin/ban``) with this
             bearer token.
+        metrics: serve Prometheus metrics on ``/metrics`` (``/healthz`` and
+            ``/readyz`` are always served).
     """
 
     def __init__(
@@ -57,6 +63,7 @@ class RtmServer:
         certfile: str | None = None,
         keyfile: str | None = None,
         admin_token: str | None = None,
+        metrics: bool = True,
     ) -> None:
         self.host = host
         self.port = port
@@ -74,6 +81,10 @@ class RtmServer:
         self._ctx: ServerContext | None = None
         self._gateway: Gateway | None = None
         self._http: WSGIServer | None = None
+        self._metrics = metrics
+        self._registry: CollectorRegistry | None = None
+        #: ``stop()`` has begun: ``/readyz`` answers 503.
+        self._stopping = False
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -105,6 +116,8 @@ class RtmServer:
     def stop(self, timeout: float | None = None) -> None:
         """Graceful stop: stop listening, tell clients to reconnect, flush the store."""
         timeout = self.config.shutdown_timeout if timeout is None else timeout
+        self._stopping = True
+        began = time.monotonic()
         if self._http is not None:
             self._http.close()
         ctx = self._ctx
@@ -121,12 +134,19 @@ class RtmServer:
                 # It stops what it still supervises (channels) before itself.
                 ctx.supervisor.stop(block=False)
             ctx.store.close()
-            log.info("server_stopped", url=self.url, sessions=len(sessions))
+            log.info(
+                "server_stopped",
+                url=self.url,
+                sessions=len(sessions),
+                seconds=round(time.monotonic() - began, 3),
+            )
         if self._http is not None:
             self._http.stop(timeout=1)
             self._http = None
         self._ctx = None
         self._gateway = None
+        self._registry = None
+        self._stopping = False
 
     def __enter__(self) -> Self:
         return self.start()
@@ -168,6 +188,11 @@ class RtmServer:
         log.info("user_unbanned", app_id=app_id, user_id=user_id)
 
     @property
+    def metrics_registry(self) -> CollectorRegistry | None:
+        """This node's own Prometheus registry, once started (None with ``metrics=False``)."""
+        return self._registry
+
+    @property
     def url(self) -> str:
         """The websocket URL clients connect to (``ws://host:port/rtm``)."""
         scheme = "wss" if self._tls else "ws"
@@ -191,11 +216,25 @@ class RtmServer:
             self._ctx = ServerContext(
                 config=self.config, store=store, certificates=self._certificates
             )
-            self._ctx.supervisor = Supervisor.start(name="server")
+            self._ctx.supervisor = Supervisor.start(
+                name="server", on_event=self._ctx.metrics.actor_event
+            )
             self._ctx.channels.supervisor = self._ctx.supervisor
             admin = AdminApp(self._admin_token, self.ban, self.unban) if self._admin_token else None
-            self._gateway = Gateway(self._ctx, self.path, admin)
+            if self._metrics:
+                self._registry = node_registry(lambda: self._ctx, self._ready)
+            ops = OpsApp(self._registry, self._healthy, self._ready)
+            self._gateway = Gateway(self._ctx, self.path, admin, ops)
         return self._gateway
+
+    def _ready(self) -> bool:
+        """Serving (or mounted and started) and not stopping: take new clients."""
+        return self._ctx is not None and not self._stopping
+
+    def _healthy(self) -> bool:
+        """The node's supervisor runs (and so does the hub, since we answer)."""
+        ctx = self._ctx
+        return ctx is not None and ctx.supervisor is not None and ctx.supervisor.is_alive()
 
     def _store_name(self) -> str:
         return (

@@ -34,6 +34,7 @@ from rtm_actors.protocol.codes import (
 from rtm_actors.protocol.flow import DeliveryWindow, RateLimiter, RecentIds
 from rtm_actors.protocol.frames import (
     Ack,
+    ChannelMessage,
     Error,
     Kick,
     Login,
@@ -61,6 +62,7 @@ from rtm_actors.server.invitation_actor import (
     Uninvolve,
 )
 from rtm_actors.server.link import Link, link_last_rx
+from rtm_actors.server.metrics import RequestClock
 from rtm_actors.server.session_channels import CHANNEL_FRAMES, ChannelRequests
 from rtm_actors.server.session_invitations import INVITATION_FRAMES, InvitationRequests
 from rtm_actors.server.session_presence import (
@@ -138,6 +140,10 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
         self._started = now()
         self._sent = 0
         self._received = 0
+        #: Websockets this session has had (1 + reconnects that resumed it).
+        self._links = 0
+        self._peer = ""
+        self._clock = RequestClock(ctx.metrics)
         self._log = log.bind(app_id=app_id, user_id=user_id, session=session_key[:8])
         self._token_expires_at: int | None = None
         self._renew_rate = RateLimiter(*ctx.config.renew_rate)
@@ -149,8 +155,9 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
 
     def on_receive(self, message: Any) -> Any:
         match message:
-            case m.FrameIn(link_id=link_id, frame=frame):
+            case m.FrameIn(link_id=link_id, frame=frame, received_at=received_at):
                 if self.link is not None and link_id == self.link.id:
+                    self._clock.received(frame, received_at)
                     self._on_frame(frame)
             case m.Deliver():
                 self._on_deliver(message)
@@ -258,7 +265,16 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
             missed, self._missed_presence = self._missed_presence, {}
             self._push_presence(missed)
         self._load_offline()
-        self._log.info("session_attached", resumed=resumed, peer=link.peer)
+        self._links += 1
+        self._peer = link.peer
+        self._log.info(
+            "session_attached",
+            resumed=resumed,
+            peer=link.peer,
+            links=self._links,
+            unacked=len(self._window),
+            token_expires_at=self._token_expires_at,
+        )
         return True
 
     # -- tokens --------------------------------------------------------------
@@ -295,6 +311,8 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
         silent_for = now() - link_last_rx(self.link)
         self.link = None
         self._start_absence_timers(silent_for)
+        # The label is the reason without its detail ("socket error: ...").
+        self.ctx.metrics.links_lost[why.split(":", 1)[0]] += 1
         self._log.info("link_lost", why=why, unacked=len(self._window))
 
     def _start_absence_timers(self, silent_for: float = 0.0) -> None:
@@ -325,6 +343,7 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
         if self.ended:
             return
         self.ended = True
+        channels = len(self.channels)
         self._timers.cancel_all()
         self._stop_watching()
         self._leave_all_channels()
@@ -334,15 +353,22 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
             # newer login of the same user).
             self._set_own_presence(PeerOnlineState.OFFLINE)
             self.ctx.attributes.put(self.app_id, self.user_id, {})
+        unacked = 0
         for push in self._window.drain():
+            unacked += 1
             if isinstance(push, m.Deliver):
                 self._bounce(push, successor)
+        self.ctx.metrics.sessions_ended[why] += 1
         self._log.info(
             "session_ended",
             why=why,
             seconds=round(now() - self._started, 3),
             sent=self._sent,
             received=self._received,
+            links=self._links,
+            channels=channels,
+            unacked=unacked,
+            peer=self._peer,
         )
         self.stop()
 
@@ -415,6 +441,9 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
             self._start_absence_timers()
             return
         assert self.link is not None
+        metrics = self.ctx.metrics
+        metrics.frames_out[ChannelMessage] += 1
+        metrics.channel_deliveries += 1
         self.link.send_frame(data)
 
     def _backlog(self) -> int:
@@ -491,6 +520,7 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
     def _send(self, frame: Any) -> None:
         # A failed write marks the link closed; its reader greenlet then reports it.
         if self.link is not None:
+            self._clock.sent(frame)
             self.link.send(codec.encode(frame))
 
 

@@ -48,6 +48,10 @@ class MemoryOfflineStore:
         """How many are kept."""
         return len(self._queues.get((app_id, receiver_id), ()))
 
+    def total(self) -> int:
+        """How many are kept for all receivers (the metrics gauge)."""
+        return sum(len(q) for q in self._queues.values())
+
     def close(self) -> None:
         """Nothing to flush."""
 

@@ -119,6 +119,13 @@ class SqliteOfflineStore:
         )
         return int(row[0])
 
+    def total(self) -> int:
+        """How many are kept for all receivers (the metrics gauge)."""
+        row = self._offload.run(
+            lambda: self._db.execute("SELECT COUNT(*) FROM offline_messages").fetchone()
+        )
+        return int(row[0])
+
     def close(self) -> None:
         """Close the database and its thread."""
         self._offload.run(self._db.close)
