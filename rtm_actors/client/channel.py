@@ -43,7 +43,7 @@ from rtm_actors.protocol.limits import is_valid_message
 from rtm_actors.runtime import GeventActor, try_tell
 
 if TYPE_CHECKING:
-    from rtm_actors.client.service import ChannelPort
+    from rtm_actors.client.service_channels import ChannelPort
 
 
 class ChannelActor(GeventActor):
