@@ -32,6 +32,7 @@ from rtm_actors.client.service_actor import RtmServiceActor, new_rid_counter
 from rtm_actors.client.service_channels import ChannelMethods, ChannelPort
 from rtm_actors.client.service_presence import PresenceMethods
 from rtm_actors.client.service_settings import SettingsMethods
+from rtm_actors.client.states import SENDING_STATES
 from rtm_actors.client.supervisor import ConnectionSupervisor, StateBox
 from rtm_actors.client.values import (
     Message,
@@ -63,7 +64,6 @@ from rtm_actors.runtime import now
 log = structlog.get_logger("rtm_actors.client")
 
 DEFAULT_SERVER_URL = "ws://127.0.0.1:8700/rtm"
-_SENDING_STATES = (ConnectionState.CONNECTED, ConnectionState.RECONNECTING)
 
 
 def get_agora_sdk_version() -> str:
@@ -257,7 +257,7 @@ class RtmService(PresenceMethods, ChannelMethods, SettingsMethods):
     def _send_check(self, peer_id: str, message: Message) -> PeerMessageErrCode | None:
         if self._actor is None:
             return PeerMessageErrCode.NOT_INITIALIZED
-        if self._box.state not in _SENDING_STATES:
+        if self._box.state not in SENDING_STATES:
             return PeerMessageErrCode.USER_NOT_LOGGED_IN
         if not is_valid_user_id(peer_id):
             return PeerMessageErrCode.INVALID_USERID
@@ -286,7 +286,7 @@ class RtmService(PresenceMethods, ChannelMethods, SettingsMethods):
         code = None
         if self._actor is None:
             code = codes.NOT_INITIALIZED
-        elif self._box.state not in _SENDING_STATES:
+        elif self._box.state not in SENDING_STATES:
             code = codes.USER_NOT_LOGGED_IN
         elif not valid:
             code = invalid if invalid is not None else codes.INVALID_ARGUMENT
@@ -313,7 +313,7 @@ class RtmService(PresenceMethods, ChannelMethods, SettingsMethods):
 
     def is_logged_in(self) -> bool:
         """Whether the user is logged in (connected, or reconnecting by itself)."""
-        return self._box.state in _SENDING_STATES
+        return self._box.state in SENDING_STATES
 
     def _track_invitation(self, key: tuple[Any, ...], actor: Any) -> None:
         if self._actor is not None:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from importlib import metadata
 from typing import TYPE_CHECKING, Any
-
-import structlog
 
 from rtm_actors.client import messages as cm
 from rtm_actors.client.channel import Channel, ChannelActor
@@ -23,6 +20,7 @@ from rtm_actors.client.handlers import ChannelEventHandler
 from rtm_actors.client.requests import (
     Request,
 )
+from rtm_actors.client.states import SENDING_STATES
 from rtm_actors.client.values import (
     ChannelAttribute,
     ChannelAttributeOptions,
@@ -32,7 +30,6 @@ from rtm_actors.protocol.attributes import AttributeOp
 from rtm_actors.protocol.channel import MAX_COUNT_CHANNELS
 from rtm_actors.protocol.codes import (
     AttributeOperationErr,
-    ConnectionState,
     GetChannelMemberCountErrCode,
 )
 from rtm_actors.protocol.frames import (
@@ -44,21 +41,6 @@ from rtm_actors.protocol.limits import (
     is_valid_channel_id,
 )
 from rtm_actors.runtime import now
-
-log = structlog.get_logger("rtm_actors.client")
-
-DEFAULT_SERVER_URL = "ws://127.0.0.1:8700/rtm"
-_SENDING_STATES = (ConnectionState.CONNECTED, ConnectionState.RECONNECTING)
-
-
-def get_agora_sdk_version() -> str:
-    """Agora's ``getAgoraSdkVersion``: this SDK's version and the API it follows."""
-    try:
-        version = metadata.version("rtm-actors")
-    except metadata.PackageNotFoundError:
-        version = "0+unknown"
-    return f"rtm_actors {version} (Agora RTM 1.4 API)"
-
 
 if TYPE_CHECKING:
     from rtm_actors.client.service import RtmService
@@ -215,7 +197,7 @@ class ChannelPort:
         service = self._service
         if service._actor is None:
             return codes.NOT_INITIALIZED
-        if service.connection_state not in _SENDING_STATES:
+        if service.connection_state not in SENDING_STATES:
             return codes.USER_NOT_LOGGED_IN
         return None
 

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from importlib import metadata
 from typing import Any
-
-import structlog
 
 from rtm_actors.client.config import ClientConfig
 from rtm_actors.client.futures import RtmFuture
@@ -20,7 +17,6 @@ from rtm_actors.client.requests import (
 from rtm_actors.protocol.attributes import AttributeOp
 from rtm_actors.protocol.codes import (
     AttributeOperationErr,
-    ConnectionState,
     PeerOnlineState,
     PeerSubscriptionOption,
     PeerSubscriptionStatusErr,
@@ -42,21 +38,6 @@ from rtm_actors.protocol.limits import (
     is_valid_user_id,
 )
 from rtm_actors.protocol.presence import MAX_QUERY_PEERS, MAX_SUBSCRIBED_PEERS, valid_peer_list
-
-log = structlog.get_logger("rtm_actors.client")
-
-DEFAULT_SERVER_URL = "ws://127.0.0.1:8700/rtm"
-_SENDING_STATES = (ConnectionState.CONNECTED, ConnectionState.RECONNECTING)
-
-
-def get_agora_sdk_version() -> str:
-    """Agora's ``getAgoraSdkVersion``: this SDK's version and the API it follows."""
-    try:
-        version = metadata.version("rtm-actors")
-    except metadata.PackageNotFoundError:
-        version = "0+unknown"
-    return f"rtm_actors {version} (Agora RTM 1.4 API)"
-
 
 _ATTRIBUTE_CALLBACKS = {
     AttributeOp.SET: "on_set_local_user_attributes_result",

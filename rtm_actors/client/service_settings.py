@@ -3,32 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib import metadata
 from typing import Any
-
-import structlog
 
 from rtm_actors.client import messages as cm
 from rtm_actors.client.config import ClientConfig
 from rtm_actors.client.parameters import parse_parameters
 from rtm_actors.client.sdk_log import ParameterErr, SdkLog
-from rtm_actors.protocol.codes import (
-    ConnectionState,
-)
-
-log = structlog.get_logger("rtm_actors.client")
-
-DEFAULT_SERVER_URL = "ws://127.0.0.1:8700/rtm"
-_SENDING_STATES = (ConnectionState.CONNECTED, ConnectionState.RECONNECTING)
-
-
-def get_agora_sdk_version() -> str:
-    """Agora's ``getAgoraSdkVersion``: this SDK's version and the API it follows."""
-    try:
-        version = metadata.version("rtm-actors")
-    except metadata.PackageNotFoundError:
-        version = "0+unknown"
-    return f"rtm_actors {version} (Agora RTM 1.4 API)"
 
 
 class SettingsMethods:
