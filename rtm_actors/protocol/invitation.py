@@ -26,7 +26,8 @@ server does not give up on the handshake while the caller's session lives, so a 
 on a slow link cannot end up accepted while its callee failed; if the caller's session
 ends first, both fail, except in one window: a caller whose SDK got "accepted" but lost
 its session before its acknowledgement reached the server stays accepted while the
-callee fails with ACCEPT_FAILURE (docs/invitations.md, "Known gaps"). Machines never read a clock: timers are the shell's job.
+callee fails with ACCEPT_FAILURE (docs/invitations.md, "Known gaps"). Machines never
+read a clock: timers are the shell's job.
 """
 
 from __future__ import annotations
