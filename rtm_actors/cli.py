@@ -133,6 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
         ban.add_argument("--app-id", required=True)
         ban.add_argument("--user-id", required=True)
         ban.set_defaults(run=_ban, action=action)
+
+    from rtm_actors.loadtest.cli import register as register_loadtest
+
+    register_loadtest(sub)
     return parser
 
 
