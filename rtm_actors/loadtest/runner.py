@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import sys
 import tempfile
@@ -27,6 +26,7 @@ import gevent
 import gevent.queue
 import gevent.subprocess
 
+from rtm_actors.loadtest import procstat
 from rtm_actors.loadtest.options import LoadOptions
 from rtm_actors.loadtest.report import generator_warning
 from rtm_actors.loadtest.scenario import SCENARIOS
@@ -64,27 +64,11 @@ class ServerHandle:
 
     def cpu_seconds(self) -> float:
         """User + system CPU of the embedded server so far (0 for a remote one)."""
-        if self.pid is None:
-            return 0.0
-        try:
-            with open(f"/proc/{self.pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            return 0.0
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return 0.0 if self.pid is None else procstat.cpu_seconds(self.pid)
 
     def rss_kib(self) -> int:
         """Resident memory of the embedded server (KiB; 0 for a remote one)."""
-        if self.pid is None:
-            return 0
-        try:
-            with open(f"/proc/{self.pid}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        return int(line.split()[1])
-        except OSError:
-            pass
-        return 0
+        return 0 if self.pid is None else procstat.rss_kib(self.pid)
 
 
 @contextmanager

@@ -15,7 +15,6 @@ import importlib
 import importlib.util
 import json
 import os
-import resource
 import sys
 import time
 from collections import Counter
@@ -28,6 +27,7 @@ import gevent
 
 from rtm_actors.client.config import ClientConfig
 from rtm_actors.client.service import create_agora_service
+from rtm_actors.loadtest import procstat
 from rtm_actors.loadtest.options import LoadOptions
 from rtm_actors.loadtest.planned import PlannedUser, TickScheduler, is_scheduled
 from rtm_actors.loadtest.scenario import SCENARIOS, Plan, build_plan
@@ -125,24 +125,6 @@ def client_config(options: LoadOptions) -> ClientConfig:
     return replace(ClientConfig(), dedup_window=options.dedup_window)
 
 
-def rss_kib() -> int:
-    """This process's resident memory (KiB)."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def cpu_seconds() -> float:
-    """User + system CPU this process has used."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def _chunks(items: list[SimulatedUser], size: int) -> Iterator[list[SimulatedUser]]:
     size = size if size > 0 else max(1, len(items))
     for start in range(0, len(items), size):
@@ -213,7 +195,7 @@ class Worker:
         self.phase = "create"
         stats = self.stats
         gc.collect()
-        stats.counters["rss_kib_base"] = rss_kib()
+        stats.counters["rss_kib_base"] = procstat.rss_kib()
         yielder = Yielder(50)
         for user_plan in self.plan.shard(self.index, self.options.workers):
             self.users.append(self.user_class(self.context, user_plan))
@@ -236,8 +218,8 @@ class Worker:
         logged_in = sum(1 for u in self.users if u.logged_in)
         stats.counters["logged_in_after_login"] = logged_in
         gc.collect()
-        stats.counters["rss_kib_logged_in"] = rss_kib()
-        stats.counters["cpu_ms_login"] = round(cpu_seconds() * 1000)
+        stats.counters["rss_kib_logged_in"] = procstat.rss_kib()
+        stats.counters["cpu_ms_login"] = round(procstat.cpu_seconds() * 1000)
 
     def _run_traffic(self, go_at: float) -> None:
         self.phase = "traffic"
@@ -245,7 +227,7 @@ class Worker:
         context.go_at = go_at
         context.end_at = go_at + self.options.duration
         stats.mark("go", go_at)
-        cpu0 = cpu_seconds()
+        cpu0 = procstat.cpu_seconds()
         yielder = Yielder(100)
         active = [u for u in self.users if u.logged_in]
         planned = [u for u in active if isinstance(u, PlannedUser) and is_scheduled(u)]
@@ -266,7 +248,7 @@ class Worker:
         gevent.sleep(max(0.0, context.end_at - self.clock()))
         # (A load process that fell behind ends later: its rates count the real span.)
         stats.mark("end", max(context.end_at, self.clock()))
-        stats.counters["cpu_ms_traffic"] = round((cpu_seconds() - cpu0) * 1000)
+        stats.counters["cpu_ms_traffic"] = round((procstat.cpu_seconds() - cpu0) * 1000)
         if planned:
             # What the plan had for these users (ticks, not drops), to compare with done.
             stats.counters["actions_planned"] = sum(
@@ -318,7 +300,7 @@ class Worker:
         states = Counter(u.rtm.connection_state.name for u in self.users)
         self.stats.sample_states(now, states)
         counters = self.stats.counters
-        counters["rss_kib_peak"] = max(counters["rss_kib_peak"], rss_kib())
+        counters["rss_kib_peak"] = max(counters["rss_kib_peak"], procstat.rss_kib())
         control.progress(self.snapshot(now, states))
 
     def snapshot(self, now: float, states: Counter[str]) -> dict[str, Any]:
