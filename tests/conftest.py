@@ -75,3 +75,46 @@ def logged_in(server, make_client):
         return rtm, rec
 
     return login
+
+
+@pytest.fixture(scope="session")
+def redis_db() -> Iterator[int]:
+    """A Redis database of our own (1-15) for this test run, claimed with a lock key.
+
+    Skipped when Redis is not reachable, unless ``CI`` is set: there it must run.
+    """
+    import os
+
+    import redis
+
+    admin = redis.Redis(host="127.0.0.1", port=6379, db=0, socket_connect_timeout=1)
+    try:
+        admin.ping()
+    except redis.ConnectionError:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    token = f"{os.getpid()}"
+    for db in range(1, 16):
+        if admin.set(f"rtm-actors-test-lock:{db}", token, nx=True, ex=1800):
+            break
+    else:
+        pytest.fail("no free Redis database: every lock key rtm-actors-test-lock:1..15 is taken")
+    try:
+        yield db
+    finally:
+        if admin.get(f"rtm-actors-test-lock:{db}") == token.encode():
+            redis.Redis(host="127.0.0.1", port=6379, db=db).flushdb()
+            admin.delete(f"rtm-actors-test-lock:{db}")
+        admin.close()
+
+
+@pytest.fixture
+def redis_url(redis_db: int) -> str:
+    """The URL of this run's Redis database, flushed for the test."""
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=6379, db=redis_db)
+    client.flushdb()
+    client.close()
+    return f"redis://127.0.0.1:6379/{redis_db}"

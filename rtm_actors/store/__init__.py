@@ -4,8 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rtm_actors.store.base import OfflinePolicy, OfflineStore, StoredMessage, UserAttributeStore
-from rtm_actors.store.memory import MemoryOfflineStore, MemoryUserAttributeStore
+from rtm_actors.store.base import (
+    ChannelAttributeStore,
+    MembershipStore,
+    OfflinePolicy,
+    OfflineStore,
+    Route,
+    RoutingStore,
+    StoredAttribute,
+    StoredMessage,
+    UserAttributeStore,
+)
+from rtm_actors.store.memory import (
+    MemoryChannelAttributeStore,
+    MemoryMembershipStore,
+    MemoryOfflineStore,
+    MemoryRoutingStore,
+    MemoryUserAttributeStore,
+)
 
 
 class UnknownStoreError(ValueError):
@@ -13,7 +29,8 @@ class UnknownStoreError(ValueError):
 
 
 def open_offline_store(url: str, policy: OfflinePolicy | None = None) -> OfflineStore:
-    """Open the backend a URL names: ``memory``, ``sqlite:///path`` (or ``sqlite://:memory:``)."""
+    """Open the backend a URL names: ``memory``, ``sqlite:///path`` (or
+    ``sqlite://:memory:``), or ``redis://host:port/db`` (needs the ``redis`` extra)."""
     if url == "memory":
         return MemoryOfflineStore(policy)
     if url.startswith("sqlite://"):
@@ -24,17 +41,36 @@ def open_offline_store(url: str, policy: OfflinePolicy | None = None) -> Offline
             # sqlite:///rtm.db is relative, sqlite:////abs/rtm.db absolute (SQLAlchemy style)
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         return SqliteOfflineStore(path, policy)
-    msg = f"unknown store {url!r}: use 'memory' or 'sqlite:///path/to/file.db'"
+    if is_redis_url(url):
+        from rtm_actors.runtime.redis_socket import gevent_redis
+        from rtm_actors.store.redis_store import RedisOfflineStore
+
+        return RedisOfflineStore(gevent_redis(url), policy)
+    msg = f"unknown store {url!r}: use 'memory', 'sqlite:///path/to/file.db' or 'redis://...'"
     raise UnknownStoreError(msg)
 
 
+def is_redis_url(url: str) -> bool:
+    """Whether a store URL names Redis (several nodes then share it)."""
+    return url.startswith("redis://")
+
+
 __all__ = [
+    "ChannelAttributeStore",
+    "MembershipStore",
+    "MemoryChannelAttributeStore",
+    "MemoryMembershipStore",
     "MemoryOfflineStore",
+    "MemoryRoutingStore",
     "MemoryUserAttributeStore",
     "OfflinePolicy",
     "OfflineStore",
+    "Route",
+    "RoutingStore",
+    "StoredAttribute",
     "StoredMessage",
     "UnknownStoreError",
     "UserAttributeStore",
+    "is_redis_url",
     "open_offline_store",
 ]

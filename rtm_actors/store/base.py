@@ -69,3 +69,86 @@ class UserAttributeStore(Protocol):
 
     def put(self, app_id: str, user_id: str, attributes: dict[str, str]) -> None:
         """Replace the user's attributes (an empty dict removes them)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAttribute:
+    """One channel attribute: its value, who wrote it last and when (ms)."""
+
+    value: str
+    user_id: str
+    ts: int
+
+
+@runtime_checkable
+class ChannelAttributeStore(Protocol):
+    """Each channel's attributes (they live while the channel does)."""
+
+    def get(self, app_id: str, channel_id: str) -> dict[str, StoredAttribute]:
+        """The channel's attributes (empty if none)."""
+        ...
+
+    def put(self, app_id: str, channel_id: str, attributes: dict[str, StoredAttribute]) -> None:
+        """Replace the channel's attributes (an empty dict removes them)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where a logged-in user's session lives, and the user's online state."""
+
+    node: str
+    session_key: str
+    state: int
+
+
+@runtime_checkable
+class RoutingStore(Protocol):
+    """Presence and routing: which node holds each user's session, and its state.
+
+    Every write names the node and session it speaks for, and changes nothing once
+    another session owns the user (a newer login elsewhere wins).
+    """
+
+    def claim(self, app_id: str, user_id: str, route: Route) -> Route | None:
+        """Make ``route`` the user's; answer the route it replaced, if any."""
+        ...
+
+    def release(self, app_id: str, user_id: str, node: str, session_key: str) -> bool:
+        """Forget the user's route if it is still that session's; answer whether it was."""
+        ...
+
+    def set_state(self, app_id: str, user_id: str, node: str, session_key: str, state: int) -> bool:
+        """Record the user's state if that session still owns it; answer whether it did."""
+        ...
+
+    def locate(self, app_id: str, user_ids: list[str]) -> dict[str, Route]:
+        """The routes of those users who are logged in somewhere."""
+        ...
+
+    def drop_node(self, node: str) -> list[tuple[str, str]]:
+        """Release every user still routed to ``node``; answer them (app id, user id)."""
+        ...
+
+
+@runtime_checkable
+class MembershipStore(Protocol):
+    """Channel membership across nodes: each member and the node holding its session."""
+
+    def join(self, app_id: str, channel_id: str, user_id: str, node: str) -> None:
+        """``user_id`` is a member, through ``node``."""
+
+    def leave(self, app_id: str, channel_id: str, user_id: str, node: str) -> bool:
+        """Remove the member if it is still through ``node``; answer whether it was."""
+        ...
+
+    def members(self, app_id: str, channel_id: str) -> dict[str, str]:
+        """User id -> node, for every member of the channel."""
+        ...
+
+    def counts(self, app_id: str, channel_ids: list[str]) -> dict[str, int]:
+        """How many members each channel has (0 for channels with none)."""
+        ...
+
+    def drop_node(self, node: str) -> list[tuple[str, str, str]]:
+        """Remove every member through ``node``; answer them (app, channel, user)."""
+        ...

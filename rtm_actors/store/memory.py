@@ -6,7 +6,7 @@ import dataclasses
 import itertools
 from collections import defaultdict, deque
 
-from rtm_actors.store.base import OfflinePolicy, StoredMessage
+from rtm_actors.store.base import OfflinePolicy, Route, StoredAttribute, StoredMessage
 
 
 class MemoryOfflineStore:
@@ -72,3 +72,105 @@ class MemoryUserAttributeStore:
             self._attributes[(app_id, user_id)] = dict(attributes)
         else:
             self._attributes.pop((app_id, user_id), None)
+
+
+class MemoryChannelAttributeStore:
+    """Channel attributes in a dict."""
+
+    def __init__(self) -> None:
+        self._attributes: dict[tuple[str, str], dict[str, StoredAttribute]] = {}
+
+    def get(self, app_id: str, channel_id: str) -> dict[str, StoredAttribute]:
+        """A copy of the channel's attributes."""
+        return dict(self._attributes.get((app_id, channel_id), {}))
+
+    def put(self, app_id: str, channel_id: str, attributes: dict[str, StoredAttribute]) -> None:
+        """Replace (or with an empty dict, remove) the channel's attributes."""
+        if attributes:
+            self._attributes[(app_id, channel_id)] = dict(attributes)
+        else:
+            self._attributes.pop((app_id, channel_id), None)
+
+
+class MemoryRoutingStore:
+    """Routes in a dict: the single-process reference for the Redis one."""
+
+    def __init__(self) -> None:
+        self._routes: dict[tuple[str, str], Route] = {}
+
+    def claim(self, app_id: str, user_id: str, route: Route) -> Route | None:
+        """Take the user; answer the route replaced."""
+        old = self._routes.get((app_id, user_id))
+        self._routes[(app_id, user_id)] = route
+        return old
+
+    def release(self, app_id: str, user_id: str, node: str, session_key: str) -> bool:
+        """Forget the route if it is still that session's."""
+        if self._owns(app_id, user_id, node, session_key):
+            del self._routes[(app_id, user_id)]
+            return True
+        return False
+
+    def set_state(self, app_id: str, user_id: str, node: str, session_key: str, state: int) -> bool:
+        """Record the state if that session still owns the user."""
+        if not self._owns(app_id, user_id, node, session_key):
+            return False
+        self._routes[(app_id, user_id)] = Route(node, session_key, state)
+        return True
+
+    def locate(self, app_id: str, user_ids: list[str]) -> dict[str, Route]:
+        """Routes of the users that have one."""
+        found = ((u, self._routes.get((app_id, u))) for u in user_ids)
+        return {u: r for u, r in found if r is not None}
+
+    def drop_node(self, node: str) -> list[tuple[str, str]]:
+        """Release the node's users."""
+        gone = [key for key, r in self._routes.items() if r.node == node]
+        for key in gone:
+            del self._routes[key]
+        return gone
+
+    def _owns(self, app_id: str, user_id: str, node: str, session_key: str) -> bool:
+        route = self._routes.get((app_id, user_id))
+        return route is not None and route.node == node and route.session_key == session_key
+
+
+class MemoryMembershipStore:
+    """Channel members in dicts."""
+
+    def __init__(self) -> None:
+        self._members: defaultdict[tuple[str, str], dict[str, str]] = defaultdict(dict)
+
+    def join(self, app_id: str, channel_id: str, user_id: str, node: str) -> None:
+        """Add (or move) the member."""
+        self._members[(app_id, channel_id)][user_id] = node
+
+    def leave(self, app_id: str, channel_id: str, user_id: str, node: str) -> bool:
+        """Remove the member if it is through ``node``."""
+        members = self._members.get((app_id, channel_id))
+        if members is None or members.get(user_id) != node:
+            return False
+        del members[user_id]
+        if not members:
+            del self._members[(app_id, channel_id)]
+        return True
+
+    def members(self, app_id: str, channel_id: str) -> dict[str, str]:
+        """User id -> node."""
+        return dict(self._members.get((app_id, channel_id), {}))
+
+    def counts(self, app_id: str, channel_ids: list[str]) -> dict[str, int]:
+        """Member counts."""
+        return {c: len(self._members.get((app_id, c), ())) for c in channel_ids}
+
+    def drop_node(self, node: str) -> list[tuple[str, str, str]]:
+        """Remove every member through ``node``."""
+        gone = [
+            (app, channel, user)
+            for (app, channel), members in self._members.items()
+            for user, n in members.items()
+            if n == node
+        ]
+        for app, channel, user in gone:
+            self.leave(app, channel, user, node)
+        return gone
