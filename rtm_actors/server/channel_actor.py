@@ -6,6 +6,11 @@ one writer, and its inbox is that member's bounded queue: a slow member is cut o
 its own session without slowing the channel). Messages carry a per-channel number so
 a member back from a short drop can ask for what it missed (at most 32, 30 s).
 An empty channel stops after ``empty_channel_ttl`` and its attributes go with it.
+
+With several nodes (a ``Cluster``), each node with members has its own actor for the
+channel: it fans out to its own members, sends its posts and member events to the
+channel's topic once for all the other nodes, and keeps who is a member through
+them (``_remote``) so that counts, member lists and member events are the channel's.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from rtm_actors.protocol.frames import (
 )
 from rtm_actors.runtime import GeventActor, NamedTimers, Yielder, now, try_tell
 from rtm_actors.server import channel_messages as cm, wsio
+from rtm_actors.store.base import StoredAttribute
 
 log = structlog.get_logger("rtm_actors.server.channel")
 
@@ -72,8 +78,14 @@ class ChannelActor(GeventActor):
         self._empty_since: float | None = now()
         self._timers = NamedTimers(self.actor_ref)
         self._log = log.bind(app_id=app_id, channel=channel_id)
+        #: The node's ``Cluster`` (several nodes on one Redis), else None.
+        self._cluster: Any = getattr(registry, "cluster", None)
+        #: Members through other nodes: user id -> node.
+        self._remote: dict[str, str] = {}
 
     def on_start(self) -> None:
+        if self._cluster is not None:
+            self._load_remote()
         self._timers.start("tick", self._config.channel_tick, cm.Tick())
 
     def on_receive(self, message: Any) -> None:
@@ -97,6 +109,18 @@ class ChannelActor(GeventActor):
                 try_tell(session, cm.SendFrame(ChannelAttributesReply(rid, 0, attrs)))
             case cm.Tick():
                 self._tick()
+            case cm.RemotePost(post=post):
+                self._fan_out(post.sender_id, post.message, post.ts)
+            case cm.RemoteMember(change=change):
+                self._remote_member(change.user_id, change.node, joined=change.joined)
+            case cm.RemoteAttributes(notify=notify):
+                self._load_attributes()
+                if notify:
+                    self._notify_attributes()
+            case cm.Resync():
+                for user_id in self._members:
+                    self._cluster.member_changed(self.app_id, self.channel_id, user_id, joined=True)
+                self._load_remote()
 
     # -- membership ------------------------------------------------------------
 
@@ -106,14 +130,17 @@ class ChannelActor(GeventActor):
         # answered OK again; the SDK refuses a second join by the application itself.
         replaced = self._members.get(user_id)
         self._members[user_id] = session
+        moved = self._remote.pop(user_id, None)
+        if self._cluster is not None and replaced is None:
+            self._cluster.member_changed(self.app_id, self.channel_id, user_id, joined=True)
         self._empty_since = None
         self._update_count()
-        count = len(self._members)
+        count = self._count()
         reply = JoinReply(join.rid, JoinChannelErr.OK, self.channel_id, self.epoch, count)
         try_tell(session, cm.SendFrame(reply))
         if join.epoch:
             self._replay(session, user_id, join.epoch, join.after)
-        if replaced is not session and member_events_enabled(count):
+        if replaced is not session and moved is None and member_events_enabled(count):
             self._to_others(user_id, MemberJoined(0, self.channel_id, user_id))
 
     def _leave(self, session: Any, user_id: str, rid: int) -> None:
@@ -123,10 +150,12 @@ class ChannelActor(GeventActor):
                 try_tell(session, cm.SendFrame(reply))
             return
         del self._members[user_id]
+        if self._cluster is not None:
+            self._cluster.member_changed(self.app_id, self.channel_id, user_id, joined=False)
         self._update_count()
         if rid:
             try_tell(session, cm.SendFrame(Reply(rid, LeaveChannelErr.OK)))
-        if member_events_enabled(len(self._members) + 1):
+        if member_events_enabled(self._count() + 1):
             self._to_others(user_id, MemberLeft(0, self.channel_id, user_id))
         if not self._members:
             self._empty_since = now()
@@ -135,7 +164,8 @@ class ChannelActor(GeventActor):
         if user_id not in self._members:
             try_tell(session, cm.SendFrame(MembersReply(rid, GetMembersErr.NOT_IN_CHANNEL)))
             return
-        users = sample_members(list(self._members), GET_MEMBERS_LIMIT, random.shuffle)
+        everyone = [*self._members, *self._remote]
+        users = sample_members(everyone, GET_MEMBERS_LIMIT, random.shuffle)
         try_tell(session, cm.SendFrame(MembersReply(rid, GetMembersErr.OK, users)))
 
     def _to_others(self, user_id: str, event: Any) -> None:
@@ -157,14 +187,21 @@ class ChannelActor(GeventActor):
         if key in self._published:
             return  # the same message re-sent after a reconnect: published already
         self._published.put(key, True)
+        self._fan_out(p.user_id, p.message, p.ts)
+        if self._remote:
+            # Once for all the other nodes; each fans it out to its own members.
+            self._cluster.post(self.app_id, self.channel_id, p.user_id, p.message, p.ts)
+
+    def _fan_out(self, sender_id: str, message: Any, ts: int) -> None:
+        """Number the message, encode it once, and hand the bytes to each local member."""
         self._cseq += 1
-        frame = ChannelMessage(self.channel_id, self.epoch, self._cseq, p.user_id, p.message, p.ts)
+        frame = ChannelMessage(self.channel_id, self.epoch, self._cseq, sender_id, message, ts)
         data = wsio.frame(codec.encode(frame))  # encoded once for every member
-        self._recent.append(self._cseq, now(), p.user_id, data)
+        self._recent.append(self._cseq, now(), sender_id, data)
         delivery = cm.SendBytes(self.channel_id, data)
         yielder = Yielder()
         for member, session in self._members.items():
-            if member != p.user_id:
+            if member != sender_id:
                 session.tell(delivery)
                 yielder.tick()
 
@@ -194,20 +231,62 @@ class ChannelActor(GeventActor):
                 )
                 for k, v in after.items()
             }
+        if code is AttributeOperationErr.OK and self._cluster is not None:
+            stored = {
+                k: StoredAttribute(a.value, a.user_id, a.ts) for k, a in self._attributes.items()
+            }
+            self._cluster.write_attributes(self.app_id, self.channel_id, stored, notify=w.notify)
         try_tell(w.session, cm.SendFrame(Reply(w.rid, code)))
         if code is AttributeOperationErr.OK and w.notify:
-            snapshot = list(self._attributes.values())
-            self._to_others("", ChannelAttributesUpdated(0, self.channel_id, snapshot))
+            self._notify_attributes()
+
+    def _notify_attributes(self) -> None:
+        snapshot = list(self._attributes.values())
+        self._to_others("", ChannelAttributesUpdated(0, self.channel_id, snapshot))
+
+    # -- the other nodes -----------------------------------------------------------
+
+    def _load_remote(self) -> None:
+        self._remote = self._cluster.remote_members(self.app_id, self.channel_id)
+        self._load_attributes()
+        self._update_count()
+
+    def _load_attributes(self) -> None:
+        stored = self._cluster.channel_attributes.get(self.app_id, self.channel_id)
+        self._attributes = {
+            k: ChannelAttribute(k, a.value, a.user_id, a.ts) for k, a in stored.items()
+        }
+
+    def _remote_member(self, user_id: str, node: str, *, joined: bool) -> None:
+        if user_id in self._members:
+            return  # its session here speaks for it
+        known = self._remote.get(user_id)
+        if joined:
+            self._remote[user_id] = node
+            event: Any = MemberJoined(0, self.channel_id, user_id)
+        elif known == node:
+            del self._remote[user_id]
+            event = MemberLeft(0, self.channel_id, user_id)
+        else:
+            return
+        self._update_count()
+        if known is None or not joined:
+            count = self._count() + (0 if joined else 1)
+            if self._members and member_events_enabled(count):
+                self._to_others(user_id, event)
 
     # -- housekeeping ----------------------------------------------------------------
 
+    def _count(self) -> int:
+        return len(self._members) + len(self._remote)
+
     def _update_count(self) -> None:
-        self._registry.set_count(self.app_id, self.channel_id, len(self._members))
+        self._registry.set_count(self.app_id, self.channel_id, self._count())
 
     def _tick(self) -> None:
         t = now()
-        count = len(self._members)
-        if count and self._pacer.due(count, t):
+        count = self._count()
+        if self._members and self._pacer.due(count, t):
             frame = MemberCount(self.channel_id, count)
             for session in list(self._members.values()):
                 try_tell(session, cm.SendFrame(frame))
@@ -222,4 +301,6 @@ class ChannelActor(GeventActor):
 
     def on_stop(self) -> None:
         self._timers.cancel_all()
+        if self._cluster is not None and not self._remote:
+            self._cluster.channel_emptied(self.app_id, self.channel_id)
         self._registry.forget(self.app_id, self.channel_id, self.actor_ref)

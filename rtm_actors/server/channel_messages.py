@@ -108,3 +108,29 @@ class SendEvent:
     """Channel -> session: a member event to push reliably (numbered, acknowledged)."""
 
     frame: Any
+
+
+@dataclass(frozen=True, slots=True)
+class RemotePost:
+    """Cluster -> channel: a message published on another node (a ``ChannelPost``)."""
+
+    post: Any
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteMember:
+    """Cluster -> channel: a member joined or left through another node (``MemberChange``)."""
+
+    change: Any
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteAttributes:
+    """Cluster -> channel: another node wrote the attributes; reload, maybe notify."""
+
+    notify: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Resync:
+    """Cluster -> channel: Redis came back (or lost its data): register members again."""

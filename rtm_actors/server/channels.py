@@ -22,6 +22,8 @@ class Channels:
     def __init__(self, config: Any, supervisor: Any = None) -> None:
         self._config = config
         self.supervisor = supervisor
+        #: The node's ``Cluster`` when several nodes share Redis, else None.
+        self.cluster: Any = None
         self._actors: dict[ChannelKey, Any] = {}
         self._counts: dict[ChannelKey, int] = {}
 
@@ -35,6 +37,8 @@ class Channels:
         ref = self.get(app_id, channel_id)
         if ref is None:
             key = (app_id, channel_id)
+            if self.cluster is not None:
+                self.cluster.channel_opened(app_id, channel_id)
             ref = ChannelActor.start_under(self.supervisor, self, app_id, channel_id, self._config)
             self._actors[key] = ref
             if self.supervisor is not None:
@@ -59,6 +63,17 @@ class Channels:
         """Members of a channel (0 if it is not live)."""
         return self._counts.get((app_id, channel_id), 0)
 
+    def counts(self, app_id: str, channel_ids: list[str]) -> dict[str, int]:
+        """Members of each channel, on every node of the cluster."""
+        if self.cluster is not None:
+            counts: dict[str, int] = self.cluster.counts(app_id, channel_ids)
+            return counts
+        return {c: self._counts.get((app_id, c), 0) for c in channel_ids}
+
+    def actors(self) -> list[Any]:
+        """Every live channel actor (a snapshot)."""
+        return list(self._actors.values())
+
     def members(self) -> int:
         """Members of every live channel, added up."""
         return sum(self._counts.values())
@@ -69,6 +84,8 @@ class Channels:
         if self._actors.get(key) is ref:
             del self._actors[key]
             self._counts.pop(key, None)
+            if self.cluster is not None:
+                self.cluster.channel_closed(app_id, channel_id)
 
     def __len__(self) -> int:
         return len(self._actors)

@@ -59,3 +59,7 @@ class ServerConfig:
     max_frame_bytes: int = 256 * 1024
     #: Seconds ``stop()`` waits for sessions to close and stores to flush.
     shutdown_timeout: float = 5.0
+    #: Several nodes on one Redis: how often a node refreshes its heartbeat key, and
+    #: its TTL. A dead node is noticed within ``node_expiry + node_heartbeat`` seconds.
+    node_heartbeat: float = 1.0
+    node_expiry: float = 3.0

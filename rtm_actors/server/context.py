@@ -52,9 +52,21 @@ class ServerContext:
     stats: ServerStats = field(default_factory=ServerStats)
     #: Event counts and latencies by kind, for the metrics endpoint (issue 10).
     metrics: ServerMetrics = field(default_factory=ServerMetrics)
+    #: Several nodes on one Redis (``server.cluster.Cluster``); None on a single node.
+    cluster: Any = None
 
     def __post_init__(self) -> None:
         self.channels = Channels(self.config)
+        if self.cluster is not None:
+            self.channels.cluster = self.presence.cluster = self.cluster
+
+    def route(self, key: tuple[str, str]) -> Any | None:
+        """The user's session: its actor here, a stand-in for it on another node, or
+        None if the user is logged in nowhere."""
+        ref = self.directory.route(key)
+        if ref is None and self.cluster is not None:
+            return self.cluster.remote_ref(key)
+        return ref
 
 
 def now_ms() -> int:

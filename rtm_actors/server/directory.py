@@ -50,6 +50,10 @@ class Directory:
             return True
         return False
 
+    def items(self) -> list[tuple[UserKey, Entry]]:
+        """Every live session's user and entry (a snapshot)."""
+        return list(self._entries.items())
+
     def sessions(self) -> list[Any]:
         """Every live session actor (a snapshot)."""
         return list(self._refs.values())

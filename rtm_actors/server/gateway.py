@@ -195,6 +195,9 @@ class Gateway:
         replaced = directory.register(key, ref, session_key)
         if replaced is not None:
             tell(replaced, m.Kick(ConnectionChangeReason.REMOTE_LOGIN, successor=ref))
+        if self.ctx.cluster is not None:
+            # Across nodes: a session of this user on another node is kicked there.
+            self.ctx.cluster.claim(key, session_key)
         self.ctx.stats.logins += 1
         return ref if _attach(ref, link, login.rid, resumed=False) else None
 

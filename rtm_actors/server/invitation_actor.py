@@ -105,7 +105,7 @@ class InvitationActor(GeventActor):
         self._log = log.bind(app_id=self.app_id, caller=self.caller_id, callee=callee_id)
 
     def on_start(self) -> None:
-        online = self.ctx.directory.route((self.app_id, self.callee_id)) is not None
+        online = self.ctx.route((self.app_id, self.callee_id)) is not None
         self._run(self._machine.start(callee_online=online))
 
     def on_receive(self, message: Any) -> None:
@@ -143,7 +143,7 @@ class InvitationActor(GeventActor):
             match effect:
                 case inv.ToCallee(event=event, code=code):
                     if event == "received":
-                        self._callee = self.ctx.directory.route((self.app_id, self.callee_id))
+                        self._callee = self.ctx.route((self.app_id, self.callee_id))
                         try_tell(self._callee, Involve(self.actor_ref, "callee", self.key))
                     self._push(self._callee, "callee", event, code)
                 case inv.ToCaller(event=event, code=code):

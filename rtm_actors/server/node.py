@@ -26,7 +26,7 @@ from rtm_actors.server.context import ServerContext
 from rtm_actors.server.gateway import Gateway
 from rtm_actors.server.ops import OpsApp
 from rtm_actors.server.prometheus import node_registry
-from rtm_actors.store import OfflineStore, open_offline_store
+from rtm_actors.store import OfflineStore, is_redis_url, open_offline_store
 
 log = structlog.get_logger("rtm_actors.server")
 
@@ -38,7 +38,8 @@ class RtmServer:
         host: address to listen on (stand-alone mode).
         port: TCP port; 0 picks a free one (see ``url`` after ``start``).
         store: ``"memory"``, ``"sqlite:///path.db"`` (the default, survives
-            restarts), or an ``OfflineStore`` object.
+            restarts), ``"redis://host:port/db"`` (several nodes on one Redis are one
+            system: see docs/cluster.md), or an ``OfflineStore`` object.
         app_certificates: ``{app_id: certificate}``; ``None`` is testing mode, where
             any token is accepted (as Agora does for projects without a certificate).
         config: timings and bounds (``ServerConfig``).
@@ -133,6 +134,8 @@ class RtmServer:
             if ctx.supervisor is not None:
                 # It stops what it still supervises (channels) before itself.
                 ctx.supervisor.stop(block=False)
+            if ctx.cluster is not None:
+                ctx.cluster.stop()
             ctx.store.close()
             log.info(
                 "server_stopped",
@@ -208,18 +211,20 @@ class RtmServer:
 
     def _ensure_started(self) -> Gateway:
         if self._gateway is None:
-            store = (
-                open_offline_store(self._store_spec)
-                if isinstance(self._store_spec, str)
-                else self._store_spec
-            )
-            self._ctx = ServerContext(
-                config=self.config, store=store, certificates=self._certificates
-            )
+            spec = self._store_spec
+            if isinstance(spec, str) and is_redis_url(spec):
+                self._ctx = _cluster_context(spec, self.config, self._certificates)
+            else:
+                store = open_offline_store(spec) if isinstance(spec, str) else spec
+                self._ctx = ServerContext(
+                    config=self.config, store=store, certificates=self._certificates
+                )
             self._ctx.supervisor = Supervisor.start(
                 name="server", on_event=self._ctx.metrics.actor_event
             )
             self._ctx.channels.supervisor = self._ctx.supervisor
+            if self._ctx.cluster is not None:
+                self._ctx.cluster.start(self._ctx, f"{self.host}:{self.port}")
             admin = AdminApp(self._admin_token, self.ban, self.unban) if self._admin_token else None
             if self._metrics:
                 self._registry = node_registry(lambda: self._ctx, self._ready)
@@ -242,6 +247,20 @@ class RtmServer:
             if isinstance(self._store_spec, str)
             else type(self._store_spec).__name__
         )
+
+
+def _cluster_context(url: str, config: ServerConfig, certificates: dict[str, str]) -> ServerContext:
+    """A node's context when several nodes share the Redis at ``url``."""
+    from rtm_actors.server.cluster import Cluster
+
+    cluster = Cluster(url, heartbeat=config.node_heartbeat, expiry=config.node_expiry)
+    return ServerContext(
+        config=config,
+        store=cluster.offline,
+        attributes=cluster.user_attributes,
+        certificates=certificates,
+        cluster=cluster,
+    )
 
 
 def _ask_nowait(ref: Any, message: object) -> Any:

@@ -4,6 +4,11 @@ Part of the routing layer, beside ``Directory``: sessions report their user's st
 here, and a change reaches exactly the sessions that watch that user, found through
 an index by target (no scan of all sessions). Greenlets switch only at IO, so each
 call is atomic.
+
+With several nodes (``cluster`` set), states live in Redis beside the routes: a
+session's change is recorded there only if that session still owns its user, and
+every node, this one included, hears it on the presence topic (``changed``) and
+tells its own watchers.
 """
 
 from __future__ import annotations
@@ -23,18 +28,43 @@ class PresenceHub:
     def __init__(self) -> None:
         self._states: dict[UserKey, PeerOnlineState] = {}
         self._watchers: defaultdict[UserKey, set[Any]] = defaultdict(set)
+        #: The node's ``Cluster`` when several nodes share Redis, else None.
+        self.cluster: Any = None
 
     def state(self, key: UserKey) -> PeerOnlineState:
         """A user's state; users with no session here are OFFLINE."""
+        if self.cluster is not None:
+            return self.states(key[0], [key[1]])[key[1]]
         return self._states.get(key, PeerOnlineState.OFFLINE)
 
-    def set_state(self, key: UserKey, state: PeerOnlineState) -> None:
-        """Record a user's new state and tell every watcher if it changed."""
-        if self.state(key) is state:
-            return
-        if state is PeerOnlineState.OFFLINE:
-            del self._states[key]
-        else:
+    def states(self, app_id: str, user_ids: list[str]) -> dict[str, PeerOnlineState]:
+        """Several users' states (one Redis round trip with several nodes)."""
+        if self.cluster is not None:
+            states: dict[str, PeerOnlineState] = self.cluster.states(app_id, user_ids)
+            return states
+        return {u: self._states.get((app_id, u), PeerOnlineState.OFFLINE) for u in user_ids}
+
+    def set_state(self, key: UserKey, state: PeerOnlineState, session_key: str = "") -> bool:
+        """Record a user's new state and tell every watcher if it changed.
+
+        Answers False when, with several nodes, another session owns the user now.
+        """
+        if self.cluster is not None:
+            return bool(self.cluster.set_presence(key, session_key, state))
+        if self.state(key) is not state:
+            if state is PeerOnlineState.OFFLINE:
+                del self._states[key]
+            else:
+                self._states[key] = state
+            self.changed(key, state)
+        return True
+
+    def changed(self, key: UserKey, state: PeerOnlineState) -> None:
+        """Tell the watchers of ``key`` its new state."""
+        if self.cluster is not None:
+            if key not in self._watchers or self._states.get(key) is state:
+                return
+            # Only watched users' last states are kept, to skip repeats.
             self._states[key] = state
         update = PresenceUpdate(key[1], state)
         for watcher in list(self._watchers.get(key, ())):
@@ -44,7 +74,10 @@ class PresenceHub:
         """Add ``watcher`` for these users; answer their current states."""
         for user_id in user_ids:
             self._watchers[(app_id, user_id)].add(watcher)
-        return {u: self.state((app_id, u)) for u in user_ids}
+        states = self.states(app_id, user_ids)
+        if self.cluster is not None:
+            self._states.update({(app_id, u): s for u, s in states.items()})
+        return states
 
     def unwatch(self, watcher: Any, app_id: str, user_ids: list[str] | set[str]) -> None:
         """Remove ``watcher`` for these users."""
@@ -55,6 +88,8 @@ class PresenceHub:
                 watchers.discard(watcher)
                 if not watchers:
                     del self._watchers[key]
+                    if self.cluster is not None:
+                        self._states.pop(key, None)
 
     def watcher_count(self) -> int:
         """How many (watcher, target) pairs are indexed."""

@@ -348,10 +348,11 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
         self._stop_watching()
         self._leave_all_channels()
         self._leave_all_invitations()
-        if self.ctx.directory.unregister(self.key, self.actor_ref):
+        if self.ctx.directory.unregister(self.key, self.actor_ref) and self._set_own_presence(
+            PeerOnlineState.OFFLINE
+        ):
             # Only the user's current session speaks for it (not one replaced by a
-            # newer login of the same user).
-            self._set_own_presence(PeerOnlineState.OFFLINE)
+            # newer login of the same user, here or on another node).
             self.ctx.attributes.put(self.app_id, self.user_id, {})
         unacked = 0
         for push in self._window.drain():
@@ -395,7 +396,7 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
         self.ctx.stats.peer_messages += 1
         ts = now_ms()
         delivery = m.Deliver(self.actor_ref, self.user_id, msg, ts, frame.offline)
-        peer = self.ctx.directory.route((self.app_id, frame.peer_id))
+        peer = self.ctx.route((self.app_id, frame.peer_id))
         if peer is not None and tell(peer, delivery):
             self._awaiting_receipt[key] = (rid, ts)
             return None

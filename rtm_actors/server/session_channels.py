@@ -163,7 +163,7 @@ class ChannelRequests:
         elif not self._count_rate.allow(now()):
             code = GetChannelMemberCountErrCode.TOO_OFTEN
         else:
-            counts = {c: self.ctx.channels.count(self.app_id, c) for c in channel_ids}
+            counts = self.ctx.channels.counts(self.app_id, channel_ids)
             self._send(CountsReply(rid, GetChannelMemberCountErrCode.OK, counts))
             return
         self._send(CountsReply(rid, code))

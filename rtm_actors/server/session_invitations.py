@@ -56,7 +56,10 @@ class InvitationRequests:
                 if actor is None or not try_tell(actor, Cancel(self.actor_ref, rid)):
                     self._send(Reply(rid, Api.ALREADY_END))
             case AnswerInvitation(rid=rid, caller_id=caller_id, invitation_id=invitation_id):
-                actor = self.ctx.invitations.get((self.app_id, caller_id, invitation_id))
+                key = (self.app_id, caller_id, invitation_id)
+                # (An invitation from a caller on another node is known by involvement.)
+                involved = self.invitations.get(key)
+                actor = self.ctx.invitations.get(key) or (involved[0] if involved else None)
                 if not _fits(frame.response):
                     self._send(Reply(rid, Api.INVALID_ARGUMENT))
                 elif actor is None or not try_tell(

@@ -62,6 +62,7 @@ class PresenceAndAttributes:
     app_id: str
     user_id: str
     actor_ref: Any
+    session_key: str
     _send: Callable[[Any], None]
     _push_presence: Callable[[dict[str, int]], None]
 
@@ -99,8 +100,8 @@ class PresenceAndAttributes:
         elif not self._query_rate.allow(now()):
             self._send(PresenceReply(rid, QueryPeersOnlineStatusErr.TOO_OFTEN))
         else:
-            hub = self.ctx.presence
-            states = [int(as_query_answer(hub.state((self.app_id, p)))) for p in peer_ids]
+            found = self.ctx.presence.states(self.app_id, peer_ids)
+            states = [int(as_query_answer(found[p])) for p in peer_ids]
             self._send(PresenceReply(rid, QueryPeersOnlineStatusErr.OK, states))
 
     def _subscribe(self, rid: int, peer_ids: list[str]) -> None:
@@ -131,8 +132,9 @@ class PresenceAndAttributes:
         self.ctx.presence.unwatch(self.actor_ref, self.app_id, self.watching)
         self.watching.clear()
 
-    def _set_own_presence(self, state: PeerOnlineState) -> None:
-        self.ctx.presence.set_state((self.app_id, self.user_id), state)
+    def _set_own_presence(self, state: PeerOnlineState) -> bool:
+        """Answer False if another session (on another node) owns the user now."""
+        return self.ctx.presence.set_state((self.app_id, self.user_id), state, self.session_key)
 
     # -- user attributes ---------------------------------------------------------
 
@@ -161,7 +163,7 @@ class PresenceAndAttributes:
             self._send(AttributesReply(rid, AttributeOperationErr.INVALID_ARGUMENT, user_id[:64]))
         elif not self._read_rate.allow(now()):
             self._send(AttributesReply(rid, AttributeOperationErr.TOO_OFTEN, user_id))
-        elif self.ctx.directory.route((self.app_id, user_id)) is None:
+        elif self.ctx.route((self.app_id, user_id)) is None:
             self._send(AttributesReply(rid, AttributeOperationErr.USER_NOT_FOUND, user_id))
         else:
             attributes = select(self.ctx.attributes.get(self.app_id, user_id), frame.keys)

@@ -15,7 +15,12 @@ from rtm_actors.server import RtmServer, ServerConfig
 def fast_server_config(**overrides: Any) -> ServerConfig:
     """Server timings in fractions of a second (grace 1 s, idle 2 s)."""
     base = ServerConfig(
-        grace_period=1.0, idle_timeout=2.0, login_timeout=2.0, heartbeat_interval=0.5
+        grace_period=1.0,
+        idle_timeout=2.0,
+        login_timeout=2.0,
+        heartbeat_interval=0.5,
+        node_heartbeat=0.2,
+        node_expiry=1.0,
     )
     return replace(base, **overrides)
 

@@ -1,0 +1,5 @@
+"""Several nodes on one Redis, one RTM system (issue 7): see ``docs/cluster.md``."""
+
+from rtm_actors.server.cluster.cluster import Cluster, Keys
+
+__all__ = ["Cluster", "Keys"]

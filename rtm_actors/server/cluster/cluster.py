@@ -1,0 +1,258 @@
+"""``Cluster``: what one node does so that many nodes on one Redis are one RTM system.
+
+A node with a ``redis://`` store has one ``Cluster``; with ``memory`` or SQLite it has
+none and every path stays local (no Redis, no extra hop). The server's actors call
+it at the few points where a user or channel may span nodes: login (claim the user,
+kick an older session elsewhere), presence, routing a peer message or invitation to
+a user on another node, and channel membership, posts and attributes.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+import structlog
+from redis.connection import parse_url
+
+from rtm_actors.protocol.codes import PeerOnlineState
+from rtm_actors.protocol.frames import WireMessage
+from rtm_actors.runtime import try_tell
+from rtm_actors.runtime.redis_socket import gevent_redis
+from rtm_actors.server import channel_messages as chm
+from rtm_actors.server.cluster import envelopes as e
+from rtm_actors.server.cluster.inbound import dispatch
+from rtm_actors.server.cluster.liveness import Liveness
+from rtm_actors.server.cluster.pubsub import Publisher, Subscriber
+from rtm_actors.server.cluster.remote import RemoteUser
+from rtm_actors.store import OfflinePolicy
+from rtm_actors.store.base import Route, StoredAttribute
+from rtm_actors.store.redis_routing import RedisMembershipStore, RedisRoutingStore
+from rtm_actors.store.redis_store import (
+    RedisChannelAttributeStore,
+    RedisOfflineStore,
+    RedisUserAttributeStore,
+)
+
+log = structlog.get_logger("rtm_actors.server.cluster")
+
+UserKey = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """Redis key and pub/sub topic names (topics carry the database number, since
+    pub/sub is shared by every database of a Redis server)."""
+
+    prefix: str
+    topic_prefix: str
+
+    @property
+    def nodes(self) -> str:
+        """Set of the nodes that registered (alive or not yet reaped)."""
+        return f"{self.prefix}nodes"
+
+    def node(self, node: str) -> str:
+        """A node's heartbeat key (expires unless refreshed)."""
+        return f"{self.prefix}node:{node}"
+
+    def inbox(self, node: str) -> str:
+        """A node's pub/sub inbox."""
+        return f"{self.topic_prefix}node:{node}"
+
+    def channel(self, app_id: str, channel_id: str) -> str:
+        """A channel's pub/sub topic."""
+        return f"{self.topic_prefix}ch:{app_id}:{channel_id}"
+
+    @property
+    def presence(self) -> str:
+        """The presence topic every node subscribes to."""
+        return f"{self.topic_prefix}presence"
+
+
+class Cluster:
+    """One node's share of the cluster: shared stores, pub/sub, heartbeats."""
+
+    def __init__(
+        self,
+        url: str,
+        heartbeat: float = 1.0,
+        expiry: float = 4.0,
+        policy: OfflinePolicy | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self.node_id = node_id or secrets.token_hex(6)
+        self.url_hint = ""
+        db = int(parse_url(url).get("db", 0))  # type: ignore[no-untyped-call]
+        self.keys = Keys("rtm:", f"rtm:{db}:")
+        self.client = gevent_redis(url)
+        self._sub_client = gevent_redis(url, socket_timeout=None, max_connections=2)
+        self.offline = RedisOfflineStore(self.client, policy)
+        self.user_attributes = RedisUserAttributeStore(self.client)
+        self.channel_attributes = RedisChannelAttributeStore(self.client)
+        self.routing = RedisRoutingStore(self.client)
+        self.membership = RedisMembershipStore(self.client)
+        self.publisher = Publisher(self.client)
+        self.subscriber = Subscriber(self._sub_client, self._on_envelope, self.resync)
+        self.liveness = Liveness(self, heartbeat, expiry)
+        self.ctx: Any = None
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def start(self, ctx: Any, url_hint: str = "") -> None:
+        """Join the cluster: subscribe, register the node, start beating."""
+        self.ctx = ctx
+        self.url_hint = url_hint or self.node_id
+        self.publisher.start()
+        self.subscriber.start([self.keys.inbox(self.node_id), self.keys.presence])
+        self.liveness.start()
+        log.info("node_joined_cluster", node=self.node_id, url=url_hint)
+
+    def stop(self) -> None:
+        """Leave: clean up what this node still holds, stop beating and reading."""
+        self.publisher.flush()
+        self.liveness.stop()
+        try:
+            self.reap(self.node_id)
+            self.client.delete(self.keys.node(self.node_id))
+        except redis.RedisError as exc:
+            log.warning("node_leave_failed", node=self.node_id, error=str(exc))
+        self.publisher.flush()
+        self.publisher.stop()
+        self.subscriber.stop()
+        self.client.close()
+        self._sub_client.close()
+        log.info("node_left_cluster", node=self.node_id)
+
+    # -- users -------------------------------------------------------------------
+
+    def claim(self, key: UserKey, session_key: str) -> None:
+        """A login here takes the user; an older session on another node is kicked."""
+        route = Route(self.node_id, session_key, int(PeerOnlineState.ONLINE))
+        old = self.routing.claim(key[0], key[1], route)
+        if old is not None and old.node != self.node_id:
+            kick = e.KickUser(key[0], key[1], old.session_key, 0, self.node_id)
+            self.to_node(old.node, kick)
+
+    def remote_ref(self, key: UserKey) -> RemoteUser | None:
+        """The user's session on another node, if it is logged in elsewhere."""
+        route = self.routing.locate(key[0], [key[1]]).get(key[1])
+        if route is None or route.node == self.node_id:
+            return None
+        return RemoteUser(self, route.node, key[0], key[1])
+
+    def set_presence(self, key: UserKey, session_key: str, state: PeerOnlineState) -> bool:
+        """Record a session's user's state (OFFLINE releases it) and tell every node;
+        answer False if another session owns the user now (nothing changes)."""
+        app_id, user_id = key
+        if state is PeerOnlineState.OFFLINE:
+            owned = self.routing.release(app_id, user_id, self.node_id, session_key)
+        else:
+            owned = self.routing.set_state(app_id, user_id, self.node_id, session_key, state)
+        if owned:
+            self.publisher.publish(self.keys.presence, e.PresenceChange(app_id, user_id, state))
+        return owned
+
+    def states(self, app_id: str, user_ids: list[str]) -> dict[str, PeerOnlineState]:
+        """Users' states across the cluster (OFFLINE if logged in nowhere)."""
+        routes = self.routing.locate(app_id, list(dict.fromkeys(user_ids)))
+        return {
+            u: PeerOnlineState(routes[u].state) if u in routes else PeerOnlineState.OFFLINE
+            for u in user_ids
+        }
+
+    # -- channels ----------------------------------------------------------------
+
+    def channel_opened(self, app_id: str, channel_id: str) -> None:
+        """A channel actor started here: receive the channel's traffic."""
+        self.subscriber.subscribe(self.keys.channel(app_id, channel_id))
+
+    def channel_closed(self, app_id: str, channel_id: str) -> None:
+        """The channel actor here stopped."""
+        self.subscriber.unsubscribe(self.keys.channel(app_id, channel_id))
+
+    def remote_members(self, app_id: str, channel_id: str) -> dict[str, str]:
+        """Members through other nodes: user id -> node."""
+        members = self.membership.members(app_id, channel_id)
+        return {u: n for u, n in members.items() if n != self.node_id}
+
+    def member_changed(self, app_id: str, channel_id: str, user_id: str, *, joined: bool) -> None:
+        """A member joined or left through this node: record it and tell the others."""
+        if joined:
+            self.membership.join(app_id, channel_id, user_id, self.node_id)
+        elif not self.membership.leave(app_id, channel_id, user_id, self.node_id):
+            return
+        change = e.MemberChange(self.node_id, app_id, channel_id, user_id, self.node_id, joined)
+        self.publisher.publish(self.keys.channel(app_id, channel_id), change)
+
+    def post(self, app_id: str, channel_id: str, sender_id: str, msg: WireMessage, ts: int) -> None:
+        """A channel message published here, for the members on other nodes."""
+        post = e.ChannelPost(self.node_id, app_id, channel_id, sender_id, msg, ts)
+        self.publisher.publish(self.keys.channel(app_id, channel_id), post)
+
+    def write_attributes(
+        self, app_id: str, channel_id: str, attributes: dict[str, StoredAttribute], *, notify: bool
+    ) -> None:
+        """Channel attributes written here: store them and tell the other nodes."""
+        self.channel_attributes.put(app_id, channel_id, attributes)
+        change = e.AttributesChanged(self.node_id, app_id, channel_id, notify)
+        self.publisher.publish(self.keys.channel(app_id, channel_id), change)
+
+    def channel_emptied(self, app_id: str, channel_id: str) -> None:
+        """The last actor of a channel stops: its attributes go, as on one node."""
+        try:
+            if not self.membership.counts(app_id, [channel_id])[channel_id]:
+                self.channel_attributes.put(app_id, channel_id, {})
+        except redis.RedisError as exc:
+            log.warning("channel_cleanup_failed", channel=channel_id, error=str(exc))
+
+    def counts(self, app_id: str, channel_ids: list[str]) -> dict[str, int]:
+        """Member counts across the cluster."""
+        return self.membership.counts(app_id, channel_ids)
+
+    # -- plumbing ----------------------------------------------------------------
+
+    def to_node(self, node: str, envelope: e.AnyEnvelope) -> None:
+        """Send an envelope to another node's inbox."""
+        self.publisher.publish(self.keys.inbox(node), envelope)
+
+    def _on_envelope(self, envelope: e.AnyEnvelope) -> None:
+        if self.ctx is not None:
+            dispatch(self, self.ctx, envelope)
+
+    def reap(self, node: str) -> None:
+        """Node ``node`` is gone: its users go offline and leave their channels."""
+        users = self.routing.drop_node(node)
+        for app_id, user_id in users:
+            self.user_attributes.put(app_id, user_id, {})
+            offline = e.PresenceChange(app_id, user_id, int(PeerOnlineState.OFFLINE))
+            self.publisher.publish(self.keys.presence, offline)
+        members = self.membership.drop_node(node)
+        for app_id, channel_id, user_id in members:
+            change = e.MemberChange(node, app_id, channel_id, user_id, node, joined=False)
+            self.publisher.publish(self.keys.channel(app_id, channel_id), change)
+        self.client.srem(self.keys.nodes, node)
+        if node != self.node_id or users or members:
+            log.info(
+                "node_reaped", node=node, by=self.node_id, users=len(users), members=len(members)
+            )
+
+    def resync(self) -> None:
+        """Register again everything this node holds (after Redis came back or lost it)."""
+        ctx = self.ctx
+        if ctx is None:
+            return
+        self.liveness.beat()
+        reclaimed = 0
+        for (app_id, user_id), entry in ctx.directory.items():
+            route = self.routing.locate(app_id, [user_id]).get(user_id)
+            if route is None or route.node == self.node_id:
+                self.claim((app_id, user_id), entry.session_key)
+                state = e.PresenceChange(app_id, user_id, int(PeerOnlineState.ONLINE))
+                self.publisher.publish(self.keys.presence, state)
+                reclaimed += 1
+        for ref in ctx.channels.actors():
+            try_tell(ref, chm.Resync())
+        log.info("node_registered_again", node=self.node_id, users=reclaimed)

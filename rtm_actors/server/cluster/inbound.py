@@ -1,0 +1,112 @@
+"""What a node does with an envelope from another node: hand it to the local actor.
+
+Runs in the subscriber greenlet, one envelope at a time, and only ever ``tell``s:
+the actors do the work in their own greenlets.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rtm_actors.protocol.codes import (
+    ConnectionChangeReason,
+    InvitationApiCallErrCode,
+    PeerMessageErrCode,
+    PeerOnlineState,
+)
+from rtm_actors.protocol.frames import Reply
+from rtm_actors.runtime import try_tell
+from rtm_actors.server import channel_messages as chm, messages as m
+from rtm_actors.server.cluster import envelopes as e
+from rtm_actors.server.cluster.remote import RemoteInvitation, RemoteUser
+from rtm_actors.server.invitation_actor import (
+    Acknowledged,
+    Answer,
+    Involve,
+    PartyGone,
+    PushInvitation,
+    Uninvolve,
+)
+from rtm_actors.store.base import StoredMessage
+
+if TYPE_CHECKING:
+    from rtm_actors.server.cluster.cluster import Cluster
+
+
+def dispatch(cluster: Cluster, ctx: Any, env: e.AnyEnvelope) -> None:
+    """Hand ``env`` to the actor it is for on this node."""
+    match env:
+        case e.ChannelPost(origin=origin) if origin != cluster.node_id:
+            _to_channel(ctx, env.app_id, env.channel_id, chm.RemotePost(env))
+        case e.MemberChange(origin=origin) if origin != cluster.node_id:
+            _to_channel(ctx, env.app_id, env.channel_id, chm.RemoteMember(env))
+        case e.AttributesChanged(origin=origin) if origin != cluster.node_id:
+            _to_channel(ctx, env.app_id, env.channel_id, chm.RemoteAttributes(env.notify))
+        case e.PresenceChange(app_id=app_id, user_id=user_id, state=state):
+            ctx.presence.changed((app_id, user_id), PeerOnlineState(state))
+        case e.PeerDeliver():
+            _deliver(cluster, ctx, env)
+        case e.PeerResult(app_id=app_id, to=to):
+            code = PeerMessageErrCode(env.code)
+            _to_user(ctx, app_id, to, m.Delivered(env.receiver_id, env.message_id, code))
+        case e.KickUser(app_id=app_id, to=to, session_key=session_key):
+            entry = ctx.directory.lookup((app_id, to))
+            if entry is not None and entry.session_key == session_key:
+                successor = RemoteUser(cluster, env.successor_node, app_id, to)
+                reason = ConnectionChangeReason(env.reason or ConnectionChangeReason.REMOTE_LOGIN)
+                try_tell(entry.ref, m.Kick(reason, successor))
+        case e.ReplyTo(app_id=app_id, to=to):
+            _to_user(ctx, app_id, to, chm.SendFrame(Reply(env.rid, env.code, env.ts)))
+        case e.InvitationPushTo(app_id=app_id, to=to, frame=frame):
+            key = (app_id, env.caller_id, frame.invitation_id)
+            actor = RemoteInvitation(cluster, env.origin, key)
+            if not _to_user(ctx, app_id, to, PushInvitation(frame, env.role, actor)):
+                actor.tell(PartyGone(env.role))
+        case e.InvolveUser(app_id=app_id, to=to):
+            key = (app_id, env.caller_id, env.invitation_id)
+            actor = RemoteInvitation(cluster, env.origin, key)
+            message = Involve(actor, env.role, key) if env.involved else Uninvolve(key)
+            _to_user(ctx, app_id, to, message)
+        case e.InvitationInput():
+            _to_invitation(cluster, ctx, env)
+
+
+def _to_user(ctx: Any, app_id: str, user_id: str, message: object) -> bool:
+    ref = ctx.directory.route((app_id, user_id))
+    return ref is not None and try_tell(ref, message)
+
+
+def _to_channel(ctx: Any, app_id: str, channel_id: str, message: object) -> None:
+    ref = ctx.channels.get(app_id, channel_id)
+    if ref is not None:
+        try_tell(ref, message)
+
+
+def _deliver(cluster: Cluster, ctx: Any, env: e.PeerDeliver) -> None:
+    sender = RemoteUser(cluster, env.sender_node, env.app_id, env.sender_id)
+    delivery = m.Deliver(sender, env.sender_id, env.message, env.ts, env.offline_ok)
+    if _to_user(ctx, env.app_id, env.to, delivery):
+        return
+    # The receiver left this node meanwhile: keep it offline if asked, else report.
+    code = PeerMessageErrCode.PEER_UNREACHABLE
+    if env.offline_ok:
+        msg = env.message
+        stored = StoredMessage(env.sender_id, msg.id, msg.kind, msg.text, msg.raw, env.ts)
+        ctx.store.push(env.app_id, env.to, stored)
+        ctx.stats.offline_stored += 1
+        code = PeerMessageErrCode.CACHED_BY_SERVER
+    sender.tell(m.Delivered(env.to, env.message.id, code))
+
+
+def _to_invitation(cluster: Cluster, ctx: Any, env: e.InvitationInput) -> None:
+    actor = ctx.invitations.get((env.app_id, env.caller_id, env.invitation_id))
+    if env.what == "answer":
+        answerer = RemoteUser(cluster, env.node, env.app_id, env.user_id)
+        if actor is None or not try_tell(
+            actor, Answer(answerer, env.user_id, env.rid, env.accept, env.response)
+        ):
+            answerer.tell(chm.SendFrame(Reply(env.rid, InvitationApiCallErrCode.ALREADY_END)))
+    elif actor is not None and env.what == "ack":
+        try_tell(actor, Acknowledged(env.role, env.event))
+    elif actor is not None and env.what == "gone":
+        try_tell(actor, PartyGone(env.role))
