@@ -33,7 +33,7 @@ KEYS: dict[str, str] = {
     "rtm.request_timeout": "seconds before attribute, channel and other requests time out",
     "rtm.presence_timeout": "seconds before presence and subscription requests time out",
     "rtm.peer_message_timeout": "seconds before a peer or channel message times out",
-    "rtm.server_url": "the server's ws:// or wss:// URL",
+    "rtm.server_url": "the server's ws:// or wss:// URL (several nodes: comma-separated)",
 }
 
 
@@ -153,13 +153,14 @@ def _server_url(
 ) -> str | None:
     if not isinstance(value, str) or len(value) > 2048:
         return f"expected a ws:// or wss:// URL, got {value!r}"
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        return f"bad URL {value!r}"
-    if parts.scheme not in ("ws", "wss") or not parts.hostname:
-        return f"expected a ws:// or wss:// URL, got {value!r}"
+    for url in value.split(","):  # several nodes of one cluster, tried in turn
+        try:
+            parts = urlsplit(url.strip())
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError:
+            return f"bad URL {url!r}"
+        if parts.scheme not in ("ws", "wss") or not parts.hostname:
+            return f"expected a ws:// or wss:// URL, got {url!r}"
     result.server_url = value
     return None
 

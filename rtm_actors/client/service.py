@@ -8,7 +8,7 @@ already-failed future and fires the failure callback, as Agora's SDK does.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from typing import Any
 
@@ -109,7 +109,7 @@ class RtmService(PresenceMethods, ChannelMethods, SettingsMethods):
         app_id: str,
         event_handler: Any,
         *,
-        server_url: str | None = None,
+        server_url: str | Sequence[str] | None = None,
         config: ClientConfig | None = None,
     ) -> int:
         """Set the app id and event handler and start the client's actors.
@@ -117,7 +117,9 @@ class RtmService(PresenceMethods, ChannelMethods, SettingsMethods):
         Args:
             app_id: the app id (Agora's are 32 hex characters).
             event_handler: an ``RtmServiceEventHandler``.
-            server_url: the server; default ``$RTM_ACTORS_SERVER_URL``, else
+            server_url: the server; several nodes of one cluster as a list (or one
+                string, separated by commas), tried in turn when one cannot be
+                reached; default ``$RTM_ACTORS_SERVER_URL``, else
                 ``ws://127.0.0.1:8700/rtm``.
             config: timings (``ClientConfig``); Agora's values by default.
 
@@ -132,6 +134,8 @@ class RtmService(PresenceMethods, ChannelMethods, SettingsMethods):
             return InitErrCode.INVALID_ARGUMENT
         # (Parameters set before initialize apply unless a config is given here.)
         config = config or self._config
+        if server_url is not None and not isinstance(server_url, str):
+            server_url = ",".join(server_url)
         url = (
             server_url or self._url or os.environ.get("RTM_ACTORS_SERVER_URL") or DEFAULT_SERVER_URL
         )

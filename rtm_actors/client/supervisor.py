@@ -68,7 +68,10 @@ class ConnectionSupervisor(GeventActor):
     ) -> None:
         super().__init__()
         self._app_id = app_id
-        self._url = server_url
+        #: Servers to try, in turn: a failed attempt moves on to the next (several
+        #: nodes of one cluster; ``server_url`` may list them separated by commas).
+        self._urls = split_urls(server_url)
+        self._next_url = 0
         self._handler = handler
         self._dispatcher = dispatcher
         self._service = service
@@ -100,6 +103,7 @@ class ConnectionSupervisor(GeventActor):
                 self._on_link_opened(attempt, link)
             case cm.LinkOpenFailed(attempt=attempt, error=error):
                 if attempt == self._attempt:
+                    self._next_url = (self._next_url + 1) % len(self._urls)
                     self._log.info("link_open_failed", error=error, attempt=machine.attempt)
                     self._run(machine.link_lost())
             case cm.LinkClosed(link=link) if link is self._link:
@@ -117,7 +121,8 @@ class ConnectionSupervisor(GeventActor):
             case cm.Reconfigure(config=config, server_url=server_url):
                 self._config = config
                 machine.timings = config.timings
-                self._url = server_url or self._url
+                if server_url:
+                    self._urls, self._next_url = split_urls(server_url), 0
             case cm.Release():
                 if machine.state is not ConnectionState.DISCONNECTED:
                     self._run(machine.logout())
@@ -292,7 +297,8 @@ class ConnectionSupervisor(GeventActor):
         # Runs in its own short greenlet: connecting may take a while.
         try:
             config = self._config
-            link = ClientLink.open(self._url, config.timings.attempt_timeout, config.ssl_cafile)
+            url = self._urls[self._next_url % len(self._urls)]
+            link = ClientLink.open(url, config.timings.attempt_timeout, config.ssl_cafile)
         except LinkOpenError as exc:
             try_tell(self.actor_ref, cm.LinkOpenFailed(attempt, str(exc)))
             return
@@ -304,6 +310,11 @@ class ConnectionSupervisor(GeventActor):
         if self._link is not None:
             self._link.close()
             self._link = None
+
+
+def split_urls(server_url: str) -> list[str]:
+    """``"ws://a/rtm, ws://b/rtm"`` -> the URLs, in order (at least one)."""
+    return [u.strip() for u in server_url.split(",") if u.strip()] or [server_url]
 
 
 def _login_code(code: int) -> LoginErrCode:

@@ -1,0 +1,166 @@
+"""Nodes that die or lose Redis: users move to a live node and nothing accepted is lost."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import gevent
+import pytest
+import redis
+
+import rtm_actors as ra
+from rtm_actors import PeerMessageErrCode, PeerOnlineState, SendMessageOptions
+from rtm_actors.testing import EventRecorder, running_server, wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.redis]
+OFFLINE = SendMessageOptions(enable_offline_messaging=True)
+ACCEPTED = {PeerMessageErrCode.OK, PeerMessageErrCode.CACHED_BY_SERVER}
+
+
+class ChannelRecorder(EventRecorder, ra.ChannelEventHandler):
+    """Records every channel callback."""
+
+
+def start_node(store: str) -> tuple[subprocess.Popen[str], str]:
+    """``rtm-actors serve`` in its own process on a free port; answer it and its URL."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rtm_actors.cli",
+            "serve",
+            "--port",
+            "0",
+            "--store",
+            store,
+            "--log-level",
+            "warning",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    found = re.search(r"(ws://\S+)", line)
+    assert found, f"no URL in {line!r}"
+    return proc, found.group(1)
+
+
+@pytest.fixture
+def node_processes(redis_url) -> Iterator[list[tuple[subprocess.Popen[str], str]]]:
+    """Three server processes on one Redis database."""
+    procs = [start_node(redis_url) for _ in range(3)]
+    yield procs
+    for proc, _ in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc, _ in procs:
+        proc.wait(timeout=15)
+
+
+def test_node_killed_mid_traffic(node_processes, make_client):
+    """kill -9 of a node: its users reconnect to another node and carry on, users that
+    stay away go offline and leave their channels, and every message the dead node
+    accepted for an offline user is delivered."""
+    (_, url0), (victim, url1), (_, url2) = node_processes
+
+    def login(user: str, url: str | list[str]) -> tuple[ra.RtmService, EventRecorder]:
+        rtm, rec = make_client(url)
+        rtm.login(None, user).get(timeout=5)
+        return rtm, rec
+
+    alice, _ = login("alice", url0)
+    bob, bob_rec = login("bob", [url1, url2])  # moves to node 2 when node 1 dies
+    eve, _ = login("eve", url1)
+    dave, _ = login("dave", url1)  # stays with node 1: it goes offline with it
+    carol, carol_rec = login("carol", url2)
+    carol.subscribe_peers_online_status(["dave"]).get(timeout=5)
+    room = ChannelRecorder()
+    carol.create_channel("room", room).join().get(timeout=5)
+    dave.create_channel("room", ChannelRecorder()).join().get(timeout=5)
+    room.wait_for("on_member_joined")
+
+    # Accepted by node 1 for an offline user: kept in Redis.
+    for i in range(20):
+        code = eve.send_message_to_peer("frank", eve.create_message(f"f{i}"), OFFLINE)
+        assert code.get(timeout=5) is PeerMessageErrCode.CACHED_BY_SERVER
+
+    futures: list[tuple[str, ra.RtmFuture]] = []
+
+    def traffic() -> None:
+        for i in range(150):
+            msg = alice.create_message(f"b{i}")
+            futures.append((msg.text, alice.send_message_to_peer("bob", msg, OFFLINE)))
+            gevent.sleep(0.01)
+
+    sender = gevent.spawn(traffic)
+    gevent.sleep(0.5)
+    victim.kill()  # SIGKILL: no goodbye, no clean-up
+    killed_at = time.monotonic()
+    sender.join(timeout=10)
+
+    results: dict[str, PeerMessageErrCode] = {}
+    for text, future in futures:
+        try:
+            results[text] = future.get(timeout=10)
+        except ra.RtmError as exc:
+            results[text] = exc.code
+    accepted = {t for t, code in results.items() if code in ACCEPTED}
+    assert len(accepted) > 100
+    wait_until(
+        lambda: accepted <= {m.text for _, m in bob_rec.calls("on_message_received_from_peer")},
+        10,
+        "every accepted message to bob",
+    )
+    assert bob.connection_state is ra.ConnectionState.CONNECTED
+
+    # The others notice within the bound (heartbeat 1 s + expiry 3 s), and more.
+    carol_rec.wait_for(
+        "on_peers_online_status_changed",
+        lambda states: states.get("dave") is PeerOnlineState.OFFLINE,
+        timeout=8,
+    )
+    room.wait_for("on_member_left", timeout=8)
+    assert [m.user_id for (m,) in room.calls("on_member_left")] == ["dave"]
+    assert time.monotonic() - killed_at < 6.5
+
+    _, frank_rec = login("frank", url0)
+    frank_rec.wait_for("on_message_received_from_peer", count=20)
+    assert [m.text for _, m in frank_rec.calls("on_message_received_from_peer")] == [
+        f"f{i}" for i in range(20)
+    ]
+
+
+def test_client_tries_the_next_server_in_its_list(make_client):
+    """A client given several URLs logs in through the first one that answers."""
+    with running_server() as srv:
+        rtm, _ = make_client(["ws://127.0.0.1:9/rtm", srv.url])
+        rtm.login(None, "alice").get(timeout=5)
+        assert rtm.connection_state is ra.ConnectionState.CONNECTED
+
+
+def test_redis_flushed_nodes_register_again(redis_url, make_client):
+    """Redis restarted empty: nodes put their users and members back, and carry on."""
+    with running_server(store=redis_url) as a, running_server(store=redis_url) as b:
+        alice, _ = make_client(a.url)
+        alice.login(None, "alice").get(timeout=5)
+        bob, bob_rec = make_client(b.url)
+        bob.login(None, "bob").get(timeout=5)
+        room = ChannelRecorder()
+        alice.create_channel("room", room).join().get(timeout=5)
+        bob.create_channel("room", ChannelRecorder()).join().get(timeout=5)
+        admin = redis.Redis.from_url(redis_url)
+        admin.flushdb()  # what a restart of a Redis without persistence leaves
+        wait_until(lambda: admin.hlen("rtm:route:testapp") == 2, 5, "routes back")
+        wait_until(lambda: admin.hlen("rtm:members:testapp:room") == 2, 5, "members back")
+        admin.close()
+        msg = alice.create_message("still here")
+        assert alice.send_message_to_peer("bob", msg).get(timeout=5) is PeerMessageErrCode.OK
+        bob_rec.wait_for("on_message_received_from_peer")
+        counts = alice.get_channel_member_count(["room"]).get(timeout=5)
+        assert counts == {"room": 2}
