@@ -137,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     from rtm_actors.loadtest.cli import register as register_loadtest
 
     register_loadtest(sub)
+    from rtm_actors.bench.cli import register as register_bench
+
+    register_bench(sub)
     return parser
 
 

@@ -1,0 +1,47 @@
+"""Our server as the benchmark runs it: ``rtm-actors serve`` with the memory store and
+the per-session message rate limit out of the way.
+
+Agora's limit (1,500 messages per 3 s per session, ``ServerConfig.message_rate``)
+would cap the fanout workload's one sender at 500 messages/s; the benchmark measures
+what the server can carry, so the limit is raised far above any rate reached here.
+Everything else is the default configuration.
+Run as a process: ``python -m rtm_actors.bench.ours_server --port 8700``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+from collections.abc import Sequence
+
+import gevent
+import gevent.event
+
+from rtm_actors.log import configure_logging
+from rtm_actors.server import RtmServer
+from rtm_actors.server.config import ServerConfig
+
+#: Messages per session per ``message_rate_window`` (3 s): out of reach in a benchmark.
+UNLIMITED_RATE = 10_000_000
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve on 127.0.0.1 until SIGTERM."""
+    parser = argparse.ArgumentParser(description="our server, configured for the benchmark")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args(argv)
+    configure_logging("warning")
+    server = RtmServer(
+        port=args.port, store="memory", config=ServerConfig(message_rate=UNLIMITED_RATE)
+    )
+    server.start()
+    stopping = gevent.event.Event()
+    gevent.signal_handler(signal.SIGTERM, stopping.set)
+    gevent.signal_handler(signal.SIGINT, stopping.set)
+    stopping.wait()
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
