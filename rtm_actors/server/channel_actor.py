@@ -119,7 +119,7 @@ class ChannelActor(GeventActor):
                     self._notify_attributes()
             case cm.Resync():
                 for user_id in self._members:
-                    self._cluster.member_changed(self.app_id, self.channel_id, user_id, joined=True)
+                    self._cluster.member_joined(self.app_id, self.channel_id, user_id)
                 self._load_remote()
 
     # -- membership ------------------------------------------------------------
@@ -132,7 +132,7 @@ class ChannelActor(GeventActor):
         self._members[user_id] = session
         moved = self._remote.pop(user_id, None)
         if self._cluster is not None and replaced is None:
-            self._cluster.member_changed(self.app_id, self.channel_id, user_id, joined=True)
+            self._cluster.member_joined(self.app_id, self.channel_id, user_id)
         self._empty_since = None
         self._update_count()
         count = self._count()
@@ -150,12 +150,15 @@ class ChannelActor(GeventActor):
                 try_tell(session, cm.SendFrame(reply))
             return
         del self._members[user_id]
+        elsewhere = None
         if self._cluster is not None:
-            self._cluster.member_changed(self.app_id, self.channel_id, user_id, joined=False)
+            elsewhere = self._cluster.member_left(self.app_id, self.channel_id, user_id)
+            if elsewhere is not None:
+                self._remote[user_id] = elsewhere  # it moved to another node: still a member
         self._update_count()
         if rid:
             try_tell(session, cm.SendFrame(Reply(rid, LeaveChannelErr.OK)))
-        if member_events_enabled(self._count() + 1):
+        if elsewhere is None and member_events_enabled(self._count() + 1):
             self._to_others(user_id, MemberLeft(0, self.channel_id, user_id))
         if not self._members:
             self._empty_since = now()

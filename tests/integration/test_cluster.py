@@ -6,11 +6,12 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+import gevent
 import pytest
 
 import rtm_actors as ra
 from rtm_actors import PeerMessageErrCode, PeerOnlineState, SendMessageOptions
-from rtm_actors.testing import EventRecorder, running_server
+from rtm_actors.testing import EventRecorder, running_server, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.redis]
 OFFLINE = SendMessageOptions(enable_offline_messaging=True)
@@ -188,3 +189,23 @@ def test_invitation_across_nodes(login):
     callee_rec.wait_for("on_remote_invitation_accepted")
     assert inv.state is ra.LocalInvitationState.ACCEPTED_BY_REMOTE
     assert remote.state is ra.RemoteInvitationState.ACCEPTED
+
+
+def test_member_that_logs_in_on_another_node_stays_one_member(login):
+    """A channel member logging in again elsewhere (and re-joining) is one member."""
+    u0, _ = login("u0", 0)
+    watch = ChannelRecorder()
+    room = u0.create_channel("room", watch)
+    room.join().get(timeout=5)
+    bob, _ = login("bob", 1)
+    bob.create_channel("room", ChannelRecorder()).join().get(timeout=5)
+    watch.wait_for("on_member_joined")
+    bob_again, _ = login("bob", 2)
+    bob_again.create_channel("room", ChannelRecorder()).join().get(timeout=5)
+    wait_until(lambda: bob.connection_state is ra.ConnectionState.ABORTED, 5, "old bob kicked")
+    gevent.sleep(0.3)
+    assert sorted(m.user_id for m in room.get_members().get(timeout=5)) == ["bob", "u0"]
+    assert u0.get_channel_member_count(["room"]).get(timeout=5) == {"room": 2}
+    # (The old session left, the new one joined: members saw that, or nothing.)
+    left = len(watch.calls("on_member_left"))
+    assert len(watch.calls("on_member_joined")) == 1 + left

@@ -10,8 +10,10 @@ import time
 from collections.abc import Iterator
 
 import gevent
+import gevent.socket
 import pytest
 import redis
+from gevent.server import StreamServer
 
 import rtm_actors as ra
 from rtm_actors import PeerMessageErrCode, PeerOnlineState, SendMessageOptions
@@ -164,3 +166,84 @@ def test_redis_flushed_nodes_register_again(redis_url, make_client):
         bob_rec.wait_for("on_message_received_from_peer")
         counts = alice.get_channel_member_count(["room"]).get(timeout=5)
         assert counts == {"room": 2}
+
+
+class RedisLine:
+    """A loopback TCP line to Redis that a test can take down (connections refused
+    and reset) and bring back, like a short Redis outage."""
+
+    def __init__(self) -> None:
+        self.up = True
+        self._live: list[gevent.socket.socket] = []
+        self._server = StreamServer(("127.0.0.1", 0), self._handle)
+        self._server.start()
+
+    def url(self, db: int) -> str:
+        return f"redis://127.0.0.1:{self._server.server_port}/{db}"
+
+    def down(self) -> None:
+        self.up = False
+        for sock in self._live:
+            sock.close()
+        self._live.clear()
+
+    def close(self) -> None:
+        self.down()
+        self._server.stop(timeout=1)
+
+    def _handle(self, client: gevent.socket.socket, _address: object) -> None:
+        if not self.up:
+            client.close()
+            return
+        upstream = gevent.socket.create_connection(("127.0.0.1", 6379))
+        self._live += [client, upstream]
+        pumps = [gevent.spawn(_pump, client, upstream), gevent.spawn(_pump, upstream, client)]
+        gevent.joinall(pumps, count=1)
+        client.close()
+        upstream.close()
+
+
+def _pump(src: gevent.socket.socket, dst: gevent.socket.socket) -> None:
+    try:
+        while data := src.recv(65536):
+            dst.sendall(data)
+    except OSError:
+        pass
+
+
+def test_short_redis_outage(redis_db, redis_url, make_client):
+    """Redis away for a second: nodes retry with backoff instead of failing, a message
+    sent meanwhile arrives once Redis is back, and the shared state is whole again."""
+    line = RedisLine()
+    store = line.url(redis_db)
+    try:
+        with running_server(store=store) as a, running_server(store=store) as b:
+            alice, alice_rec = make_client(a.url)
+            alice.login(None, "alice").get(timeout=5)
+            bob, bob_rec = make_client(b.url)
+            bob.login(None, "bob").get(timeout=5)
+            room = ChannelRecorder()
+            alice.create_channel("room", room).join().get(timeout=5)
+            bob.create_channel("room", ChannelRecorder()).join().get(timeout=5)
+            room.wait_for("on_member_joined")
+            line.down()
+            gevent.sleep(0.3)
+            sent = alice.send_message_to_peer("bob", alice.create_message("through it"))
+            gevent.sleep(0.9)  # past the nodes' heartbeat expiry (1 s in tests)
+            line.up = True
+            assert sent.get(timeout=5) is PeerMessageErrCode.OK
+            bob_rec.wait_for("on_message_received_from_peer")
+            admin = redis.Redis.from_url(redis_url)
+            wait_until(lambda: admin.hlen("rtm:route:testapp") == 2, 5, "routes whole")
+            wait_until(lambda: admin.hlen("rtm:members:testapp:room") == 2, 5, "members whole")
+            wait_until(lambda: admin.scard("rtm:nodes") == 2, 5, "both nodes registered")
+            admin.close()
+            states = bob.query_peers_online_status(["alice"]).get(timeout=5)
+            assert states == {"alice": PeerOnlineState.ONLINE}
+            reply = bob.create_message("back")
+            assert bob.send_message_to_peer("alice", reply).get(timeout=5) is PeerMessageErrCode.OK
+            alice_rec.wait_for("on_message_received_from_peer")
+            for rtm in (alice, bob):
+                assert rtm.connection_state is ra.ConnectionState.CONNECTED
+    finally:
+        line.close()

@@ -10,6 +10,7 @@ a user on another node, and channel membership, posts and attributes.
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +40,11 @@ from rtm_actors.store.redis_store import (
 log = structlog.get_logger("rtm_actors.server.cluster")
 
 UserKey = tuple[str, str]
+
+#: Seconds a node trusts a cached route without asking Redis again. Routes change
+#: only at login and logout, which every node hears on the presence topic, so the
+#: cache is refreshed from there; the TTL bounds what a lost pub/sub message costs.
+ROUTE_TTL = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +104,8 @@ class Cluster:
         self.subscriber = Subscriber(self._sub_client, self._on_envelope, self.resync)
         self.liveness = Liveness(self, heartbeat, expiry)
         self.ctx: Any = None
+        #: (app id, user id) -> (node, trusted until): saves a Redis round trip per message.
+        self._routes: dict[UserKey, tuple[str, float]] = {}
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -138,10 +146,32 @@ class Cluster:
 
     def remote_ref(self, key: UserKey) -> RemoteUser | None:
         """The user's session on another node, if it is logged in elsewhere."""
-        route = self.routing.locate(key[0], [key[1]]).get(key[1])
-        if route is None or route.node == self.node_id:
+        node = self.locate(key)
+        if node is None or node == self.node_id:
             return None
-        return RemoteUser(self, route.node, key[0], key[1])
+        return RemoteUser(self, node, key[0], key[1])
+
+    def locate(self, key: UserKey, *, fresh: bool = False) -> str | None:
+        """The node holding the user's session (cached; ``fresh`` asks Redis)."""
+        cached = self._routes.get(key)
+        now = time.monotonic()
+        if cached is not None and cached[1] > now and not fresh:
+            return cached[0]
+        route = self.routing.locate(key[0], [key[1]]).get(key[1])
+        if route is None:
+            self._routes.pop(key, None)
+            return None
+        self.route_changed(key, route.node)
+        return route.node
+
+    def route_changed(self, key: UserKey, node: str | None) -> None:
+        """A user logged in on ``node`` (or, with None, logged out)."""
+        if node is None:
+            self._routes.pop(key, None)
+            return
+        if len(self._routes) >= 200_000:
+            self._routes.clear()
+        self._routes[key] = (node, time.monotonic() + ROUTE_TTL)
 
     def set_presence(self, key: UserKey, session_key: str, state: PeerOnlineState) -> bool:
         """Record a session's user's state (OFFLINE releases it) and tell every node;
@@ -152,7 +182,8 @@ class Cluster:
         else:
             owned = self.routing.set_state(app_id, user_id, self.node_id, session_key, state)
         if owned:
-            self.publisher.publish(self.keys.presence, e.PresenceChange(app_id, user_id, state))
+            change = e.PresenceChange(app_id, user_id, state, self.node_id)
+            self.publisher.publish(self.keys.presence, change)
         return owned
 
     def states(self, app_id: str, user_ids: list[str]) -> dict[str, PeerOnlineState]:
@@ -178,12 +209,20 @@ class Cluster:
         members = self.membership.members(app_id, channel_id)
         return {u: n for u, n in members.items() if n != self.node_id}
 
-    def member_changed(self, app_id: str, channel_id: str, user_id: str, *, joined: bool) -> None:
-        """A member joined or left through this node: record it and tell the others."""
-        if joined:
-            self.membership.join(app_id, channel_id, user_id, self.node_id)
-        elif not self.membership.leave(app_id, channel_id, user_id, self.node_id):
-            return
+    def member_joined(self, app_id: str, channel_id: str, user_id: str) -> None:
+        """A member joined through this node: record it and tell the others."""
+        self.membership.join(app_id, channel_id, user_id, self.node_id)
+        self._member_change(app_id, channel_id, user_id, joined=True)
+
+    def member_left(self, app_id: str, channel_id: str, user_id: str) -> str | None:
+        """A member's session here left: record it and tell the others. If the user
+        is a member through another node now (it logged in there), answer that node."""
+        if self.membership.leave(app_id, channel_id, user_id, self.node_id):
+            self._member_change(app_id, channel_id, user_id, joined=False)
+            return None
+        return self.membership.members(app_id, channel_id).get(user_id)
+
+    def _member_change(self, app_id: str, channel_id: str, user_id: str, *, joined: bool) -> None:
         change = e.MemberChange(self.node_id, app_id, channel_id, user_id, self.node_id, joined)
         self.publisher.publish(self.keys.channel(app_id, channel_id), change)
 
@@ -250,7 +289,8 @@ class Cluster:
             route = self.routing.locate(app_id, [user_id]).get(user_id)
             if route is None or route.node == self.node_id:
                 self.claim((app_id, user_id), entry.session_key)
-                state = e.PresenceChange(app_id, user_id, int(PeerOnlineState.ONLINE))
+                online = int(PeerOnlineState.ONLINE)
+                state = e.PresenceChange(app_id, user_id, online, self.node_id)
                 self.publisher.publish(self.keys.presence, state)
                 reclaimed += 1
         for ref in ctx.channels.actors():

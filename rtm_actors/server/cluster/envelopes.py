@@ -34,6 +34,8 @@ class PeerDeliver(Envelope, frozen=True, tag="d"):
     message: WireMessage
     ts: int
     offline_ok: bool
+    #: Sent on by a node the receiver had just left (at most once).
+    forwarded: bool = False
 
 
 class PeerResult(Envelope, frozen=True, tag="r"):
@@ -110,11 +112,12 @@ class InvitationInput(Envelope, frozen=True, tag="ii"):
 
 
 class PresenceChange(Envelope, frozen=True, tag="p"):
-    """``user_id`` is now ``state``."""
+    """``user_id`` is now ``state``, with its session on ``node``."""
 
     app_id: str
     user_id: str
     state: int
+    node: str = ""
 
 
 class ChannelPost(Envelope, frozen=True, tag="c"):

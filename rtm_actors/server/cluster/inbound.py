@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from rtm_actors.protocol.codes import (
     ConnectionChangeReason,
     InvitationApiCallErrCode,
@@ -42,7 +44,9 @@ def dispatch(cluster: Cluster, ctx: Any, env: e.AnyEnvelope) -> None:
             _to_channel(ctx, env.app_id, env.channel_id, chm.RemoteMember(env))
         case e.AttributesChanged(origin=origin) if origin != cluster.node_id:
             _to_channel(ctx, env.app_id, env.channel_id, chm.RemoteAttributes(env.notify))
-        case e.PresenceChange(app_id=app_id, user_id=user_id, state=state):
+        case e.PresenceChange(app_id=app_id, user_id=user_id, state=state, node=node):
+            offline = state == PeerOnlineState.OFFLINE
+            cluster.route_changed((app_id, user_id), None if offline else node)
             ctx.presence.changed((app_id, user_id), PeerOnlineState(state))
         case e.PeerDeliver():
             _deliver(cluster, ctx, env)
@@ -87,6 +91,12 @@ def _deliver(cluster: Cluster, ctx: Any, env: e.PeerDeliver) -> None:
     delivery = m.Deliver(sender, env.sender_id, env.message, env.ts, env.offline_ok)
     if _to_user(ctx, env.app_id, env.to, delivery):
         return
+    if not env.forwarded:
+        # The sender's node had an old route: the receiver is on another node now.
+        node = cluster.locate((env.app_id, env.to), fresh=True)
+        if node is not None and node != cluster.node_id:
+            cluster.to_node(node, msgspec.structs.replace(env, forwarded=True))
+            return
     # The receiver left this node meanwhile: keep it offline if asked, else report.
     code = PeerMessageErrCode.PEER_UNREACHABLE
     if env.offline_ok:
