@@ -111,9 +111,7 @@ def count_colour(rows: list[bytes], colour: tuple[int, int, int], tolerance: int
     return count
 
 
-@pytest.mark.skipif(
-    CHROMIUM is None and not os.environ.get("CI"), reason="no chromium installed"
-)
+@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"), reason="no chromium installed")
 def test_html_report_renders_its_plots_in_headless_chromium(tmp_path):
     """A screenshot of the report shows the plot lines and the connected-users area."""
     page, shot = tmp_path / "report.html", tmp_path / "shot.png"
