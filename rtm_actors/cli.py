@@ -84,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--store",
         default="sqlite:///rtm.db",
-        help="offline message store: sqlite:///path.db (default sqlite:///rtm.db) or memory",
+        help="store: sqlite:///path.db (default sqlite:///rtm.db), memory, or "
+        "redis://host:port/db (several nodes on one Redis are one system: docs/cluster.md)",
     )
     serve.add_argument(
         "--log-level",
