@@ -108,13 +108,15 @@ class Relay:
             return [b"websocket only\n"]
         wsio.set_nodelay(ws)
         conn: Conn | None = None
+        reader = wsio.FrameReader(ws, 1 << 20, _ignore)
         try:
             while True:
-                frame = _decode(wsio.read_message(ws, 1 << 20, _ignore))
-                if conn is None:
-                    conn = self._login(ws, frame)
-                else:
-                    self._on_frame(conn, frame)
+                for data in reader.read_batch():
+                    frame = _decode(data)
+                    if conn is None:
+                        conn = self._login(ws, frame)
+                    else:
+                        self._on_frame(conn, frame)
         except (wsio.PeerClosedError, ProtocolError, OSError, msgspec.DecodeError):
             pass
         finally:

@@ -83,13 +83,14 @@ class Gateway:
         wsio.set_nodelay(ws)
         wsio.set_timeout(ws, cfg.login_timeout)
         link = Link(ws, peer, cfg.write_timeout)
+        reader = wsio.FrameReader(ws, cfg.max_frame_bytes, _ignore)
         if self._unauthenticated >= cfg.max_unauthenticated:
             # Too many sockets that have not logged in yet: refuse more until some do.
             link.close(DisconnectCode.SHUTDOWN, "server busy: too many pending logins")
             return
         self._unauthenticated += 1
         try:
-            login = self._read_login(link)
+            login, rest = self._read_login(link, reader)
         finally:
             self._unauthenticated -= 1
         if login is None:
@@ -102,23 +103,25 @@ class Gateway:
         # The socket timeout bounds reads: a link silent that long is dead. Writes
         # have their own bound (Link.write_timeout: a slow consumer).
         wsio.set_timeout(ws, cfg.idle_timeout)
-        self._read_loop(link, session)
+        self._read_loop(link, reader, rest, session)
 
     # -- login ---------------------------------------------------------------
 
-    def _read_login(self, link: Link) -> Login | None:
+    def _read_login(self, link: Link, reader: wsio.FrameReader) -> tuple[Login | None, list[bytes]]:
+        """The first message, a ``Login``; and the messages read right behind it (they
+        are handled once the session is attached)."""
         try:
-            data = wsio.read_message(link.ws, self.ctx.config.max_frame_bytes, _ignore)
-            frame = codec.decode_client_frame(data, self.ctx.config.max_frame_bytes)
+            first, *rest = reader.read_batch()
+            frame = codec.decode_client_frame(first, self.ctx.config.max_frame_bytes)
         except (OSError, wsio.PeerClosedError):
             link.close(DisconnectCode.STALE, "no login")
-            return None
+            return None, []
         except (RemoteProtocolError, WsProtocolError, wsio.FrameTooBigError) as exc:
             self._refuse(link, None, DisconnectCode.PROTOCOL_ERROR, f"bad first frame: {exc}")
-            return None
+            return None, []
         if not isinstance(frame, Login):
             self._refuse(link, None, DisconnectCode.PROTOCOL_ERROR, "log in first")
-            return None
+            return None, []
         code = self._check_login(frame)
         if code is LoginErrCode.OK:
             token = check_token(self.ctx, frame.app_id, frame.user_id, frame.token)
@@ -126,8 +129,8 @@ class Gateway:
             link.token = token
         if code is not LoginErrCode.OK:
             self._refuse_login(link, frame, code)
-            return None
-        return frame
+            return None, []
+        return frame, rest
 
     def _refuse_login(self, link: Link, login: Login, code: LoginErrCode) -> None:
         link.send(codec.encode(Reply(login.rid, code)))
@@ -220,17 +223,30 @@ class Gateway:
 
     # -- after login ---------------------------------------------------------
 
-    def _read_loop(self, link: Link, session: Any) -> None:
+    def _read_loop(
+        self, link: Link, reader: wsio.FrameReader, batch: list[bytes], session: Any
+    ) -> None:
         max_bytes = self.ctx.config.max_frame_bytes
         link_id = link.id
 
         def on_ping(payload: bytes) -> None:
             tell(session, m.PingIn(link_id, payload))
 
+        reader.on_ping = on_ping
         why = "closed"
         while True:
+            if batch:
+                link.last_rx = now()
+                received_at = time.perf_counter()
+                for data in batch:
+                    try:
+                        frame = codec.decode_client_frame(data, max_bytes)
+                    except RemoteProtocolError as exc:
+                        tell(session, m.BadFrame(link_id, str(exc)[:200]))
+                        continue
+                    tell(session, m.FrameIn(link_id, frame, received_at))
             try:
-                data = wsio.read_message(link.ws, max_bytes, on_ping)
+                batch = reader.read_batch()
             except wsio.PeerClosedError:
                 break
             except TimeoutError:
@@ -247,13 +263,6 @@ class Gateway:
                 why = f"websocket protocol error: {exc}"
                 link.close(DisconnectCode.PROTOCOL_ERROR, "websocket protocol error")
                 break
-            link.last_rx = now()
-            try:
-                frame = codec.decode_client_frame(data, max_bytes)
-            except RemoteProtocolError as exc:
-                tell(session, m.BadFrame(link_id, str(exc)[:200]))
-                continue
-            tell(session, m.FrameIn(link_id, frame, time.perf_counter()))
         if link.stalled:
             why = "slow consumer"
         # Wait until the session has taken note: it may be inside a write on this

@@ -2,8 +2,9 @@
 
 gevent-websocket unmasks payloads one byte at a time in Python and checks UTF-8 twice
 more, ~30 us per small frame and ~16 ms for a 64 KB one. We read frames from the same
-stream ourselves: unmasking is one big-integer XOR, and UTF-8 is left to the JSON
-decoder, which checks it anyway. Writes are whole pre-built frames, so a frame encoded
+stream ourselves (``FrameReader``: one buffered read for every frame it brings in):
+unmasking is one big-integer XOR, and UTF-8 is left to the JSON decoder, which checks
+it anyway. Writes are whole pre-built frames, so a frame encoded
 once can go to many sockets.
 """
 
@@ -17,8 +18,7 @@ from typing import Any, Final
 
 import gevent
 import gevent.ssl
-from geventwebsocket.exceptions import ProtocolError, WebSocketError
-from geventwebsocket.websocket import Header
+from geventwebsocket.exceptions import ProtocolError
 
 OP_CONTINUATION: Final = 0x0
 OP_TEXT: Final = 0x1
@@ -63,55 +63,124 @@ def close_frame(code: int, reason: str = "") -> bytes:
     return frame(struct.pack("!H", code) + reason.encode("utf-8")[:123], OP_CLOSE)
 
 
-def read_message(ws: Any, max_bytes: int, on_ping: Callable[[bytes], None]) -> bytes:
-    """Read the next text or binary message as bytes; pings go to ``on_ping``.
+class FrameReader:
+    """Reads a client's messages in batches: one buffered read, every frame it holds.
+
+    gevent-websocket's reader costs three reads and a header object per frame; this
+    takes whatever the socket has (``read1`` on the handler's buffered stream, so
+    bytes buffered during the handshake come first), then parses every complete frame
+    from its own buffer. The size check is made on each header before its payload is
+    waited for, pings go to ``on_ping``, pongs are dropped, fragments are joined. An
+    error found after some messages of a batch is raised at the next call, so the
+    messages before it are not lost.
 
     ``on_ping`` should have the socket's one writer send the pong, so that two
     greenlets never interleave writes on the socket.
-
-    Raises ``PeerClosedError`` at a close frame or EOF, ``FrameTooBigError`` past
-    ``max_bytes``, ``ProtocolError`` on a malformed frame, ``OSError`` on socket
-    errors (a read timeout included).
     """
-    stream = ws.stream
-    if stream is None:
-        raise PeerClosedError
-    read = stream.read
-    parts: list[bytes] = []
-    size = 0
-    opcode = None
-    while True:
+
+    __slots__ = ("_buf", "_error", "_opcode", "_parts", "_read1", "_size", "max_bytes", "on_ping")
+
+    def __init__(self, ws: Any, max_bytes: int, on_ping: Callable[[bytes], None]) -> None:
+        self._read1 = ws.handler.rfile.read1
+        self.max_bytes = max_bytes
+        self.on_ping = on_ping
+        self._buf = bytearray()
+        self._error: BaseException | None = None
+        #: A fragmented message in progress: its opcode, parts and size so far.
+        self._opcode: int | None = None
+        self._parts: list[bytes] = []
+        self._size = 0
+
+    def read_batch(self) -> list[bytes]:
+        """Block until at least one whole message is in; answer every one buffered.
+
+        Raises ``PeerClosedError`` at a close frame or EOF, ``FrameTooBigError`` past
+        ``max_bytes``, ``ProtocolError`` on a malformed frame, ``OSError`` on socket
+        errors (a read timeout included).
+        """
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        out: list[bytes] = []
+        while True:
+            try:
+                self._parse(out)
+            except (PeerClosedError, FrameTooBigError, ProtocolError) as exc:
+                if not out:
+                    raise
+                self._error = exc
+            if out:
+                return out
+            try:
+                chunk = self._read1(65536)
+            except ValueError as exc:  # the stream was closed under us
+                raise PeerClosedError from exc
+            if not chunk:
+                raise PeerClosedError
+            self._buf += chunk
+
+    def _parse(self, out: list[bytes]) -> None:
+        buf = self._buf
+        end = len(buf)
+        pos = 0
         try:
-            header = Header.decode_header(stream)
-        except WebSocketError as exc:
-            raise PeerClosedError from exc
-        if header.flags:
-            raise ProtocolError("reserved bits set")
-        if size + header.length > max_bytes:
-            raise FrameTooBigError(size + header.length)
-        payload = read(header.length) if header.length else b""
-        if len(payload) != header.length:
-            raise PeerClosedError
-        if header.mask:
-            payload = unmask(payload, header.mask)
-        op = header.opcode
+            while end - pos >= 2:
+                b0 = buf[pos]
+                b1 = buf[pos + 1]
+                length = b1 & 0x7F
+                start = pos + 2
+                if length == 126:
+                    if end - pos < 4:
+                        break
+                    length = (buf[pos + 2] << 8) | buf[pos + 3]
+                    start = pos + 4
+                elif length == 127:
+                    if end - pos < 10:
+                        break
+                    length = int.from_bytes(buf[pos + 2 : pos + 10], "big")
+                    start = pos + 10
+                if b0 & 0x70:
+                    raise ProtocolError("reserved bits set")
+                if self._size + length > self.max_bytes:
+                    raise FrameTooBigError(self._size + length)
+                masked = b1 & 0x80
+                stop = start + (4 if masked else 0) + length
+                if stop > end:
+                    break
+                if masked:
+                    payload = unmask(bytes(buf[start + 4 : stop]), bytes(buf[start : start + 4]))
+                else:
+                    payload = bytes(buf[start:stop])
+                pos = stop
+                self._frame(b0, payload, out)
+        finally:
+            del buf[:pos]
+
+    def _frame(self, b0: int, payload: bytes, out: list[bytes]) -> None:
+        op = b0 & 0x0F
         if op == OP_PING:
-            on_ping(payload)
-            continue
+            self.on_ping(payload)
+            return
         if op == OP_PONG:
-            continue
+            return
         if op == OP_CLOSE:
             raise PeerClosedError
         if op in (OP_TEXT, OP_BINARY):
-            if opcode is not None:
+            if self._opcode is not None:
                 raise ProtocolError("new message inside a fragmented one")
-            opcode = op
-        elif op != OP_CONTINUATION or opcode is None:
+            if b0 & 0x80:
+                out.append(payload)
+                return
+            self._opcode = op
+        elif op != OP_CONTINUATION or self._opcode is None:
             raise ProtocolError(f"unexpected opcode {op}")
-        parts.append(payload)
-        size += len(payload)
-        if header.fin:
-            return parts[0] if len(parts) == 1 else b"".join(parts)
+        self._parts.append(payload)
+        self._size += len(payload)
+        if b0 & 0x80:
+            out.append(b"".join(self._parts))
+            self._opcode = None
+            self._parts = []
+            self._size = 0
 
 
 def set_nodelay(ws: Any) -> None:
