@@ -510,19 +510,27 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
             tell(d.sender, m.Delivered(self.user_id, d.message.id, code))
 
     def _store_or_unreachable(self, receiver_id: str, d: m.Deliver) -> PeerMessageErrCode:
-        if not d.offline_ok:
-            return PeerMessageErrCode.PEER_UNREACHABLE
-        msg = d.message
-        stored = StoredMessage(d.sender_id, msg.id, msg.kind, msg.text, msg.raw, d.ts)
-        self.ctx.store.push(self.app_id, receiver_id, stored)
-        self.ctx.stats.offline_stored += 1
-        return PeerMessageErrCode.CACHED_BY_SERVER
+        return store_or_unreachable(self.ctx, self.app_id, receiver_id, d)
 
     def _send(self, frame: Any) -> None:
         # A failed write marks the link closed; its reader greenlet then reports it.
         if self.link is not None:
             self._clock.sent(frame)
             self.link.send(codec.encode(frame))
+
+
+def store_or_unreachable(
+    ctx: ServerContext, app_id: str, receiver_id: str, d: m.Deliver
+) -> PeerMessageErrCode:
+    """Keep an undeliverable message for its receiver if the sender asked for that
+    (``CACHED_BY_SERVER``), else ``PEER_UNREACHABLE``."""
+    if not d.offline_ok:
+        return PeerMessageErrCode.PEER_UNREACHABLE
+    msg = d.message
+    stored = StoredMessage(d.sender_id, msg.id, msg.kind, msg.text, msg.raw, d.ts)
+    ctx.store.push(app_id, receiver_id, stored)
+    ctx.stats.offline_stored += 1
+    return PeerMessageErrCode.CACHED_BY_SERVER
 
 
 def wire_message(s: StoredMessage) -> WireMessage:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import gevent
 import gevent.socket
@@ -146,21 +148,37 @@ def test_client_tries_the_next_server_in_its_list(make_client):
         assert rtm.connection_state is ra.ConnectionState.CONNECTED
 
 
-def test_redis_flushed_nodes_register_again(redis_url, make_client):
-    """Redis restarted empty: nodes put their users and members back, and carry on."""
-    with running_server(store=redis_url) as a, running_server(store=redis_url) as b:
-        alice, _ = make_client(a.url)
+@contextlib.contextmanager
+def alice_and_bob_in_a_room(store: str, make_client) -> Iterator[tuple[Any, ...]]:
+    """Two nodes on ``store``; alice on one, bob on the other, both in "room"."""
+    with running_server(store=store) as a, running_server(store=store) as b:
+        alice, alice_rec = make_client(a.url)
         alice.login(None, "alice").get(timeout=5)
         bob, bob_rec = make_client(b.url)
         bob.login(None, "bob").get(timeout=5)
         room = ChannelRecorder()
         alice.create_channel("room", room).join().get(timeout=5)
         bob.create_channel("room", ChannelRecorder()).join().get(timeout=5)
+        room.wait_for("on_member_joined")
+        yield alice, alice_rec, bob, bob_rec
+
+
+def wait_whole(redis_url: str) -> None:
+    """Wait until Redis holds both users, both members and both nodes again."""
+    admin = redis.Redis.from_url(redis_url)
+    wait_until(lambda: admin.hlen("rtm:route:testapp") == 2, 5, "routes whole")
+    wait_until(lambda: admin.hlen("rtm:members:testapp:room") == 2, 5, "members whole")
+    wait_until(lambda: admin.scard("rtm:nodes") == 2, 5, "both nodes registered")
+    admin.close()
+
+
+def test_redis_flushed_nodes_register_again(redis_url, make_client):
+    """Redis restarted empty: nodes put their users and members back, and carry on."""
+    with alice_and_bob_in_a_room(redis_url, make_client) as (alice, _, _, bob_rec):
         admin = redis.Redis.from_url(redis_url)
         admin.flushdb()  # what a restart of a Redis without persistence leaves
-        wait_until(lambda: admin.hlen("rtm:route:testapp") == 2, 5, "routes back")
-        wait_until(lambda: admin.hlen("rtm:members:testapp:room") == 2, 5, "members back")
         admin.close()
+        wait_whole(redis_url)
         msg = alice.create_message("still here")
         assert alice.send_message_to_peer("bob", msg).get(timeout=5) is PeerMessageErrCode.OK
         bob_rec.wait_for("on_message_received_from_peer")
@@ -217,15 +235,7 @@ def test_short_redis_outage(redis_db, redis_url, make_client):
     line = RedisLine()
     store = line.url(redis_db)
     try:
-        with running_server(store=store) as a, running_server(store=store) as b:
-            alice, alice_rec = make_client(a.url)
-            alice.login(None, "alice").get(timeout=5)
-            bob, bob_rec = make_client(b.url)
-            bob.login(None, "bob").get(timeout=5)
-            room = ChannelRecorder()
-            alice.create_channel("room", room).join().get(timeout=5)
-            bob.create_channel("room", ChannelRecorder()).join().get(timeout=5)
-            room.wait_for("on_member_joined")
+        with alice_and_bob_in_a_room(store, make_client) as (alice, alice_rec, bob, bob_rec):
             line.down()
             gevent.sleep(0.3)
             sent = alice.send_message_to_peer("bob", alice.create_message("through it"))
@@ -233,11 +243,7 @@ def test_short_redis_outage(redis_db, redis_url, make_client):
             line.up = True
             assert sent.get(timeout=5) is PeerMessageErrCode.OK
             bob_rec.wait_for("on_message_received_from_peer")
-            admin = redis.Redis.from_url(redis_url)
-            wait_until(lambda: admin.hlen("rtm:route:testapp") == 2, 5, "routes whole")
-            wait_until(lambda: admin.hlen("rtm:members:testapp:room") == 2, 5, "members whole")
-            wait_until(lambda: admin.scard("rtm:nodes") == 2, 5, "both nodes registered")
-            admin.close()
+            wait_whole(redis_url)
             states = bob.query_peers_online_status(["alice"]).get(timeout=5)
             assert states == {"alice": PeerOnlineState.ONLINE}
             reply = bob.create_message("back")

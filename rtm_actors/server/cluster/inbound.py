@@ -29,7 +29,7 @@ from rtm_actors.server.invitation_actor import (
     PushInvitation,
     Uninvolve,
 )
-from rtm_actors.store.base import StoredMessage
+from rtm_actors.server.session import store_or_unreachable
 
 if TYPE_CHECKING:
     from rtm_actors.server.cluster.cluster import Cluster
@@ -98,13 +98,7 @@ def _deliver(cluster: Cluster, ctx: Any, env: e.PeerDeliver) -> None:
             cluster.to_node(node, msgspec.structs.replace(env, forwarded=True))
             return
     # The receiver left this node meanwhile: keep it offline if asked, else report.
-    code = PeerMessageErrCode.PEER_UNREACHABLE
-    if env.offline_ok:
-        msg = env.message
-        stored = StoredMessage(env.sender_id, msg.id, msg.kind, msg.text, msg.raw, env.ts)
-        ctx.store.push(env.app_id, env.to, stored)
-        ctx.stats.offline_stored += 1
-        code = PeerMessageErrCode.CACHED_BY_SERVER
+    code = store_or_unreachable(ctx, env.app_id, env.to, delivery)
     sender.tell(m.Delivered(env.to, env.message.id, code))
 
 
