@@ -22,9 +22,11 @@ from rtm_actors.log import configure_logging
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from rtm_actors.runtime.gctune import tune_for_server
     from rtm_actors.server import RtmServer
 
     configure_logging(args.log_level)
+    tune_for_server()
     server = RtmServer(
         host=args.host,
         port=args.port,
