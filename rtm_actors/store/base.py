@@ -125,6 +125,10 @@ class RoutingStore(Protocol):
         """The routes of those users who are logged in somewhere."""
         ...
 
+    def owned_by(self, node: str) -> dict[tuple[str, str], Route]:
+        """The users routed to ``node`` now, with their routes."""
+        ...
+
     def drop_node(self, node: str) -> list[tuple[str, str]]:
         """Release every user still routed to ``node``; answer them (app id, user id)."""
         ...
@@ -149,6 +153,9 @@ class MembershipStore(Protocol):
         """How many members each channel has (0 for channels with none)."""
         ...
 
-    def drop_node(self, node: str) -> list[tuple[str, str, str]]:
-        """Remove every member through ``node``; answer them (app, channel, user)."""
+    def drop_node(
+        self, node: str, keep: set[tuple[str, str, str]] | None = None
+    ) -> list[tuple[str, str, str]]:
+        """Remove every member through ``node`` but those in ``keep``; answer them
+        (app, channel, user)."""
         ...

@@ -123,9 +123,13 @@ class MemoryRoutingStore:
         found = ((u, self._routes.get((app_id, u))) for u in user_ids)
         return {u: r for u, r in found if r is not None}
 
+    def owned_by(self, node: str) -> dict[tuple[str, str], Route]:
+        """The node's users and their routes."""
+        return {key: r for key, r in self._routes.items() if r.node == node}
+
     def drop_node(self, node: str) -> list[tuple[str, str]]:
         """Release the node's users."""
-        gone = [key for key, r in self._routes.items() if r.node == node]
+        gone = list(self.owned_by(node))
         for key in gone:
             del self._routes[key]
         return gone
@@ -163,13 +167,15 @@ class MemoryMembershipStore:
         """Member counts."""
         return {c: len(self._members.get((app_id, c), ())) for c in channel_ids}
 
-    def drop_node(self, node: str) -> list[tuple[str, str, str]]:
-        """Remove every member through ``node``."""
+    def drop_node(
+        self, node: str, keep: set[tuple[str, str, str]] | None = None
+    ) -> list[tuple[str, str, str]]:
+        """Remove every member through ``node`` (but those in ``keep``)."""
         gone = [
             (app, channel, user)
             for (app, channel), members in self._members.items()
             for user, n in members.items()
-            if n == node
+            if n == node and (keep is None or (app, channel, user) not in keep)
         ]
         for app, channel, user in gone:
             self.leave(app, channel, user, node)

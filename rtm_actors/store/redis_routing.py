@@ -100,17 +100,18 @@ class RedisRoutingStore:
 
     def drop_node(self, node: str) -> list[tuple[str, str]]:
         """Release every user still routed to ``node``."""
+        routes = self.owned_by(node)
+        for (app, user), route in routes.items():
+            self.release(app, user, node, route.session_key)
+        self._r.delete(f"{self._prefix}node:{node}:users")
+        return list(routes)
+
+    def owned_by(self, node: str) -> dict[tuple[str, str], Route]:
+        """The users routed to ``node`` now, with their routes."""
         index = f"{self._prefix}node:{node}:users"
         users = [_decode_pair(m) for m in self._r.smembers(index)]
-        routes = {(app, user): r for app, user in users for r in [self._route(app, user)] if r}
-        gone = [key for key, r in routes.items() if r.node == node]
-        for app, user in gone:
-            self.release(app, user, node, routes[(app, user)].session_key)
-        self._r.delete(index)
-        return gone
-
-    def _route(self, app_id: str, user_id: str) -> Route | None:
-        return self.locate(app_id, [user_id]).get(user_id)
+        found = ((key, self.locate(key[0], [key[1]]).get(key[1])) for key in users)
+        return {key: r for key, r in found if r is not None and r.node == node}
 
 
 class RedisMembershipStore:
@@ -151,13 +152,18 @@ class RedisMembershipStore:
             pipe.hlen(f"{self._prefix}members:{app_id}:{channel_id}")
         return dict(zip(channel_ids, (int(n) for n in pipe.execute()), strict=True))
 
-    def drop_node(self, node: str) -> list[tuple[str, str, str]]:
-        """Remove every member through ``node``."""
+    def drop_node(
+        self, node: str, keep: set[tuple[str, str, str]] | None = None
+    ) -> list[tuple[str, str, str]]:
+        """Remove every member through ``node`` (but those in ``keep``)."""
         index = f"{self._prefix}node:{node}:members"
         gone = []
         for raw in self._r.smembers(index):
-            app, channel, user = _decode_triple(raw)
-            if self.leave(app, channel, user, node):
-                gone.append((app, channel, user))
-        self._r.delete(index)
+            member = _decode_triple(raw)
+            if keep is not None and member in keep:
+                continue
+            if self.leave(*member, node):
+                gone.append(member)
+        if keep is None:
+            self._r.delete(index)
         return gone

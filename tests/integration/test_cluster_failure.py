@@ -253,3 +253,33 @@ def test_short_redis_outage(redis_db, redis_url, make_client):
                 assert rtm.connection_state is ra.ConnectionState.CONNECTED
     finally:
         line.close()
+
+
+def test_rebuild_removes_what_no_session_holds(redis_url, make_client):
+    """When a node registers again, what Redis holds for it but no session of it does
+    (left by a session that failed while Redis was away) is removed and announced."""
+    from rtm_actors.store import Route
+    from rtm_actors.store.redis_routing import RedisMembershipStore, RedisRoutingStore
+
+    with alice_and_bob_in_a_room(redis_url, make_client) as (alice, _, bob, bob_rec):
+        admin = redis.Redis.from_url(redis_url)
+        # A ghost: routed to alice's node and a member of the room there, with no session.
+        alice_node_id = RedisRoutingStore(admin).locate("testapp", ["alice"])["alice"].node
+        RedisRoutingStore(admin).claim(
+            "testapp", "ghost", Route(alice_node_id, "gone", int(PeerOnlineState.ONLINE))
+        )
+        RedisMembershipStore(admin).join("testapp", "room", "ghost", alice_node_id)
+        bob.subscribe_peers_online_status(["ghost"]).get(timeout=5)
+        bob_rec.wait_for(
+            "on_peers_online_status_changed",
+            lambda states: states.get("ghost") is PeerOnlineState.ONLINE,
+        )
+        admin.delete(f"rtm:node:{alice_node_id}")  # as if Redis had lost it
+        bob_rec.wait_for(
+            "on_peers_online_status_changed",
+            lambda states: states.get("ghost") is PeerOnlineState.OFFLINE,
+        )
+        wait_until(lambda: admin.hlen("rtm:members:testapp:room") == 2, 5, "ghost member gone")
+        assert admin.hget("rtm:route:testapp", "ghost") is None
+        assert alice.get_channel_member_count(["room"]).get(timeout=5) == {"room": 2}
+        admin.close()

@@ -172,6 +172,7 @@ class TestRoutingStore:
         store.claim("app", "b", Route("dead", "s2", 1))
         store.claim("app", "b", Route("live", "s3", 1))
         store.claim("other", "c", Route("dead", "s4", 1))
+        assert store.owned_by("live") == {("app", "b"): Route("live", "s3", 1)}
         assert sorted(store.drop_node("dead")) == [("app", "a"), ("other", "c")]
         assert store.locate("app", ["a", "b"]) == {"b": Route("live", "s3", 1)}
         assert store.drop_node("dead") == []
@@ -203,6 +204,7 @@ class TestMembershipStore:
         store.join("app", "room", "a", "dead")
         store.join("app", "room", "b", "live")
         store.join("app", "hall", "c", "dead")
-        assert sorted(store.drop_node("dead")) == [("app", "hall", "c"), ("app", "room", "a")]
+        assert store.drop_node("dead", keep={("app", "room", "a")}) == [("app", "hall", "c")]
+        assert sorted(store.drop_node("dead")) == [("app", "room", "a")]
         assert store.members("app", "room") == {"b": "live"}
         assert store.drop_node("dead") == []

@@ -106,6 +106,8 @@ class Cluster:
         self.ctx: Any = None
         #: (app id, user id) -> (node, trusted until): saves a Redis round trip per message.
         self._routes: dict[UserKey, tuple[str, float]] = {}
+        #: (app, channel, user) of every member through this node (to rebuild Redis).
+        self._members: set[tuple[str, str, str]] = set()
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -211,12 +213,14 @@ class Cluster:
 
     def member_joined(self, app_id: str, channel_id: str, user_id: str) -> None:
         """A member joined through this node: record it and tell the others."""
+        self._members.add((app_id, channel_id, user_id))
         self.membership.join(app_id, channel_id, user_id, self.node_id)
         self._member_change(app_id, channel_id, user_id, joined=True)
 
     def member_left(self, app_id: str, channel_id: str, user_id: str) -> str | None:
         """A member's session here left: record it and tell the others. If the user
         is a member through another node now (it logged in there), answer that node."""
+        self._members.discard((app_id, channel_id, user_id))
         if self.membership.leave(app_id, channel_id, user_id, self.node_id):
             self._member_change(app_id, channel_id, user_id, joined=False)
             return None
@@ -279,20 +283,32 @@ class Cluster:
             )
 
     def resync(self) -> None:
-        """Register again everything this node holds (after Redis came back or lost it)."""
+        """Make Redis hold exactly what this node holds (after Redis came back or lost
+        its data): users and members it lost are registered again, and what it
+        registered for sessions or members that ended meanwhile is removed."""
         ctx = self.ctx
         if ctx is None:
             return
         self.liveness.beat()
+        local = dict(ctx.directory.items())
+        stale = 0
+        for (app_id, user_id), route in self.routing.owned_by(self.node_id).items():
+            entry = local.get((app_id, user_id))
+            if entry is None or entry.session_key != route.session_key:
+                self.set_presence((app_id, user_id), route.session_key, PeerOnlineState.OFFLINE)
+                stale += 1
         reclaimed = 0
-        for (app_id, user_id), entry in ctx.directory.items():
-            route = self.routing.locate(app_id, [user_id]).get(user_id)
-            if route is None or route.node == self.node_id:
+        for (app_id, user_id), entry in local.items():
+            holder = self.routing.locate(app_id, [user_id]).get(user_id)
+            if holder is None or holder.node == self.node_id:
                 self.claim((app_id, user_id), entry.session_key)
                 online = int(PeerOnlineState.ONLINE)
                 state = e.PresenceChange(app_id, user_id, online, self.node_id)
                 self.publisher.publish(self.keys.presence, state)
                 reclaimed += 1
+        for app_id, channel_id, user_id in self.membership.drop_node(self.node_id, self._members):
+            self._member_change(app_id, channel_id, user_id, joined=False)
+            stale += 1
         for ref in ctx.channels.actors():
             try_tell(ref, chm.Resync())
-        log.info("node_registered_again", node=self.node_id, users=reclaimed)
+        log.info("node_registered_again", node=self.node_id, users=reclaimed, stale=stale)
