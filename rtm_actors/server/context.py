@@ -59,6 +59,7 @@ class ServerContext:
         self.channels = Channels(self.config)
         if self.cluster is not None:
             self.channels.cluster = self.presence.cluster = self.cluster
+            self.bans = self.cluster.new_bans()
 
     def route(self, key: tuple[str, str]) -> Any | None:
         """The user's session: its actor here, a stand-in for it on another node, or

@@ -209,3 +209,24 @@ def test_member_that_logs_in_on_another_node_stays_one_member(login):
     # (The old session left, the new one joined: members saw that, or nothing.)
     left = len(watch.calls("on_member_left"))
     assert len(watch.calls("on_member_joined")) == 1 + left
+
+
+def test_a_ban_holds_on_every_node(nodes, login, make_client):
+    """A ban through one node ends the user's session on another and refuses its logins
+    on all; lifting it lets the user back in anywhere."""
+    bob, bob_rec = login("bob", 1)
+    nodes[0].ban("testapp", "bob")
+    wait_until(lambda: bob.connection_state is ra.ConnectionState.ABORTED, 5, "bob kicked")
+    bob_rec.wait_for(
+        "on_connection_state_changed",
+        lambda state, reason: reason is ra.ConnectionChangeReason.BANNED_BY_SERVER,
+    )
+    again, _ = make_client(nodes[2].url)
+    with pytest.raises(ra.RtmError) as caught:
+        again.login(None, "bob").get(timeout=5)
+    assert caught.value.code is ra.LoginErrCode.REJECTED
+    nodes[1].unban("testapp", "bob")
+    wait_until(lambda: ("testapp", "bob") not in nodes[2].context.bans, 5, "unban everywhere")
+    back, _ = make_client(nodes[2].url)
+    back.login(None, "bob").get(timeout=5)
+    assert back.connection_state is ra.ConnectionState.CONNECTED

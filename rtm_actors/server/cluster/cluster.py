@@ -12,8 +12,9 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+import msgspec
 import redis
 import structlog
 from redis.connection import parse_url
@@ -24,6 +25,7 @@ from rtm_actors.runtime import try_tell
 from rtm_actors.runtime.redis_socket import gevent_redis
 from rtm_actors.server import channel_messages as chm
 from rtm_actors.server.cluster import envelopes as e
+from rtm_actors.server.cluster.bans import ClusterBans
 from rtm_actors.server.cluster.inbound import dispatch
 from rtm_actors.server.cluster.liveness import Liveness
 from rtm_actors.server.cluster.pubsub import Publisher, Subscriber
@@ -38,6 +40,8 @@ from rtm_actors.store.redis_store import (
 )
 
 log = structlog.get_logger("rtm_actors.server.cluster")
+_encode_ban = msgspec.msgpack.Encoder().encode
+_decode_ban = msgspec.msgpack.Decoder(tuple[str, str]).decode
 
 UserKey = tuple[str, str]
 
@@ -71,6 +75,11 @@ class Keys:
     def channel(self, app_id: str, channel_id: str) -> str:
         """A channel's pub/sub topic."""
         return f"{self.topic_prefix}ch:{app_id}:{channel_id}"
+
+    @property
+    def bans(self) -> str:
+        """Set of banned users (msgpack [app id, user id])."""
+        return f"{self.prefix}bans"
 
     @property
     def presence(self) -> str:
@@ -115,6 +124,9 @@ class Cluster:
         """Join the cluster: subscribe, register the node, start beating."""
         self.ctx = ctx
         self.url_hint = url_hint or self.node_id
+        banned = cast(set[bytes], self.client.smembers(self.keys.bans))
+        for raw in banned:
+            ctx.bans.apply(_decode_ban(raw), banned=True)
         self.publisher.start()
         self.subscriber.start([self.keys.inbox(self.node_id), self.keys.presence])
         self.liveness.start()
@@ -195,6 +207,19 @@ class Cluster:
             u: PeerOnlineState(routes[u].state) if u in routes else PeerOnlineState.OFFLINE
             for u in user_ids
         }
+
+    def new_bans(self) -> ClusterBans:
+        """The node's ban set: its changes reach every node."""
+        return ClusterBans(self)
+
+    def ban_changed(self, key: UserKey, *, banned: bool) -> None:
+        """An operator (un)banned a user through this node: record it, tell every node."""
+        if banned:
+            self.client.sadd(self.keys.bans, _encode_ban(key))
+        else:
+            self.client.srem(self.keys.bans, _encode_ban(key))
+        change = e.BanChange(self.node_id, key[0], key[1], banned)
+        self.publisher.publish(self.keys.presence, change)
 
     # -- channels ----------------------------------------------------------------
 

@@ -120,6 +120,15 @@ class PresenceChange(Envelope, frozen=True, tag="p"):
     node: str = ""
 
 
+class BanChange(Envelope, frozen=True, tag="b"):
+    """An operator banned (or let back) ``user_id``, through ``origin``."""
+
+    origin: str
+    app_id: str
+    user_id: str
+    banned: bool
+
+
 class ChannelPost(Envelope, frozen=True, tag="c"):
     """A channel message published on ``origin``."""
 
@@ -160,6 +169,7 @@ AnyEnvelope = (
     | InvolveUser
     | InvitationInput
     | PresenceChange
+    | BanChange
     | ChannelPost
     | MemberChange
     | AttributesChanged

@@ -48,6 +48,11 @@ def dispatch(cluster: Cluster, ctx: Any, env: e.AnyEnvelope) -> None:
             offline = state == PeerOnlineState.OFFLINE
             cluster.route_changed((app_id, user_id), None if offline else node)
             ctx.presence.changed((app_id, user_id), PeerOnlineState(state))
+        case e.BanChange(origin=origin, app_id=app_id, user_id=user_id, banned=banned):
+            if origin != cluster.node_id:
+                ctx.bans.apply((app_id, user_id), banned=banned)
+                if banned:
+                    _to_user(ctx, app_id, user_id, m.Kick(ConnectionChangeReason.BANNED_BY_SERVER))
         case e.PeerDeliver():
             _deliver(cluster, ctx, env)
         case e.PeerResult(app_id=app_id, to=to):
