@@ -74,7 +74,8 @@ def test_node_killed_mid_traffic(node_processes, make_client):
     (_, url0), (victim, url1), (_, url2) = node_processes
 
     def login(user: str, url: str | list[str]) -> tuple[ra.RtmService, EventRecorder]:
-        rtm, rec = make_client(url)
+        # (A message lost with the dead node is reported SENT_TIMEOUT after 2 s.)
+        rtm, rec = make_client(url, peer_message_timeout=2.0)
         rtm.login(None, user).get(timeout=5)
         return rtm, rec
 
