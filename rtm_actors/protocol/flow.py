@@ -20,11 +20,15 @@ class RateLimiter:
     def __init__(self, limit: int, window: float) -> None:
         self.limit = limit
         self.window = window
-        self._times: deque[float] = deque()
+        # Made at the first event: a session has a dozen limiters, most never used,
+        # and an empty deque costs ~600 bytes.
+        self._times: deque[float] | None = None
 
     def allow(self, now: float) -> bool:
         """Count one event at ``now`` if within the limit; say whether it was."""
         times = self._times
+        if times is None:
+            times = self._times = deque()
         while times and now - times[0] >= self.window:
             times.popleft()
         if len(times) >= self.limit:

@@ -70,6 +70,8 @@ class ChannelActor(GeventActor):
         self._config = config
         self.epoch = secrets.token_hex(4)
         self._members: dict[str, Any] = {}  # user id -> session ref
+        #: user id -> the member session's ``Outlet`` (as of its latest join).
+        self._outlets: dict[str, Any] = {}
         self._attributes: dict[str, ChannelAttribute] = {}
         self._cseq = 0
         self._recent: ReplayBuffer[bytes] = ReplayBuffer()
@@ -130,6 +132,10 @@ class ChannelActor(GeventActor):
         # answered OK again; the SDK refuses a second join by the application itself.
         replaced = self._members.get(user_id)
         self._members[user_id] = session
+        if join.outlet is not None:
+            self._outlets[user_id] = join.outlet
+        else:
+            self._outlets.pop(user_id, None)
         moved = self._remote.pop(user_id, None)
         if self._cluster is not None and replaced is None:
             self._cluster.member_joined(self.app_id, self.channel_id, user_id)
@@ -150,6 +156,7 @@ class ChannelActor(GeventActor):
                 try_tell(session, cm.SendFrame(reply))
             return
         del self._members[user_id]
+        self._outlets.pop(user_id, None)
         elsewhere = None
         if self._cluster is not None:
             elsewhere = self._cluster.member_left(self.app_id, self.channel_id, user_id)
@@ -202,11 +209,26 @@ class ChannelActor(GeventActor):
         data = wsio.frame(codec.encode(frame))  # encoded once for every member
         self._recent.append(self._cseq, now(), sender_id, data)
         delivery = cm.SendBytes(self.channel_id, data)
+        outlets = self._outlets
+        channel_id = self.channel_id
+        written = 0
+        metrics = None
         yielder = Yielder()
         for member, session in self._members.items():
             if member != sender_id:
-                session.tell(delivery)
+                # Straight to the member's socket when that keeps the order its
+                # session would keep (``Outlet.direct``); else through the session.
+                outlet = outlets.get(member)
+                if outlet is not None and (link := outlet.direct(channel_id)) is not None:
+                    link.send_frame(data)
+                    written += 1
+                    metrics = outlet.metrics
+                else:
+                    session.tell(delivery)
                 yielder.tick()
+        if metrics is not None:
+            metrics.frames_out[ChannelMessage] += written
+            metrics.channel_deliveries += written
 
     def _replay(self, session: Any, user_id: str, epoch: str, after: int) -> None:
         if epoch != self.epoch:

@@ -18,6 +18,8 @@ class Join:
     rid: int
     epoch: str = ""
     after: int = 0
+    #: The session's ``Outlet``: the channel writes its messages there directly.
+    outlet: Any = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,7 +82,7 @@ class Gateway:
         cfg = self.ctx.config
         wsio.set_nodelay(ws)
         wsio.set_timeout(ws, cfg.login_timeout)
-        link = Link(ws, peer, cfg.write_timeout)
+        link = Link(ws, peer, cfg.write_timeout, cfg.max_backlog)
         reader = wsio.FrameReader(ws, cfg.max_frame_bytes, _ignore)
         if self._unauthenticated >= cfg.max_unauthenticated:
             # Too many sockets that have not logged in yet: refuse more until some do.

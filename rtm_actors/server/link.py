@@ -6,6 +6,8 @@ import contextlib
 import itertools
 from typing import Any
 
+import gevent
+
 from rtm_actors.protocol.codes import DisconnectCode
 from rtm_actors.runtime import now
 from rtm_actors.server import wsio
@@ -14,12 +16,24 @@ _link_ids = itertools.count(1)
 
 
 class Link:
-    """A client's websocket. Writes are complete frames; failures mark it closed."""
+    """A client's websocket. Writes are complete frames; failures mark it closed.
+
+    Any greenlet may send on a link, and sending never blocks the sender: a frame the
+    socket takes at once is written there and then (one non-blocking ``send``); one it
+    cannot take waits, with every frame sent after it, for a flusher greenlet that
+    writes them in order. So a channel can write its members' frames itself, between
+    the frames their sessions write, and a member that does not read holds up nobody
+    but itself: more than ``max_pending`` frames waiting, or a write stuck past
+    ``write_timeout``, cut it off as a slow consumer.
+    """
 
     __slots__ = (
+        "_close_after_flush",
+        "_pending",
         "closed",
         "id",
         "last_rx",
+        "max_pending",
         "peer",
         "raw",
         "sock",
@@ -29,7 +43,9 @@ class Link:
         "ws",
     )
 
-    def __init__(self, ws: Any, peer: str = "", write_timeout: float = 5.0) -> None:
+    def __init__(
+        self, ws: Any, peer: str = "", write_timeout: float = 5.0, max_pending: int = 5000
+    ) -> None:
         self.id = next(_link_ids)
         #: Loop time of the last frame read (the gateway updates it).
         self.last_rx = now()
@@ -38,47 +54,142 @@ class Link:
         self.raw = wsio.raw_socket(self.sock)
         self.peer = peer
         self.write_timeout = write_timeout
+        self.max_pending = max_pending
         #: The checked login token (its expiry drives the session's token timers).
         self.token: Any = None
         self.closed = False
         #: A write could not finish within the write timeout: the client is not reading.
         self.stalled = False
+        #: Frames waiting for the flusher (None: no flusher, the socket takes writes).
+        self._pending: list[bytes] | None = None
+        self._close_after_flush = False
 
     def send(self, payload: bytes) -> bool:
         """Send one text frame; answer False (and mark closed) if the socket failed."""
         return self.send_frame(wsio.frame(payload))
 
     def send_frame(self, data: bytes) -> bool:
-        """Send a pre-built frame (encode once, send to many)."""
+        """Send a pre-built frame (encode once, send to many), in order, without blocking."""
         if self.closed:
             return False
+        pending = self._pending
+        if pending is not None:
+            if len(pending) >= self.max_pending:
+                self._cut_off()
+                return False
+            pending.append(data)
+            return True
+        raw = self.raw
+        if raw is None:
+            return self._send_blocking(data)  # TLS: bytes must go through the SSL layer
+        try:
+            sent = raw.send(data)
+        except BlockingIOError:
+            sent = 0
+        except (OSError, AttributeError):
+            # Reset or broken pipe; or the socket is already gone.
+            self.closed = True
+            return False
+        if sent < len(data):
+            # The socket's buffer is full: the rest, and all after it, go by the flusher.
+            self._pending = [data[sent:]]
+            gevent.spawn(self._flush)
+        return True
+
+    def _send_blocking(self, data: bytes) -> bool:
         try:
             wsio.send_all(self.sock, self.raw, data, self.write_timeout)
         except wsio.SlowConsumerError:
-            # Stuck past the write timeout: a slow consumer. Cut it off, which also
-            # ends the reader greenlet, which reports the link closed.
-            self.stalled = True
-            self.close(DisconnectCode.SLOW_CONSUMER, "not reading fast enough")
+            self._cut_off()
             return False
         except (OSError, AttributeError):
-            # Reset or broken pipe; or the stream is already gone.
             self.closed = True
             return False
         return True
 
+    def _flush(self) -> None:
+        """Write the waiting frames in order, each batch within the write timeout."""
+        pending = self._pending
+        try:
+            while pending:
+                data = b"".join(pending)
+                pending.clear()
+                with gevent.Timeout(self.write_timeout, wsio.SlowConsumerError):
+                    self.sock.sendall(data)
+        except wsio.SlowConsumerError:
+            self._pending = None
+            self._cut_off()
+            return
+        except (OSError, AttributeError):
+            self.closed = True
+        self._pending = None
+        if self._close_after_flush:
+            self._shut()
+
+    def _cut_off(self) -> None:
+        # Stuck past the write timeout, or too far behind: a slow consumer. Cut it off,
+        # which also ends the reader greenlet, which reports the link closed.
+        self.stalled = True
+        if self.closed:
+            self._shut()
+        else:
+            self.close(DisconnectCode.SLOW_CONSUMER, "not reading fast enough")
+
     def close(self, code: int, reason: str = "") -> None:
-        """Send a close frame and shut the socket; the reader greenlet then ends."""
+        """Send a close frame (after the frames still waiting) and shut the socket; the
+        reader greenlet then ends."""
         if self.closed:
             return
         self.closed = True
+        if self._pending is not None and not self.stalled:
+            self._pending.append(wsio.close_frame(code, reason))
+            self._close_after_flush = True
+            return
         if not self.stalled:
             # (A stalled socket has no room for a close frame: just shut it.)
             with contextlib.suppress(OSError, wsio.SlowConsumerError):
                 wsio.send_all(self.sock, self.raw, wsio.close_frame(code, reason), 1.0)
+        self._shut()
+
+    def _shut(self) -> None:
         sock = self.sock
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.shutdown(2)
+
+
+class Outlet:
+    """Where a session's frames go right now, so that a channel can write its messages
+    to members directly rather than through each member's session actor.
+
+    A channel writes to the member's link itself only when that keeps the order the
+    session would have kept: the link is a plain socket, the member is still in the
+    channel, and nothing waits in the session's inbox (every frame sent through the
+    session earlier, a join reply or a replay, is written already).
+    """
+
+    __slots__ = ("channels", "inbox", "link", "metrics")
+
+    def __init__(self, metrics: Any, inbox: Any = None) -> None:
+        self.link: Link | None = None
+        #: The session's channels (channel id -> channel ref).
+        self.channels: Any = ()
+        self.inbox = inbox
+        #: The node's ``ServerMetrics`` (channel deliveries are counted where written).
+        self.metrics = metrics
+
+    def direct(self, channel_id: str) -> Link | None:
+        """The link to write ``channel_id``'s messages to now, or None: go through the
+        session."""
+        link = self.link
+        if (
+            link is None
+            or link.raw is None
+            or channel_id not in self.channels
+            or (self.inbox is not None and self.inbox.qsize())
+        ):
+            return None
+        return link
 
 
 def link_last_rx(link: Link | None) -> float:

@@ -13,7 +13,6 @@ import gevent.ssl
 import pykka
 import structlog
 from gevent.pywsgi import WSGIServer
-from geventwebsocket.handler import WebSocketHandler
 from prometheus_client.registry import CollectorRegistry
 
 from rtm_actors.log import configure_logging
@@ -26,6 +25,7 @@ from rtm_actors.server.context import ServerContext
 from rtm_actors.server.gateway import Gateway
 from rtm_actors.server.ops import OpsApp
 from rtm_actors.server.prometheus import node_registry
+from rtm_actors.server.wsio import LeanWebSocketHandler
 from rtm_actors.store import OfflineStore, is_redis_url, open_offline_store
 
 log = structlog.get_logger("rtm_actors.server")
@@ -96,7 +96,7 @@ class RtmServer:
         self._http = WSGIServer(
             (self.host, self.port),
             self.wsgi_app,
-            handler_class=WebSocketHandler,
+            handler_class=LeanWebSocketHandler,
             backlog=2048,
             log=None,
             error_log=cast(Any, _ErrorLog()),

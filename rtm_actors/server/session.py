@@ -61,7 +61,7 @@ from rtm_actors.server.invitation_actor import (
     PushInvitation,
     Uninvolve,
 )
-from rtm_actors.server.link import Link, link_last_rx
+from rtm_actors.server.link import Link, Outlet, link_last_rx
 from rtm_actors.server.metrics import RequestClock
 from rtm_actors.server.session_channels import CHANNEL_FRAMES, ChannelRequests
 from rtm_actors.server.session_invitations import INVITATION_FRAMES, InvitationRequests
@@ -127,7 +127,8 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
         self.user_id = user_id
         self.key = (app_id, user_id)
         self.session_key = session_key
-        self.link: Link | None = None
+        #: The current link and channels, where channels write their messages directly.
+        self.outlet = Outlet(ctx.metrics, self.actor_inbox)
         self.ended = False
         self._window: DeliveryWindow[Push] = DeliveryWindow()
         self._stored_in_flight: set[int] = set()
@@ -149,7 +150,17 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
         self._renew_rate = RateLimiter(*ctx.config.renew_rate)
         self._init_presence()
         self._init_channels()
+        self.outlet.channels = self.channels
         self._init_invitations()
+
+    @property
+    def link(self) -> Link | None:
+        """The user's websocket, if it has one now."""
+        return self.outlet.link
+
+    @link.setter
+    def link(self, link: Link | None) -> None:
+        self.outlet.link = link
 
     # -- dispatch ------------------------------------------------------------
 

@@ -41,6 +41,7 @@ from rtm_actors.protocol.limits import is_valid_channel_id, is_valid_message
 from rtm_actors.runtime import now, try_tell
 from rtm_actors.server import channel_messages as chm
 from rtm_actors.server.context import ServerContext, now_ms
+from rtm_actors.server.link import Outlet
 
 CHANNEL_FRAMES = (
     JoinChannel,
@@ -64,6 +65,7 @@ class ChannelRequests:
     actor_ref: Any
     _send: Callable[[Any], None]
     _message_rate: RateLimiter
+    outlet: Outlet
 
     def _init_channels(self) -> None:
         cfg = self.ctx.config
@@ -116,7 +118,7 @@ class ChannelRequests:
             return
         ref = self.ctx.channels.get_or_start(self.app_id, channel_id)
         self.channels[channel_id] = ref
-        ref.tell(chm.Join(self.actor_ref, self.user_id, rid, frame.epoch, frame.after))
+        ref.tell(chm.Join(self.actor_ref, self.user_id, rid, frame.epoch, frame.after, self.outlet))
 
     def _same_channel_rate(self, channel_id: str) -> RateLimiter:
         limiter = self._same_join_rates.get(channel_id)

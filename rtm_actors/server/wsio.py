@@ -19,6 +19,7 @@ from typing import Any, Final
 import gevent
 import gevent.ssl
 from geventwebsocket.exceptions import ProtocolError
+from geventwebsocket.handler import WebSocketHandler
 
 OP_CONTINUATION: Final = 0x0
 OP_TEXT: Final = 0x1
@@ -67,21 +68,32 @@ class FrameReader:
     """Reads a client's messages in batches: one buffered read, every frame it holds.
 
     gevent-websocket's reader costs three reads and a header object per frame; this
-    takes whatever the socket has (``read1`` on the handler's buffered stream, so
-    bytes buffered during the handshake come first), then parses every complete frame
-    from its own buffer. The size check is made on each header before its payload is
-    waited for, pings go to ``on_ping``, pongs are dropped, fragments are joined. An
-    error found after some messages of a batch is raised at the next call, so the
-    messages before it are not lost.
+    takes whatever the socket has (first ``read1`` on the handler's buffered stream,
+    so bytes buffered during the handshake come first, then ``recv``), then parses
+    every complete frame from its own buffer. The size check is made on each header
+    before its payload is waited for, pings go to ``on_ping``, pongs are dropped,
+    fragments are joined. An error found after some messages of a batch is raised at
+    the next call, so the messages before it are not lost.
 
     ``on_ping`` should have the socket's one writer send the pong, so that two
     greenlets never interleave writes on the socket.
     """
 
-    __slots__ = ("_buf", "_error", "_opcode", "_parts", "_read1", "_size", "max_bytes", "on_ping")
+    __slots__ = (
+        "_buf",
+        "_error",
+        "_opcode",
+        "_parts",
+        "_read",
+        "_recv",
+        "_size",
+        "max_bytes",
+        "on_ping",
+    )
 
     def __init__(self, ws: Any, max_bytes: int, on_ping: Callable[[bytes], None]) -> None:
-        self._read1 = ws.handler.rfile.read1
+        self._read: Callable[[int], bytes] = ws.handler.rfile.read1
+        self._recv: Callable[[int], bytes] = ws.handler.socket.recv
         self.max_bytes = max_bytes
         self.on_ping = on_ping
         self._buf = bytearray()
@@ -112,9 +124,14 @@ class FrameReader:
             if out:
                 return out
             try:
-                chunk = self._read1(65536)
+                chunk = self._read(65536)
             except ValueError as exc:  # the stream was closed under us
                 raise PeerClosedError from exc
+            # The first read took what the handshake left buffered (``read1`` answers
+            # it all), so the buffer is empty: from now on read the socket itself.
+            # (``read1`` allocates its whole buffer before it waits, 64 KB held by
+            # every idle connection; a gevent ``recv`` waits first.)
+            self._read = self._recv
             if not chunk:
                 raise PeerClosedError
             self._buf += chunk
@@ -181,6 +198,25 @@ class FrameReader:
             self._opcode = None
             self._parts = []
             self._size = 0
+
+
+#: Bytes of the buffered reader a connection keeps for its life (gevent's default: 8 KB).
+HANDSHAKE_BUFFER = 1024
+
+
+class LeanWebSocketHandler(WebSocketHandler):  # type: ignore[misc]
+    """gevent-websocket's handler with a 1 KB read buffer per connection.
+
+    gevent.pywsgi gives every connection an 8 KB buffered reader for the HTTP
+    request, kept as long as the connection lives; here it only ever reads the
+    upgrade request and what the client sent right behind it (``FrameReader`` reads
+    the socket itself after that), so 1 KB does: 7 KB less for every idle user.
+    """
+
+    def __init__(self, sock: Any, address: Any, server: Any, rfile: Any = None) -> None:
+        super().__init__(sock, address, server, rfile)
+        if rfile is None:
+            self.rfile = sock.makefile("rb", HANDSHAKE_BUFFER)
 
 
 def set_nodelay(ws: Any) -> None:

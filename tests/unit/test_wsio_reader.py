@@ -44,7 +44,10 @@ def reader_over(data: bytes, chunk: int = 1 << 16, max_bytes: int = 1 << 20):
 
     pings: list[bytes] = []
     stream = io.BufferedReader(Trickle())
-    ws = SimpleNamespace(handler=SimpleNamespace(rfile=stream))
+    # After its first read the reader reads the socket; here both are the stream.
+    ws = SimpleNamespace(
+        handler=SimpleNamespace(rfile=stream, socket=SimpleNamespace(recv=stream.read1))
+    )
     return wsio.FrameReader(ws, max_bytes, pings.append), pings
 
 
