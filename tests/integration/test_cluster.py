@@ -8,6 +8,7 @@ from typing import Any
 
 import gevent
 import pytest
+import redis
 
 import rtm_actors as ra
 from rtm_actors import PeerMessageErrCode, PeerOnlineState, SendMessageOptions
@@ -230,3 +231,30 @@ def test_a_ban_holds_on_every_node(nodes, login, make_client):
     back, _ = make_client(nodes[2].url)
     back.login(None, "bob").get(timeout=5)
     assert back.connection_state is ra.ConnectionState.CONNECTED
+
+
+def test_node_stopped_gracefully_users_move_on(redis_url, make_client):
+    """A node that stops cleanly sends its clients to the next node in their list and
+    leaves nothing of itself in Redis."""
+    with running_server(store=redis_url) as keep:
+        with running_server(store=redis_url) as node:
+            alice, _ = make_client(keep.url)
+            alice.login(None, "alice").get(timeout=5)
+            bob, _ = make_client([node.url, keep.url])
+            bob.login(None, "bob").get(timeout=5)
+            gone_id = node.context.cluster.node_id
+        # (That node has stopped now.)
+        admin = redis.Redis.from_url(redis_url)
+        keep_id = keep.context.cluster.node_id
+        wait_until(
+            lambda: (admin.hget("rtm:route:testapp", "bob") or b"").startswith(keep_id.encode()),
+            5,
+            "bob logged in on the node that stays",
+        )
+        msg = alice.create_message("on the other node now")
+        assert alice.send_message_to_peer("bob", msg).get(timeout=5) is PeerMessageErrCode.OK
+        states = alice.query_peers_online_status(["bob"]).get(timeout=5)
+        assert states == {"bob": PeerOnlineState.ONLINE}
+        assert admin.smembers("rtm:nodes") == {keep_id.encode()}
+        assert not admin.exists(f"rtm:node:{gone_id}", f"rtm:node:{gone_id}:users")
+        admin.close()
