@@ -1,5 +1,6 @@
 """Several nodes on one Redis, one RTM system (issue 7): see ``docs/cluster.md``."""
 
-from rtm_actors.server.cluster.cluster import Cluster, Keys
+from rtm_actors.server.cluster.cluster import Cluster
+from rtm_actors.server.cluster.keys import Keys
 
 __all__ = ["Cluster", "Keys"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass
 from typing import Any, cast
 
 import msgspec
@@ -27,6 +26,7 @@ from rtm_actors.server import channel_messages as chm
 from rtm_actors.server.cluster import envelopes as e
 from rtm_actors.server.cluster.bans import ClusterBans
 from rtm_actors.server.cluster.inbound import dispatch
+from rtm_actors.server.cluster.keys import Keys
 from rtm_actors.server.cluster.liveness import Liveness
 from rtm_actors.server.cluster.pubsub import Publisher, Subscriber
 from rtm_actors.server.cluster.remote import RemoteUser
@@ -49,42 +49,6 @@ UserKey = tuple[str, str]
 #: only at login and logout, which every node hears on the presence topic, so the
 #: cache is refreshed from there; the TTL bounds what a lost pub/sub message costs.
 ROUTE_TTL = 5.0
-
-
-@dataclass(frozen=True, slots=True)
-class Keys:
-    """Redis key and pub/sub topic names (topics carry the database number, since
-    pub/sub is shared by every database of a Redis server)."""
-
-    prefix: str
-    topic_prefix: str
-
-    @property
-    def nodes(self) -> str:
-        """Set of the nodes that registered (alive or not yet reaped)."""
-        return f"{self.prefix}nodes"
-
-    def node(self, node: str) -> str:
-        """A node's heartbeat key (expires unless refreshed)."""
-        return f"{self.prefix}node:{node}"
-
-    def inbox(self, node: str) -> str:
-        """A node's pub/sub inbox."""
-        return f"{self.topic_prefix}node:{node}"
-
-    def channel(self, app_id: str, channel_id: str) -> str:
-        """A channel's pub/sub topic."""
-        return f"{self.topic_prefix}ch:{app_id}:{channel_id}"
-
-    @property
-    def bans(self) -> str:
-        """Set of banned users (msgpack [app id, user id])."""
-        return f"{self.prefix}bans"
-
-    @property
-    def presence(self) -> str:
-        """The presence topic every node subscribes to."""
-        return f"{self.topic_prefix}presence"
 
 
 class Cluster:
