@@ -8,7 +8,10 @@ message crosses to B once and is fanned out there). One node runs with the memor
 store (the single-node path) unless ``--single-store`` says otherwise.
 
     python benchmarks/cluster_throughput.py --nodes 1 --seconds 10
-    python benchmarks/cluster_throughput.py --nodes 2 --seconds 10 --redis redis://127.0.0.1:6379/14
+    python benchmarks/cluster_throughput.py --nodes 2 --seconds 10 --redis redis://127.0.0.1:6379/9
+
+Without ``--redis`` it claims a free database of the local Redis (15 down to 1) with the
+same lock keys as the test suite, and empties it before and after.
 
 Prints peer messages per second (receiver-acknowledged), channel deliveries per second,
 and the CPU that the nodes and Redis spent per message / delivery (this machine has 2
@@ -19,6 +22,7 @@ figure that carries over to a bigger machine).
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -151,7 +155,7 @@ def fanout_load(a: str, b: str, members: int, messages: int, rate: float, cpu: C
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, choices=(1, 2), default=2)
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
+    parser.add_argument("--redis", help="a Redis database to empty and use (default: claim one)")
     parser.add_argument("--single-store", default="memory", help="store of the one node")
     parser.add_argument("--users", type=int, default=50, help="sender/receiver pairs")
     parser.add_argument("--window", type=int, default=20)
@@ -162,19 +166,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=18790)
     args = parser.parse_args(argv)
     configure_logging("warning")
-    admin = redis.Redis.from_url(args.redis)
-    admin.flushdb()
-    redis_pid = int(admin.info("server")["process_id"])
-    store = args.redis if args.nodes == 2 else args.single_store
     with ExitStack() as stack:
+        url = args.redis or stack.enter_context(claimed_database())
+        admin = redis.Redis.from_url(url)
+        admin.flushdb()
+        stack.callback(admin.flushdb)
+        redis_pid = int(admin.info("server")["process_id"])
+        store = url if args.nodes == 2 else args.single_store
         nodes = [stack.enter_context(node(args.port + i, store)) for i in range(args.nodes)]
         a, b = nodes[0].url, nodes[-1].url
         print(f"nodes={args.nodes} store={store}")
         cpu = Cpu(nodes, redis_pid)
         peer_load(a, b, args.users, args.seconds, args.window, cpu)
         fanout_load(a, b, args.members, args.messages, args.rate, cpu)
-    admin.flushdb()
     return 0
+
+
+@contextmanager
+def claimed_database() -> Iterator[str]:
+    """A database of the local Redis no test run or benchmark is using (lock keys)."""
+    admin = redis.Redis(host="127.0.0.1", port=6379, db=0)
+    for db in range(15, 0, -1):
+        lock = f"rtm-actors-test-lock:{db}"
+        if admin.set(lock, f"bench-{os.getpid()}", nx=True, ex=1800):
+            try:
+                yield f"redis://127.0.0.1:6379/{db}"
+            finally:
+                admin.delete(lock)
+            return
+    raise SystemExit("no free Redis database (rtm-actors-test-lock:1..15 all taken)")
 
 
 if __name__ == "__main__":

@@ -104,6 +104,8 @@ class RtmServer:
         )
         self._http.start()
         self.port = int(self._http.server_port or self.port)
+        if self.context.cluster is not None:
+            self.context.cluster.listening(self.url)
         log.info("server_listening", url=self.url, store=self._store_name())
         return self
 
@@ -224,7 +226,7 @@ class RtmServer:
             )
             self._ctx.channels.supervisor = self._ctx.supervisor
             if self._ctx.cluster is not None:
-                self._ctx.cluster.start(self._ctx, f"{self.host}:{self.port}")
+                self._ctx.cluster.start(self._ctx, self.url)
             admin = AdminApp(self._admin_token, self.ban, self.unban) if self._admin_token else None
             if self._metrics:
                 self._registry = node_registry(lambda: self._ctx, self._ready)

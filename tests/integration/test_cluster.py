@@ -256,5 +256,6 @@ def test_node_stopped_gracefully_users_move_on(redis_url, make_client):
         states = alice.query_peers_online_status(["bob"]).get(timeout=5)
         assert states == {"bob": PeerOnlineState.ONLINE}
         assert admin.smembers("rtm:nodes") == {keep_id.encode()}
+        assert admin.get(f"rtm:node:{keep_id}") == keep.url.encode()
         assert not admin.exists(f"rtm:node:{gone_id}", f"rtm:node:{gone_id}:users")
         admin.close()

@@ -96,6 +96,11 @@ class Cluster:
         self.liveness.start()
         log.info("node_joined_cluster", node=self.node_id, url=url_hint)
 
+    def listening(self, url: str) -> None:
+        """The node listens on ``url`` now: show it in the node's heartbeat key."""
+        self.url_hint = url
+        self.liveness.beat()
+
     def stop(self) -> None:
         """Leave: clean up what this node still holds, stop beating and reading."""
         self.publisher.flush()
