@@ -29,7 +29,9 @@ import gevent.event
 import gevent.monkey
 import gevent.queue
 import pykka
+import pykka.messages
 import structlog
+from pykka._envelope import Envelope
 
 from rtm_actors.runtime.registry import registry
 
@@ -39,6 +41,17 @@ T = TypeVar("T")
 _get_ident = gevent.monkey.get_original("_thread", "get_ident")
 
 log = structlog.get_logger("rtm_actors.runtime")
+
+#: pykka's own messages (stop, proxy calls): ``_handle_receive`` takes those; every
+#: other message goes straight to ``on_receive``.
+_PYKKA_MESSAGES = frozenset(
+    {
+        pykka.messages._ActorStop,
+        pykka.messages.ProxyCall,
+        pykka.messages.ProxyGetAttr,
+        pykka.messages.ProxySetAttr,
+    }
+)
 
 
 class GeventFuture(pykka.Future[T], Generic[T]):
@@ -115,6 +128,12 @@ class GeventInbox:
 
 def try_tell(ref: Any, message: object) -> bool:
     """Tell an actor that may have stopped meanwhile; answer whether it was alive."""
+    if type(ref) is pykka.ActorRef:
+        # pykka's ``tell`` inlined (the hot path: several tells per message).
+        if ref.actor_stopped.is_set():
+            return False
+        ref.actor_inbox.put(Envelope(message))
+        return True
     try:
         ref.tell(message)
     except pykka.ActorDeadError:
@@ -140,6 +159,15 @@ class GeventActor(pykka.Actor):
 
     shutdown_tier: ClassVar[int] = 0
     supervisor: pykka.ActorRef[Any] | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # pykka's stop flag is a threading.Event: a Condition, a Lock and a deque,
+        # ~1 KB per actor, and its wait() would block the hub. A gevent Event does
+        # the same job here (actors live on the hub's thread).
+        stopped = gevent.event.Event()
+        self.actor_stopped = stopped  # type: ignore[assignment]
+        self.actor_ref.actor_stopped = stopped  # type: ignore[assignment]
 
     @staticmethod
     def _create_actor_inbox() -> Any:
@@ -184,10 +212,15 @@ class GeventActor(pykka.Actor):
         # pykka's loop stops *every* actor on a BaseException; ours stops only this one.
         inbox = self.actor_inbox
         stopped = self.actor_stopped
+        on_receive = self.on_receive
         while not stopped.is_set():
             envelope = inbox.get()
             try:
-                response = self._handle_receive(envelope.message)
+                message = envelope.message
+                if type(message) in _PYKKA_MESSAGES:
+                    response = self._handle_receive(message)
+                else:
+                    response = on_receive(message)
                 if envelope.reply_to is not None:
                     envelope.reply_to.set(response)
             except Exception:  # noqa: BLE001 - the actor boundary: report, never escape

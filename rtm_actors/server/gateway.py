@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import gevent
 import pykka
 import structlog
 from geventwebsocket.exceptions import ProtocolError as WsProtocolError
@@ -58,6 +59,9 @@ class Gateway:
         self.ops = ops
         self._login_rates: dict[tuple[str, str], RateLimiter] = {}
         self._unauthenticated = 0
+        #: Logged-in links, for the idle sweep (and the greenlet sweeping, if any).
+        self._links: set[Link] = set()
+        self._sweeper: Any = None
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         ws = environ.get("wsgi.websocket")
@@ -100,10 +104,30 @@ class Gateway:
         if session is None:
             return
         self.ctx.metrics.observe("login", time.perf_counter() - started)
-        # The socket timeout bounds reads: a link silent that long is dead. Writes
-        # have their own bound (Link.write_timeout: a slow consumer).
-        wsio.set_timeout(ws, cfg.idle_timeout)
-        self._read_loop(link, reader, rest, session)
+        # A link silent past the idle timeout is dead: one sweep checks them all
+        # (a socket timeout would arm a timer at every read). Writes have their own
+        # bound (Link.write_timeout: a slow consumer).
+        wsio.set_timeout(ws, None)
+        self._links.add(link)
+        if self._sweeper is None:
+            self._sweeper = gevent.spawn(self._sweep)
+        try:
+            self._read_loop(link, reader, rest, session)
+        finally:
+            self._links.discard(link)
+
+    def _sweep(self) -> None:
+        """Expire links silent past the idle timeout, while any link is logged in."""
+        idle_timeout = self.ctx.config.idle_timeout
+        interval = min(1.0, idle_timeout / 4)
+        try:
+            while self._links:
+                gevent.sleep(interval)
+                deadline = now() - idle_timeout
+                for link in [k for k in self._links if k.last_rx < deadline]:
+                    link.expire()
+        finally:
+            self._sweeper = None
 
     # -- login ---------------------------------------------------------------
 
@@ -248,6 +272,8 @@ class Gateway:
             try:
                 batch = reader.read_batch()
             except wsio.PeerClosedError:
+                if link.idle:
+                    why = "idle timeout"
                 break
             except TimeoutError:
                 why = "idle timeout"

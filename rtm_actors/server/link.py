@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import socket
 from typing import Any
 
 import gevent
@@ -32,6 +33,7 @@ class Link:
         "_pending",
         "closed",
         "id",
+        "idle",
         "last_rx",
         "max_pending",
         "peer",
@@ -60,6 +62,8 @@ class Link:
         self.closed = False
         #: A write could not finish within the write timeout: the client is not reading.
         self.stalled = False
+        #: Silent past the idle timeout: ``expire`` ended its reads.
+        self.idle = False
         #: Frames waiting for the flusher (None: no flusher, the socket takes writes).
         self._pending: list[bytes] | None = None
         self._close_after_flush = False
@@ -150,6 +154,13 @@ class Link:
             with contextlib.suppress(OSError, wsio.SlowConsumerError):
                 wsio.send_all(self.sock, self.raw, wsio.close_frame(code, reason), 1.0)
         self._shut()
+
+    def expire(self) -> None:
+        """The link was silent too long: end its reads (the reader sees EOF and reports
+        an idle timeout). No close frame, as before: the client just sees it end."""
+        self.idle = True
+        with contextlib.suppress(OSError, AttributeError):
+            self.sock.shutdown(socket.SHUT_RD)
 
     def _shut(self) -> None:
         sock = self.sock
