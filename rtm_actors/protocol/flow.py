@@ -12,6 +12,11 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 
+#: Limits up to this many events keep their times in a list (cheap to hold, and
+#: cheap enough to trim); larger ones in a deque.
+_SMALL_LIMIT = 32
+
+
 class RateLimiter:
     """At most ``limit`` events in any window of ``window`` seconds (Agora's call limits)."""
 
@@ -20,17 +25,23 @@ class RateLimiter:
     def __init__(self, limit: int, window: float) -> None:
         self.limit = limit
         self.window = window
-        # Made at the first event: a session has a dozen limiters, most never used,
-        # and an empty deque costs ~600 bytes.
-        self._times: deque[float] | None = None
+        # Made at the first event (a session has a dozen limiters, most never used),
+        # and a list for small limits: a deque costs ~600 bytes even when empty.
+        self._times: deque[float] | list[float] | None = None
 
     def allow(self, now: float) -> bool:
         """Count one event at ``now`` if within the limit; say whether it was."""
         times = self._times
         if times is None:
-            times = self._times = deque()
-        while times and now - times[0] >= self.window:
-            times.popleft()
+            times = self._times = [] if self.limit <= _SMALL_LIMIT else deque()
+        if isinstance(times, list):
+            expired = 0
+            while expired < len(times) and now - times[expired] >= self.window:
+                expired += 1
+            del times[:expired]
+        else:
+            while times and now - times[0] >= self.window:
+                times.popleft()
         if len(times) >= self.limit:
             return False
         times.append(now)
@@ -56,7 +67,9 @@ class DeliveryWindow(Generic[T]):
 
     def __init__(self) -> None:
         self.next_seq = 1
-        self._pending: deque[Unacked[T]] = deque()
+        # A list, not a deque: acknowledgements release a run from the front at once,
+        # and an empty list costs a tenth of an empty deque (most windows are empty).
+        self._pending: list[Unacked[T]] = []
 
     def push(self, item: T) -> int:
         """Number ``item`` and keep it; answer its sequence number."""
@@ -67,10 +80,14 @@ class DeliveryWindow(Generic[T]):
 
     def ack(self, seq: int) -> list[T]:
         """Release every push up to ``seq``; answer them, oldest first."""
-        done: list[T] = []
         pending = self._pending
-        while pending and pending[0].seq <= seq:
-            done.append(pending.popleft().item)
+        released = 0
+        while released < len(pending) and pending[released].seq <= seq:
+            released += 1
+        if not released:
+            return []
+        done = [u.item for u in pending[:released]]
+        del pending[:released]
         return done
 
     def pending(self) -> list[Unacked[T]]:

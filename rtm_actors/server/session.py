@@ -145,13 +145,18 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
         self._links = 0
         self._peer = ""
         self._clock = RequestClock(ctx.metrics)
-        self._log = log.bind(app_id=app_id, user_id=user_id, session=session_key[:8])
         self._token_expires_at: int | None = None
         self._renew_rate = RateLimiter(*ctx.config.renew_rate)
         self._init_presence()
         self._init_channels()
         self.outlet.channels = self.channels
         self._init_invitations()
+
+    @property
+    def _log(self) -> Any:
+        # Bound when used (a session logs a few events in its life): a bound logger
+        # kept per session would cost every idle user ~0.5 KB.
+        return log.bind(app_id=self.app_id, user_id=self.user_id, session=self.session_key[:8])
 
     @property
     def link(self) -> Link | None:
