@@ -274,7 +274,6 @@ class ChannelActor(GeventActor):
     def _load_remote(self) -> None:
         self._remote = self._cluster.remote_members(self.app_id, self.channel_id)
         self._load_attributes()
-        self._update_count()
 
     def _load_attributes(self) -> None:
         stored = self._cluster.channel_attributes.get(self.app_id, self.channel_id)
@@ -294,7 +293,6 @@ class ChannelActor(GeventActor):
             event = MemberLeft(0, self.channel_id, user_id)
         else:
             return
-        self._update_count()
         if known is None or not joined:
             count = self._count() + (0 if joined else 1)
             if self._members and member_events_enabled(count):
@@ -306,7 +304,8 @@ class ChannelActor(GeventActor):
         return len(self._members) + len(self._remote)
 
     def _update_count(self) -> None:
-        self._registry.set_count(self.app_id, self.channel_id, self._count())
+        # This node's members (its metrics); counts across nodes come from Redis.
+        self._registry.set_count(self.app_id, self.channel_id, len(self._members))
 
     def _tick(self) -> None:
         t = now()

@@ -109,6 +109,9 @@ class NodeCollector(Collector):
             return
         yield from _gauges(ctx)
         yield from _counters(ctx)
+        cluster = getattr(ctx, "cluster", None)  # (None on a single node)
+        if cluster is not None:
+            yield from _cluster(cluster)
         yield _latency(ctx.metrics.latency)
 
 
@@ -155,6 +158,20 @@ def _gauges(ctx: Any) -> Iterator[Metric]:
     total = getattr(ctx.store, "total", None)
     if total is not None:
         yield _gauge("rtm_offline_messages_stored", "peer messages kept for offline users", total())
+
+
+def _cluster(cluster: Any) -> Iterator[Metric]:
+    """Several nodes on one Redis (docs/cluster.md)."""
+    publisher = cluster.publisher
+    yield _gauge("rtm_cluster_redis_up", "1 while this node reaches Redis", cluster.healthy)
+    yield _gauge("rtm_cluster_publish_queue", "envelopes waiting to be published", publisher.queued)
+    yield _counter(
+        "rtm_cluster_published", "envelopes published to other nodes", publisher.published
+    )
+    yield _counter(
+        "rtm_cluster_publish_dropped", "envelopes dropped while Redis was away", publisher.dropped
+    )
+    yield _counter("rtm_cluster_received", "envelopes received from other nodes", cluster.received)
 
 
 def _counters(ctx: Any) -> Iterator[Metric]:

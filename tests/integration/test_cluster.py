@@ -61,6 +61,21 @@ def test_peer_messages_cross_nodes_both_ways(login):
     assert texts(alice_rec) == ["hi alice"]
 
 
+def test_cluster_figures_on_metrics(nodes, login):
+    """Each node's /metrics says whether it reaches Redis and what crossed nodes."""
+    alice, _ = login("alice", 0)
+    login("bob", 1)
+    assert alice.send_message_to_peer("bob", alice.create_message("x")).get(timeout=5) is (
+        PeerMessageErrCode.OK
+    )
+    for server in nodes[:2]:
+        registry = server.metrics_registry
+        assert registry.get_sample_value("rtm_cluster_redis_up") == 1
+        assert registry.get_sample_value("rtm_cluster_published_total") >= 1
+        assert registry.get_sample_value("rtm_cluster_received_total") >= 1
+        assert registry.get_sample_value("rtm_cluster_publish_dropped_total") == 0
+
+
 def test_offline_message_is_kept_in_redis_for_a_login_on_any_node(login):
     """A message cached for an offline user is delivered when it logs in on another node."""
     alice, _ = login("alice", 0)

@@ -81,6 +81,8 @@ class Cluster:
         self._routes: dict[UserKey, tuple[str, float]] = {}
         #: (app, channel, user) of every member through this node (to rebuild Redis).
         self._members: set[tuple[str, str, str]] = set()
+        #: Envelopes received from other nodes (a metric).
+        self.received = 0
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -255,7 +257,13 @@ class Cluster:
         """Send an envelope to another node's inbox."""
         self.publisher.publish(self.keys.inbox(node), envelope)
 
+    @property
+    def healthy(self) -> bool:
+        """This node reached Redis at its last heartbeat."""
+        return self.liveness.healthy
+
     def _on_envelope(self, envelope: e.AnyEnvelope) -> None:
+        self.received += 1
         if self.ctx is not None:
             dispatch(self, self.ctx, envelope)
 

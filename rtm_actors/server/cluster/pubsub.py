@@ -61,6 +61,11 @@ class Publisher:
         self.published = 0
         self.dropped = 0
 
+    @property
+    def queued(self) -> int:
+        """Envelopes waiting to be sent."""
+        return len(self._queue)
+
     def start(self) -> None:
         """Start the publishing greenlet."""
         self._greenlet = gevent.spawn(self._run)
