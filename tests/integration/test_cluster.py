@@ -274,3 +274,21 @@ def test_node_stopped_gracefully_users_move_on(redis_url, make_client):
         assert admin.get(f"rtm:node:{keep_id}") == keep.url.encode()
         assert not admin.exists(f"rtm:node:{gone_id}", f"rtm:node:{gone_id}:users")
         admin.close()
+
+
+def test_invitation_to_a_callee_who_logs_in_on_another_node(login):
+    """An invitation to an offline callee reaches it when it logs in on another node."""
+    caller_rtm, _ = login("caller", 0)
+    caller_rec = CallRecorder()
+    caller = caller_rtm.get_rtm_call_manager(caller_rec)
+    inv = caller.create_local_call_invitation("late")
+    assert caller.send_local_invitation(inv) is ra.InvitationApiCallErrCode.OK
+    gevent.sleep(0.2)
+    late_rtm, _ = login("late", 2)
+    late_rec = CallRecorder()
+    late = late_rtm.get_rtm_call_manager(late_rec)
+    ((remote,),) = late_rec.wait_for("on_remote_invitation_received")
+    caller_rec.wait_for("on_local_invitation_received_by_peer")
+    assert late.refuse_remote_invitation(remote) is ra.InvitationApiCallErrCode.OK
+    caller_rec.wait_for("on_local_invitation_refused")
+    assert inv.state is ra.LocalInvitationState.REFUSED_BY_REMOTE
