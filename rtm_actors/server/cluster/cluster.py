@@ -58,7 +58,7 @@ class Cluster:
         self,
         url: str,
         heartbeat: float = 1.0,
-        expiry: float = 4.0,
+        expiry: float = 3.0,
         policy: OfflinePolicy | None = None,
         node_id: str | None = None,
     ) -> None:
