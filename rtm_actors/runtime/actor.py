@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import queue
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, ClassVar, Generic, Self, TypeVar
@@ -159,6 +160,9 @@ class GeventActor(pykka.Actor):
 
     shutdown_tier: ClassVar[int] = 0
     supervisor: pykka.ActorRef[Any] | None = None
+    #: Called when the inbox has just been emptied (after a message), if set: an
+    #: actor that holds back work while more messages wait finishes it there.
+    on_drained: Callable[[], None] | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -210,9 +214,10 @@ class GeventActor(pykka.Actor):
 
     def _actor_loop_running(self) -> None:
         # pykka's loop stops *every* actor on a BaseException; ours stops only this one.
-        inbox = self.actor_inbox
+        inbox: Any = self.actor_inbox  # a GeventInbox
         stopped = self.actor_stopped
         on_receive = self.on_receive
+        drained = self.on_drained
         while not stopped.is_set():
             envelope = inbox.get()
             try:
@@ -223,6 +228,8 @@ class GeventActor(pykka.Actor):
                     response = on_receive(message)
                 if envelope.reply_to is not None:
                     envelope.reply_to.set(response)
+                if drained is not None and not inbox.qsize():
+                    drained()
             except Exception:  # noqa: BLE001 - the actor boundary: report, never escape
                 if envelope.reply_to is not None:
                     envelope.reply_to.set_exception()

@@ -14,6 +14,8 @@ from rtm_actors.runtime import now
 from rtm_actors.server import wsio
 
 _link_ids = itertools.count(1)
+#: A corked link writes once this many frames are held.
+CORK_FRAMES = 64
 
 
 class Link:
@@ -30,6 +32,7 @@ class Link:
 
     __slots__ = (
         "_close_after_flush",
+        "_corked",
         "_pending",
         "closed",
         "id",
@@ -67,6 +70,8 @@ class Link:
         #: Frames waiting for the flusher (None: no flusher, the socket takes writes).
         self._pending: list[bytes] | None = None
         self._close_after_flush = False
+        #: Frames held by ``cork`` until ``uncork`` (None: not corked).
+        self._corked: list[bytes] | None = None
 
     def send(self, payload: bytes) -> bool:
         """Send one text frame; answer False (and mark closed) if the socket failed."""
@@ -83,6 +88,29 @@ class Link:
                 return False
             pending.append(data)
             return True
+        corked = self._corked
+        if corked is not None:
+            corked.append(data)
+            if len(corked) >= CORK_FRAMES:
+                self.uncork()
+            return True
+        return self._write(data)
+
+    def cork(self) -> None:
+        """Hold the frames sent from now on until ``uncork``, to write them at once."""
+        if self._corked is None and not self.closed:
+            self._corked = []
+
+    def uncork(self) -> None:
+        """Write what ``cork`` held, in one write."""
+        corked = self._corked
+        if corked is None:
+            return
+        self._corked = None
+        if corked and not self.closed:
+            self._write(corked[0] if len(corked) == 1 else b"".join(corked))
+
+    def _write(self, data: bytes) -> bool:
         raw = self.raw
         if raw is None:
             return self._send_blocking(data)  # TLS: bytes must go through the SSL layer
@@ -144,6 +172,7 @@ class Link:
         reader greenlet then ends."""
         if self.closed:
             return
+        self.uncork()
         self.closed = True
         if self._pending is not None and not self.stalled:
             self._pending.append(wsio.close_frame(code, reason))

@@ -530,9 +530,19 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
 
     def _send(self, frame: Any) -> None:
         # A failed write marks the link closed; its reader greenlet then reports it.
-        if self.link is not None:
+        link = self.link
+        if link is not None:
             self._clock.sent(frame)
-            self.link.send(codec.encode(frame))
+            # Held until the inbox is empty (``on_drained``): what handling a batch of
+            # messages sends goes out in one write.
+            link.cork()
+            link.send(codec.encode(frame))
+
+    def on_drained(self) -> None:
+        """Write what the messages just handled sent."""
+        link = self.link
+        if link is not None:
+            link.uncork()
 
 
 def store_or_unreachable(
