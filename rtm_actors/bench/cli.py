@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from typing import Any
 
@@ -43,6 +44,8 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark; print the table; write the JSON if asked."""
     configure_logging("warning")
+    # Killed, it still stops the server it started (its ``finally`` blocks run).
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     settings = Settings.quick() if args.quick else Settings()
     if args.measure:
         settings = Settings(warmup=settings.warmup, measure=args.measure, drain=settings.drain)
@@ -67,3 +70,7 @@ def run(args: argparse.Namespace) -> int:
             json.dump(report.to_json(), f, indent=1)
             f.write("\n")
     return 0
+
+
+def _exit_on_signal(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
