@@ -73,6 +73,7 @@ class Runner:
 
     def _run(self, workloads: Sequence[str]) -> Report:
         started = time.perf_counter()
+        started_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
         s = self.settings
         z = self.sizes
         for name in workloads:
@@ -97,7 +98,7 @@ class Runner:
             else:
                 msg = f"unknown workload {name!r} (known: {', '.join(WORKLOADS)})"
                 raise ValueError(msg)
-        self.report.machine = machine(s, time.perf_counter() - started, self.systems)
+        self.report.machine = machine(s, started_at, time.perf_counter() - started, self.systems)
         return self.report
 
     def _peer(self, users: int) -> None:
@@ -151,7 +152,9 @@ def _progress_line(workload: str, system: str, seconds: float, outcome: Outcome)
     return f"{workload:12} {system:9} {seconds:5.1f}s  {shown}{lost}{errors}"
 
 
-def machine(settings: Settings, seconds: float, systems: Sequence[str]) -> dict[str, Any]:
+def machine(
+    settings: Settings, started_at: str, seconds: float, systems: Sequence[str]
+) -> dict[str, Any]:
     """Where and how the run happened."""
     model = ""
     try:
@@ -181,6 +184,6 @@ def machine(settings: Settings, seconds: float, systems: Sequence[str]) -> dict[
             "connect_concurrency": settings.connect_concurrency,
             "text_chars": settings.pad,
         },
-        "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "started": started_at,
         "duration_s": round(seconds, 1),
     }
