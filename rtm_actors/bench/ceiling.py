@@ -30,10 +30,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
-from gevent.pywsgi import WSGIServer
 from geventwebsocket.exceptions import ProtocolError
 from geventwebsocket.handler import WebSocketHandler
 
+from rtm_actors.bench.loopback import serve_forever
 from rtm_actors.server import wsio
 
 _decode = msgspec.json.decode
@@ -262,15 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--drop-every", type=int, default=0)
     args = parser.parse_args(argv)
-    relay = Relay(args.drop_every)
-    server = WSGIServer(
-        ("127.0.0.1", args.port),
-        relay,
-        handler_class=WebSocketHandler,
-        log=None,
-        backlog=2048,
-    )
-    server.serve_forever()
+    serve_forever(Relay(args.drop_every), args.port, WebSocketHandler)
     return 0
 
 

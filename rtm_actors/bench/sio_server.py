@@ -69,8 +69,9 @@ def _app() -> Any:
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve on 127.0.0.1 until killed."""
     monkey.patch_all()  # noqa: TID251 (a process entry point; engineio expects it)
-    from gevent.pywsgi import WSGIServer
     from geventwebsocket.handler import WebSocketHandler
+
+    from rtm_actors.bench.loopback import serve_forever
 
     class NoDelayHandler(WebSocketHandler):  # type: ignore[misc]
         def handle(self) -> Any:
@@ -80,14 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="the benchmark's python-socketio server")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
-    server = WSGIServer(
-        ("127.0.0.1", args.port),
-        _app(),
-        handler_class=NoDelayHandler,
-        log=None,
-        backlog=2048,
-    )
-    server.serve_forever()
+    serve_forever(_app(), args.port, NoDelayHandler)
     return 0
 
 
