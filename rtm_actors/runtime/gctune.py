@@ -9,6 +9,12 @@ allocated (modules, classes: never garbage, never scanned again) and makes
 collections rarer. Reference counting still frees almost everything at once; only
 cycles wait longer.
 
+It also turns off gevent's greenlet tree tracking (``track_greenlet_tree``): by
+default every spawned greenlet records its parent, the parent's spawn-tree locals
+and the spawning stack (walking up to 10 frames), debugging aids that nothing here
+reads. A server spawns two greenlets per login (the connection's handler, the
+session actor's loop); gevent.spawn cost 10.8 us with tracking, 4.3 us without.
+
 Process-wide, so only process entry points call it (``rtm-actors serve``); an
 application that embeds the server can call it at its own start.
 """
@@ -16,6 +22,8 @@ application that embeds the server can call it at its own start.
 from __future__ import annotations
 
 import gc
+
+import gevent
 
 #: New container objects between young collections (CPython's default: 700).
 YOUNG_THRESHOLD = 50_000
@@ -25,7 +33,9 @@ OLD_THRESHOLD = 100
 
 
 def tune_for_server() -> None:
-    """Freeze everything allocated so far and make collections rarer."""
+    """Freeze everything allocated so far and make collections rarer; spawn
+    greenlets without recording their spawn tree."""
+    gevent.config.track_greenlet_tree = False
     gc.collect()
     gc.freeze()
     gc.set_threshold(YOUNG_THRESHOLD, MIDDLE_THRESHOLD, OLD_THRESHOLD)

@@ -99,11 +99,9 @@ class Gateway:
             self._unauthenticated -= 1
         if login is None:
             return
-        started = time.perf_counter()
-        session = self._open_session(link, login)
+        session = self._open_session(link, login, time.perf_counter())
         if session is None:
             return
-        self.ctx.metrics.observe("login", time.perf_counter() - started)
         # A link silent past the idle timeout is dead: one sweep checks them all
         # (a socket timeout would arm a timer at every read). Writes have their own
         # bound (Link.write_timeout: a slow consumer).
@@ -193,7 +191,7 @@ class Gateway:
         link.send(codec.encode(Error(code, detail, rid)))
         link.close(code, detail[:100])
 
-    def _open_session(self, link: Link, login: Login) -> Any:
+    def _open_session(self, link: Link, login: Login, started: float) -> Any:
         """Resume the user's session if the key matches, else start a fresh one."""
         key = (login.app_id, login.user_id)
         directory = self.ctx.directory
@@ -202,8 +200,9 @@ class Gateway:
             login.resume is not None
             and current is not None
             and current.session_key == login.resume
-            and _attach(current.ref, link, login.rid, resumed=True)
+            and _resume(current.ref, link, login.rid)
         ):
+            self.ctx.metrics.observe("login", time.perf_counter() - started)
             return current.ref
         if login.resume is not None and current is not None:
             # This device's session was taken over by a newer login of the same user
@@ -218,6 +217,10 @@ class Gateway:
         ref = SessionActor.start_under(
             self.ctx.supervisor, self.ctx, login.app_id, login.user_id, session_key
         )
+        # Its first message, told before anyone else knows the ref (nothing here
+        # yields until then): no ask round trip, the session answers the login itself,
+        # and the frames read behind the login reach it after this.
+        tell(ref, m.Attach(link, login.rid, resumed=False, token=link.token, started=started))
         self.ctx.supervisor.tell(Adopt(ref, self._child_spec(ref, link, key)))
         replaced = directory.register(key, ref, session_key)
         if replaced is not None:
@@ -226,7 +229,7 @@ class Gateway:
             # Across nodes: a session of this user on another node is kicked there.
             self.ctx.cluster.claim(key, session_key)
         self.ctx.stats.logins += 1
-        return ref if _attach(ref, link, login.rid, resumed=False) else None
+        return ref
 
     def _child_spec(self, ref: Any, link: Link, key: tuple[str, str]) -> ChildSpec:
         directory = self.ctx.directory
@@ -297,9 +300,9 @@ class Gateway:
             session.ask(m.LinkClosed(link_id, why), timeout=self.ctx.config.write_timeout + 1.0)
 
 
-def _attach(ref: Any, link: Link, rid: int, *, resumed: bool) -> bool:
+def _resume(ref: Any, link: Link, rid: int) -> bool:
     try:
-        attach = m.Attach(link, rid, resumed=resumed, token=link.token)
+        attach = m.Attach(link, rid, resumed=True, token=link.token)
         return bool(ref.ask(attach, timeout=10.0))
     except (pykka.ActorDeadError, pykka.Timeout):
         return False

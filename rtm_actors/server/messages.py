@@ -12,16 +12,19 @@ from rtm_actors.server.link import Link
 
 @dataclass(frozen=True, slots=True)
 class Attach:
-    """Ask: take ``link`` as the session's websocket and answer login ``rid``.
+    """Take ``link`` as the session's websocket and answer login ``rid``.
 
-    The answer is False if the session already ended (the gateway then starts a
-    fresh one).
+    Resuming, it is asked: the answer is False if the session already ended (the
+    gateway then starts a fresh one). A fresh session is told it as its first
+    message, before anyone else knows its ref, so it cannot have ended; it then
+    counts the login's duration itself from ``started`` (``time.perf_counter()``).
     """
 
     link: Link
     rid: int
     resumed: bool
     token: Any = None
+    started: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

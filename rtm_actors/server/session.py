@@ -179,10 +179,12 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
                 self._on_deliver(message)
             case m.Delivered(receiver_id=receiver_id, message_id=message_id, code=code):
                 self._on_delivered((receiver_id, message_id), code)
-            case m.Attach(link=link, rid=rid, resumed=resumed, token=token):
+            case m.Attach(link=link, rid=rid, resumed=resumed, token=token, started=started):
                 attached = self._on_attach(link, rid, resumed=resumed)
                 if attached and token is not None:
                     self._set_token(token)
+                if attached and started is not None:
+                    self.ctx.metrics.observe("login", time.perf_counter() - started)
                 return attached
             case m.TokenTimer(what="warn"):
                 self._send(TokenWillExpire(self._token_expires_at or 0))
