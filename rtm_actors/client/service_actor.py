@@ -251,7 +251,10 @@ class RtmServiceActor(GeventActor):
         if seq:
             if seq <= self._processed_seq:
                 # Re-sent after a resume, and handled already: acknowledge it again only.
+                # The server re-sends only what it holds unacknowledged, so our ack for
+                # it was lost with the old link: send one again even if it went out.
                 self._note_push(link, seq)
+                self._acked = min(self._acked, seq - 1)
                 return
             self._processed_seq = seq
         match frame:
