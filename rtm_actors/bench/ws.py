@@ -14,10 +14,11 @@ import base64
 import contextlib
 import os
 import socket
-import struct
 from typing import Any
 
 import gevent.socket
+
+from rtm_actors.server import wsio
 
 _ZERO_MASK = b"\x00\x00\x00\x00"
 _OP_TEXT = 0x1
@@ -33,15 +34,7 @@ class ClosedError(Exception):
 
 def client_frame(payload: bytes, opcode: int = _OP_TEXT) -> bytes:
     """One final, masked (zero key) client frame."""
-    n = len(payload)
-    first = 0x80 | opcode
-    if n < 126:
-        head = bytes((first, 0x80 | n))
-    elif n < 65536:
-        head = struct.pack("!BBH", first, 0x80 | 126, n)
-    else:
-        head = struct.pack("!BBQ", first, 0x80 | 127, n)
-    return head + _ZERO_MASK + payload
+    return wsio.frame_head(opcode, len(payload), 0x80) + _ZERO_MASK + payload
 
 
 class WsConn:
@@ -128,18 +121,9 @@ class WsConn:
         pos = 0
         end = len(buf)
         while end - pos >= 2:
-            size = buf[pos + 1] & 0x7F
-            start = pos + 2
-            if size == 126:
-                if end - pos < 4:
-                    break
-                size = (buf[pos + 2] << 8) | buf[pos + 3]
-                start = pos + 4
-            elif size == 127:
-                if end - pos < 10:
-                    break
-                size = int.from_bytes(buf[pos + 2 : pos + 10], "big")
-                start = pos + 10
+            start, size = wsio.payload_span(buf, pos, end)
+            if start < 0:
+                break
             stop = start + size
             if stop > end:
                 break

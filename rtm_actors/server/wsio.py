@@ -46,17 +46,35 @@ def unmask(payload: bytes, mask: bytes) -> bytes:
     return (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(n, "little")
 
 
-def frame(payload: bytes, opcode: int = OP_TEXT) -> bytes:
-    """A complete, unmasked, final frame (server to client)."""
-    n = len(payload)
+def frame_head(opcode: int, n: int, mask_bit: int = 0) -> bytes:
+    """The header of a final frame of ``n`` payload bytes (``mask_bit`` 0x80: masked)."""
     first = 0x80 | opcode
     if n < 126:
-        head = bytes((first, n))
-    elif n < 65536:
-        head = struct.pack("!BBH", first, 126, n)
-    else:
-        head = struct.pack("!BBQ", first, 127, n)
-    return head + payload
+        return bytes((first, mask_bit | n))
+    if n < 65536:
+        return struct.pack("!BBH", first, mask_bit | 126, n)
+    return struct.pack("!BBQ", first, mask_bit | 127, n)
+
+
+def frame(payload: bytes, opcode: int = OP_TEXT) -> bytes:
+    """A complete, unmasked, final frame (server to client)."""
+    return frame_head(opcode, len(payload)) + payload
+
+
+def payload_span(buf: bytearray, pos: int, end: int) -> tuple[int, int]:
+    """For the frame at ``buf[pos]``: where its length field ends (its mask key, if
+    masked, else its payload starts there) and its payload length; a start of -1 when
+    the header is not all in yet."""
+    length = buf[pos + 1] & 0x7F
+    if length == 126:
+        if end - pos < 4:
+            return -1, 0
+        return pos + 4, (buf[pos + 2] << 8) | buf[pos + 3]
+    if length == 127:
+        if end - pos < 10:
+            return -1, 0
+        return pos + 10, int.from_bytes(buf[pos + 2 : pos + 10], "big")
+    return pos + 2, length
 
 
 def close_frame(code: int, reason: str = "") -> bytes:
@@ -143,24 +161,14 @@ class FrameReader:
         try:
             while end - pos >= 2:
                 b0 = buf[pos]
-                b1 = buf[pos + 1]
-                length = b1 & 0x7F
-                start = pos + 2
-                if length == 126:
-                    if end - pos < 4:
-                        break
-                    length = (buf[pos + 2] << 8) | buf[pos + 3]
-                    start = pos + 4
-                elif length == 127:
-                    if end - pos < 10:
-                        break
-                    length = int.from_bytes(buf[pos + 2 : pos + 10], "big")
-                    start = pos + 10
+                start, length = payload_span(buf, pos, end)
+                if start < 0:
+                    break
                 if b0 & 0x70:
                     raise ProtocolError("reserved bits set")
                 if self._size + length > self.max_bytes:
                     raise FrameTooBigError(self._size + length)
-                masked = b1 & 0x80
+                masked = buf[pos + 1] & 0x80
                 stop = start + (4 if masked else 0) + length
                 if stop > end:
                     break
