@@ -418,7 +418,9 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
         if peer is not None and tell(peer, delivery):
             self._awaiting_receipt[key] = (rid, ts)
             return None
-        return self._finish(key, rid, ts, self._store_or_unreachable(frame.peer_id, delivery))
+        return self._finish(
+            key, rid, ts, store_or_unreachable(self.ctx, self.app_id, frame.peer_id, delivery)
+        )
 
     def _on_delivered(self, key: tuple[str, int], code: PeerMessageErrCode) -> None:
         waiting = self._awaiting_receipt.pop(key, None)
@@ -523,12 +525,9 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
             return
         if d.store_id is not None:
             return  # still in the store: the next login gets it
-        code = self._store_or_unreachable(self.user_id, d)
+        code = store_or_unreachable(self.ctx, self.app_id, self.user_id, d)
         if d.sender is not None:
             tell(d.sender, m.Delivered(self.user_id, d.message.id, code))
-
-    def _store_or_unreachable(self, receiver_id: str, d: m.Deliver) -> PeerMessageErrCode:
-        return store_or_unreachable(self.ctx, self.app_id, receiver_id, d)
 
     def _send(self, frame: Any) -> None:
         # A failed write marks the link closed; its reader greenlet then reports it.
