@@ -28,11 +28,17 @@ class Link:
     the frames their sessions write, and a member that does not read holds up nobody
     but itself: more than ``max_pending`` frames waiting, or a write stuck past
     ``write_timeout``, cut it off as a slow consumer.
+
+    On a plain socket every frame sent while the event loop runs one round (the
+    greenlets it woke, one after another) goes out in one write when the round ends:
+    the frames a user gets from many senders at once cost one system call, whoever
+    sent them. (On TLS, whose writes may block, ``cork`` does that for a session.)
     """
 
     __slots__ = (
         "_close_after_flush",
         "_corked",
+        "_held",
         "_pending",
         "closed",
         "id",
@@ -72,6 +78,8 @@ class Link:
         self._close_after_flush = False
         #: Frames held by ``cork`` until ``uncork`` (None: not corked).
         self._corked: list[bytes] | None = None
+        #: Frames sent during this round of the event loop (None: none yet).
+        self._held: list[bytes] | None = None
 
     def send(self, payload: bytes) -> bool:
         """Send one text frame; answer False (and mark closed) if the socket failed."""
@@ -88,6 +96,16 @@ class Link:
                 return False
             pending.append(data)
             return True
+        if self.raw is not None:
+            held = self._held
+            if held is None:
+                self._held = [data]
+                _run_when_round_ends(self._write_held)
+            else:
+                held.append(data)
+                if len(held) >= CORK_FRAMES:
+                    self._write_held()
+            return True
         corked = self._corked
         if corked is not None:
             corked.append(data)
@@ -96,9 +114,19 @@ class Link:
             return True
         return self._write(data)
 
+    def _write_held(self) -> None:
+        """Write, in one write, the frames sent since the event loop's round began."""
+        held = self._held
+        if held is None:
+            return
+        self._held = None
+        if not self.closed:
+            self._write(held[0] if len(held) == 1 else b"".join(held))
+
     def cork(self) -> None:
-        """Hold the frames sent from now on until ``uncork``, to write them at once."""
-        if self._corked is None and not self.closed:
+        """Hold the frames sent from now on until ``uncork``, to write them at once
+        (a plain socket does this for every round of the event loop anyway)."""
+        if self._corked is None and not self.closed and self.raw is None:
             self._corked = []
 
     def uncork(self) -> None:
@@ -172,6 +200,7 @@ class Link:
         reader greenlet then ends."""
         if self.closed:
             return
+        self._write_held()
         self.uncork()
         self.closed = True
         if self._pending is not None and not self.stalled:
@@ -196,6 +225,12 @@ class Link:
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.shutdown(2)
+
+
+def _run_when_round_ends(callback: Any) -> None:
+    # A hub callback: it runs once the greenlets woken this round have yielded.
+    # (``_write`` never blocks on a plain socket, so running in the hub is safe.)
+    gevent.get_hub().loop.run_callback(callback)
 
 
 class Outlet:

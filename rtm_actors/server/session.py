@@ -119,6 +119,10 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
     """The server side of one logged-in user."""
 
     shutdown_tier = 0
+    #: The peer-message path (frames in, deliveries, receipts) runs in the teller's
+    #: greenlet while the session is idle: a message is handled by the sender's and
+    #: the receiver's gateway greenlets with no switch into a session's own.
+    inline_messages = frozenset({m.FrameIn, m.Deliver, m.Delivered, m.PingIn, m.BadFrame})
 
     def __init__(self, ctx: ServerContext, app_id: str, user_id: str, session_key: str) -> None:
         super().__init__()
