@@ -6,8 +6,9 @@ All three take time (when they need it) as an argument and never read a clock.
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from dataclasses import dataclass
 from typing import Generic, TypeVar
+
+import msgspec
 
 T = TypeVar("T")
 
@@ -48,8 +49,7 @@ class RateLimiter:
         return True
 
 
-@dataclass(frozen=True, slots=True)
-class Unacked(Generic[T]):
+class Unacked(msgspec.Struct, Generic[T], frozen=True):
     """A push the client has not yet acknowledged."""
 
     seq: int

@@ -21,7 +21,8 @@ handled at once in the teller's greenlet instead of waking the actor's own. The 
 rules hold: one message at a time (a turn that yields keeps the actor busy, and its
 own loop waits for it), in the order told (only when nothing waits in the inbox). What
 it saves is the greenlet switch, about 5 us, which on the peer-message path (four
-messages per message) was most of what the runtime cost on top of the socket.
+messages per message) was most of what the runtime cost on top of the socket. Such an
+actor starts its greenlet only when a message first has to wait in its inbox.
 """
 
 from __future__ import annotations
@@ -106,35 +107,38 @@ class GeventFuture(pykka.Future[T], Generic[T]):
         return bool(self._result.ready())
 
 
-class GeventInbox:
-    """An unbounded gevent queue that also accepts items from other OS threads."""
+class GeventInbox(gevent.queue.SimpleQueue[Any]):
+    """An unbounded gevent queue that also accepts items from other OS threads.
 
-    __slots__ = ("_hub", "_queue", "thread_id")
+    A subclass, not a wrapper: ``get`` and ``qsize`` (asked at every inline turn) are
+    the queue's own compiled methods."""
+
+    __slots__ = ("_hub", "start_reader", "thread_id")
 
     def __init__(self) -> None:
-        self._queue: gevent.queue.SimpleQueue[Any] = gevent.queue.SimpleQueue()
+        super().__init__()
         self._hub = gevent.get_hub()
         #: The OS thread of the hub the actor lives on.
         self.thread_id = _get_ident()
+        #: Called (once) when the first item is put: starts the greenlet that reads.
+        self.start_reader: Callable[[], None] | None = None
 
     def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
         """Enqueue; from a foreign thread, hand the item to the hub's loop instead."""
         if _get_ident() == self.thread_id:
-            self._queue.put(item)
+            self._put_here(item)
         else:
-            self._hub.loop.run_callback_threadsafe(self._queue.put, item)
+            self._hub.loop.run_callback_threadsafe(self._put_here, item)
 
-    def get(self, block: bool = True, timeout: float | None = None) -> Any:
-        """Take the next item, yielding until there is one."""
-        return self._queue.get(block, timeout)
+    def _put_here(self, item: Any) -> None:
+        _queue_put(self, item)
+        start_reader = self.start_reader
+        if start_reader is not None:
+            self.start_reader = None
+            start_reader()
 
-    def empty(self) -> bool:
-        """Whether nothing is waiting."""
-        return bool(self._queue.empty())
 
-    def qsize(self) -> int:
-        """How many items are waiting (a slow consumer shows here)."""
-        return int(self._queue.qsize())
+_queue_put = gevent.queue.SimpleQueue.put
 
 
 def _new_urn() -> str:
@@ -226,6 +230,7 @@ class GeventActor(pykka.Actor):
         self._in_turn = False
         #: Set by the loop when it holds a message but an inline turn is running.
         self._turn_waiter: gevent.event.Event | None = None
+        self._set_up = False
 
     @staticmethod
     def _create_actor_inbox() -> Any:
@@ -251,8 +256,22 @@ class GeventActor(pykka.Actor):
         obj = cls(*args, **kwargs)
         obj.supervisor = supervisor
         registry.add(obj.actor_ref, cls.shutdown_tier)
-        obj._start_actor_loop()
+        if cls.inline_messages:
+            # Its greenlet starts when a message first has to wait in its inbox: one
+            # that takes its messages inline may never need one (a login then spawns
+            # nothing, an idle user keeps no parked greenlet).
+            obj._actor_loop_setup()
+            inbox: Any = obj.actor_inbox  # a GeventInbox
+            inbox.start_reader = obj._start_actor_loop
+        else:
+            obj._start_actor_loop()
         return obj.actor_ref
+
+    def _actor_loop_setup(self) -> None:
+        # Runs ``on_start`` once: at start, or in the greenlet when it starts.
+        if not self._set_up:
+            self._set_up = True
+            super()._actor_loop_setup()
 
     def _actor_loop(self) -> None:
         try:

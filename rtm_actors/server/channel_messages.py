@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from rtm_actors.protocol.attributes import AttributeOp
 from rtm_actors.protocol.frames import WireMessage
 
 
-@dataclass(frozen=True, slots=True)
-class Join:
+class Join(msgspec.Struct, frozen=True):
     """A session joins (or re-joins, with a replay cursor)."""
 
     session: Any
@@ -22,8 +22,7 @@ class Join:
     outlet: Any = None
 
 
-@dataclass(frozen=True, slots=True)
-class Leave:
+class Leave(msgspec.Struct, frozen=True):
     """A session leaves; ``rid`` 0 when the session ended (no reply)."""
 
     session: Any
@@ -31,8 +30,7 @@ class Leave:
     rid: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Publish:
+class Publish(msgspec.Struct, frozen=True):
     """A member sends a message to the others."""
 
     session: Any
@@ -42,8 +40,7 @@ class Publish:
     ts: int
 
 
-@dataclass(frozen=True, slots=True)
-class CatchUpRequest:
+class CatchUpRequest(msgspec.Struct, frozen=True):
     """A member whose link came back wants what it missed."""
 
     session: Any
@@ -52,8 +49,7 @@ class CatchUpRequest:
     after: int
 
 
-@dataclass(frozen=True, slots=True)
-class ListMembers:
+class ListMembers(msgspec.Struct, frozen=True):
     """A member asks who is in the channel."""
 
     session: Any
@@ -61,8 +57,7 @@ class ListMembers:
     rid: int
 
 
-@dataclass(frozen=True, slots=True)
-class WriteAttributes:
+class WriteAttributes(msgspec.Struct, frozen=True):
     """Anyone writes the channel's attributes."""
 
     session: Any
@@ -75,8 +70,7 @@ class WriteAttributes:
     ts: int
 
 
-@dataclass(frozen=True, slots=True)
-class ReadAttributes:
+class ReadAttributes(msgspec.Struct, frozen=True):
     """Anyone reads the channel's attributes."""
 
     session: Any
@@ -84,20 +78,17 @@ class ReadAttributes:
     keys: list[str] | None
 
 
-@dataclass(frozen=True, slots=True)
-class Tick:
+class Tick(msgspec.Struct, frozen=True):
     """The channel's periodic housekeeping (member counts, idle stop)."""
 
 
-@dataclass(frozen=True, slots=True)
-class SendFrame:
+class SendFrame(msgspec.Struct, frozen=True):
     """Channel -> session: write this frame to the client (a reply, or a count)."""
 
     frame: Any
 
 
-@dataclass(frozen=True, slots=True)
-class SendBytes:
+class SendBytes(msgspec.Struct, frozen=True):
     """Channel -> session: write these pre-built websocket bytes (a channel message,
     encoded once for every member)."""
 
@@ -105,34 +96,29 @@ class SendBytes:
     data: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class SendEvent:
+class SendEvent(msgspec.Struct, frozen=True):
     """Channel -> session: a member event to push reliably (numbered, acknowledged)."""
 
     frame: Any
 
 
-@dataclass(frozen=True, slots=True)
-class RemotePost:
+class RemotePost(msgspec.Struct, frozen=True):
     """Cluster -> channel: a message published on another node (a ``ChannelPost``)."""
 
     post: Any
 
 
-@dataclass(frozen=True, slots=True)
-class RemoteMember:
+class RemoteMember(msgspec.Struct, frozen=True):
     """Cluster -> channel: a member joined or left through another node (``MemberChange``)."""
 
     change: Any
 
 
-@dataclass(frozen=True, slots=True)
-class RemoteAttributes:
+class RemoteAttributes(msgspec.Struct, frozen=True):
     """Cluster -> channel: another node wrote the attributes; reload, maybe notify."""
 
     notify: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Resync:
+class Resync(msgspec.Struct, frozen=True):
     """Cluster -> channel: Redis came back (or lost its data): register members again."""

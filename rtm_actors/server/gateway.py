@@ -217,17 +217,22 @@ class Gateway:
         ref = SessionActor.start_under(
             self.ctx.supervisor, self.ctx, login.app_id, login.user_id, session_key
         )
-        # Its first message, told before anyone else knows the ref (nothing here
-        # yields until then): no ask round trip, the session answers the login itself,
-        # and the frames read behind the login reach it after this.
-        tell(ref, m.Attach(link, login.rid, resumed=False, token=link.token, started=started))
         self.ctx.supervisor.tell(Adopt(ref, self._child_spec(ref, link, key)))
         replaced = directory.register(key, ref, session_key)
         if replaced is not None:
             tell(replaced, m.Kick(ConnectionChangeReason.REMOTE_LOGIN, successor=ref))
         if self.ctx.cluster is not None:
             # Across nodes: a session of this user on another node is kicked there.
+            # (It must be ours before the session says the user is online.)
             self.ctx.cluster.claim(key, session_key)
+        # The session, idle, takes this inline (here, in this greenlet) and answers
+        # the login itself; what reached it meanwhile (a message, the unacknowledged
+        # pushes of the session it replaces) waits in its window until this sends it.
+        if not tell(
+            ref, m.Attach(link, login.rid, resumed=False, token=link.token, started=started)
+        ):
+            link.close(DisconnectCode.REMOTE_LOGIN, "REMOTE_LOGIN")  # it ended already
+            return None
         self.ctx.stats.logins += 1
         return ref
 

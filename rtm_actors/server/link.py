@@ -14,8 +14,8 @@ from rtm_actors.runtime import now
 from rtm_actors.server import wsio
 
 _link_ids = itertools.count(1)
-#: A corked link writes once this many frames are held.
-CORK_FRAMES = 64
+#: A link writes what it holds for the end of the round once this many frames wait.
+MAX_HELD_FRAMES = 64
 
 
 class Link:
@@ -32,12 +32,11 @@ class Link:
     On a plain socket every frame sent while the event loop runs one round (the
     greenlets it woke, one after another) goes out in one write when the round ends:
     the frames a user gets from many senders at once cost one system call, whoever
-    sent them. (On TLS, whose writes may block, ``cork`` does that for a session.)
+    sent them. On TLS, whose writes may block, every write goes by the flusher.
     """
 
     __slots__ = (
         "_close_after_flush",
-        "_corked",
         "_held",
         "_pending",
         "closed",
@@ -76,8 +75,6 @@ class Link:
         #: Frames waiting for the flusher (None: no flusher, the socket takes writes).
         self._pending: list[bytes] | None = None
         self._close_after_flush = False
-        #: Frames held by ``cork`` until ``uncork`` (None: not corked).
-        self._corked: list[bytes] | None = None
         #: Frames sent during this round of the event loop (None: none yet).
         self._held: list[bytes] | None = None
 
@@ -96,23 +93,20 @@ class Link:
                 return False
             pending.append(data)
             return True
-        if self.raw is not None:
-            held = self._held
-            if held is None:
-                self._held = [data]
-                _run_when_round_ends(self._write_held)
-            else:
-                held.append(data)
-                if len(held) >= CORK_FRAMES:
-                    self._write_held()
+        held = self._held
+        if held is not None:
+            held.append(data)
+            if len(held) >= MAX_HELD_FRAMES:
+                self._write_held()
             return True
-        corked = self._corked
-        if corked is not None:
-            corked.append(data)
-            if len(corked) >= CORK_FRAMES:
-                self.uncork()
+        if self.raw is None:
+            # TLS: a write may block, so the flusher greenlet does them all.
+            self._pending = [data]
+            gevent.spawn(self._flush)
             return True
-        return self._write(data)
+        self._held = [data]
+        _run_when_round_ends(self._write_held)
+        return True
 
     def _write_held(self) -> None:
         """Write, in one write, the frames sent since the event loop's round began."""
@@ -123,27 +117,9 @@ class Link:
         if not self.closed:
             self._write(held[0] if len(held) == 1 else b"".join(held))
 
-    def cork(self) -> None:
-        """Hold the frames sent from now on until ``uncork``, to write them at once
-        (a plain socket does this for every round of the event loop anyway)."""
-        if self._corked is None and not self.closed and self.raw is None:
-            self._corked = []
-
-    def uncork(self) -> None:
-        """Write what ``cork`` held, in one write."""
-        corked = self._corked
-        if corked is None:
-            return
-        self._corked = None
-        if corked and not self.closed:
-            self._write(corked[0] if len(corked) == 1 else b"".join(corked))
-
     def _write(self, data: bytes) -> bool:
-        raw = self.raw
-        if raw is None:
-            return self._send_blocking(data)  # TLS: bytes must go through the SSL layer
         try:
-            sent = raw.send(data)
+            sent = self.raw.send(data)
         except BlockingIOError:
             sent = 0
         except (OSError, AttributeError):
@@ -154,17 +130,6 @@ class Link:
             # The socket's buffer is full: the rest, and all after it, go by the flusher.
             self._pending = [data[sent:]]
             gevent.spawn(self._flush)
-        return True
-
-    def _send_blocking(self, data: bytes) -> bool:
-        try:
-            wsio.send_all(self.sock, self.raw, data, self.write_timeout)
-        except wsio.SlowConsumerError:
-            self._cut_off()
-            return False
-        except (OSError, AttributeError):
-            self.closed = True
-            return False
         return True
 
     def _flush(self) -> None:
@@ -201,7 +166,6 @@ class Link:
         if self.closed:
             return
         self._write_held()
-        self.uncork()
         self.closed = True
         if self._pending is not None and not self.stalled:
             self._pending.append(wsio.close_frame(code, reason))

@@ -1,17 +1,21 @@
-"""Typed messages between the server's actors and the gateway greenlets."""
+"""Typed messages between the server's actors and the gateway greenlets.
+
+Frozen msgspec structs: immutable like frozen dataclasses, and made in a tenth of the
+time (a frozen dataclass sets each field through ``object.__setattr__``); four are
+made for every peer message."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from rtm_actors.protocol.codes import ConnectionChangeReason, PeerMessageErrCode, PeerOnlineState
 from rtm_actors.protocol.frames import AnyClientFrame, WireMessage
 from rtm_actors.server.link import Link
 
 
-@dataclass(frozen=True, slots=True)
-class Attach:
+class Attach(msgspec.Struct, frozen=True):
     """Take ``link`` as the session's websocket and answer login ``rid``.
 
     Resuming, it is asked: the answer is False if the session already ended (the
@@ -27,8 +31,7 @@ class Attach:
     started: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class FrameIn:
+class FrameIn(msgspec.Struct, frozen=True):
     """A decoded frame that arrived on link ``link_id``."""
 
     link_id: int
@@ -37,32 +40,28 @@ class FrameIn:
     received_at: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
-class BadFrame:
+class BadFrame(msgspec.Struct, frozen=True):
     """Link ``link_id`` sent something we could not decode: answer with an error frame."""
 
     link_id: int
     detail: str
 
 
-@dataclass(frozen=True, slots=True)
-class PingIn:
+class PingIn(msgspec.Struct, frozen=True):
     """A websocket-level ping arrived on ``link_id``; the session writes the pong."""
 
     link_id: int
     payload: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class LinkClosed:
+class LinkClosed(msgspec.Struct, frozen=True):
     """Link ``link_id`` is gone (closed, reset, or silent past the idle timeout)."""
 
     link_id: int
     why: str
 
 
-@dataclass(frozen=True, slots=True)
-class Deliver:
+class Deliver(msgspec.Struct, frozen=True):
     """A peer message for the receiving session to push to its client.
 
     ``sender`` gets ``Delivered`` back once the client acknowledged it. A message
@@ -77,8 +76,7 @@ class Deliver:
     store_id: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Delivered:
+class Delivered(msgspec.Struct, frozen=True):
     """The outcome of a peer message, for the sending session to report to its client."""
 
     receiver_id: str
@@ -86,39 +84,33 @@ class Delivered:
     code: PeerMessageErrCode
 
 
-@dataclass(frozen=True, slots=True)
-class Kick:
+class Kick(msgspec.Struct, frozen=True):
     """End the session now: another login took over (``successor``) or a ban."""
 
     reason: ConnectionChangeReason
     successor: Any = None
 
 
-@dataclass(frozen=True, slots=True)
-class Shutdown:
+class Shutdown(msgspec.Struct, frozen=True):
     """The server is stopping: tell the client to reconnect elsewhere, then end."""
 
 
-@dataclass(frozen=True, slots=True)
-class PresenceUpdate:
+class PresenceUpdate(msgspec.Struct, frozen=True):
     """A user this session watches changed state."""
 
     user_id: str
     state: PeerOnlineState
 
 
-@dataclass(frozen=True, slots=True)
-class UnreachableTimer:
+class UnreachableTimer(msgspec.Struct, frozen=True):
     """The link has been silent for ``unreachable_after``: the user is UNREACHABLE."""
 
 
-@dataclass(frozen=True, slots=True)
-class GraceExpired:
+class GraceExpired(msgspec.Struct, frozen=True):
     """The link stayed down for the whole grace period: the user is offline."""
 
 
-@dataclass(frozen=True, slots=True)
-class TokenTimer:
+class TokenTimer(msgspec.Struct, frozen=True):
     """The session token is about to expire ("warn") or has expired ("expired")."""
 
     what: str

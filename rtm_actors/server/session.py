@@ -119,10 +119,11 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
     """The server side of one logged-in user."""
 
     shutdown_tier = 0
-    #: The peer-message path (frames in, deliveries, receipts) runs in the teller's
-    #: greenlet while the session is idle: a message is handled by the sender's and
-    #: the receiver's gateway greenlets with no switch into a session's own.
-    inline_messages = frozenset({m.FrameIn, m.Deliver, m.Delivered, m.PingIn, m.BadFrame})
+    #: The login and the peer-message path (frames in, deliveries, receipts) run in
+    #: the teller's greenlet while the session is idle: a message is handled by the
+    #: sender's and the receiver's gateway greenlets with no switch into a session's
+    #: own, which starts only once something has to wait.
+    inline_messages = frozenset({m.Attach, m.FrameIn, m.Deliver, m.Delivered, m.PingIn, m.BadFrame})
 
     def __init__(self, ctx: ServerContext, app_id: str, user_id: str, session_key: str) -> None:
         super().__init__()
@@ -176,7 +177,8 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
     def on_receive(self, message: Any) -> Any:
         match message:
             case m.FrameIn(link_id=link_id, frame=frame, received_at=received_at):
-                if self.link is not None and link_id == self.link.id:
+                link = self.outlet.link
+                if link is not None and link_id == link.id:
                     self._clock.received(frame, received_at)
                     self._on_frame(frame)
             case m.Deliver():
@@ -261,6 +263,11 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
 
     def _on_attach(self, link: Link, rid: int, *, resumed: bool) -> bool:
         if self.ended:
+            if not resumed:
+                # A newer login of the user (on another node) took over while this
+                # one was being claimed: this one is told so, as it would be later.
+                link.send(codec.encode(Kick(ConnectionChangeReason.REMOTE_LOGIN)))
+                link.close(DisconnectCode.REMOTE_LOGIN, "REMOTE_LOGIN")
             return False
         if self.link is not None:
             self.link.close(DisconnectCode.SHUTDOWN, "replaced by a newer link")
@@ -535,19 +542,10 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
 
     def _send(self, frame: Any) -> None:
         # A failed write marks the link closed; its reader greenlet then reports it.
-        link = self.link
+        link = self.outlet.link
         if link is not None:
             self._clock.sent(frame)
-            # Held until the inbox is empty (``on_drained``): what handling a batch of
-            # messages sends goes out in one write.
-            link.cork()
             link.send(codec.encode(frame))
-
-    def on_drained(self) -> None:
-        """Write what the messages just handled sent."""
-        link = self.link
-        if link is not None:
-            link.uncork()
 
 
 def store_or_unreachable(

@@ -1,0 +1,170 @@
+"""Inline turns: an idle actor's message handled in the teller's greenlet, with the
+actor rules intact (one message at a time, in order, a failure stops only it)."""
+
+from __future__ import annotations
+
+import threading
+
+import gevent
+import gevent.event
+
+from rtm_actors.runtime import GeventActor, try_tell
+from rtm_actors.runtime.actor import MAX_INLINE_DEPTH, ChildExited
+
+
+class Note:
+    """A message these actors take inline."""
+
+    def __init__(self, text: str, then: object = None) -> None:
+        self.text = text
+        self.then = then
+
+
+class Queued:
+    """A message they do not: it always waits in the inbox."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+class Journal(GeventActor):
+    """Records, per message, what it was and which greenlet handled it."""
+
+    inline_messages = frozenset({Note})
+
+    def __init__(self, log: list, pause: gevent.event.Event | None = None) -> None:
+        super().__init__()
+        self.log = log
+        self.pause = pause
+
+    def on_receive(self, message):
+        if isinstance(message, Note | Queued):
+            self.log.append(("begin", message.text, gevent.getcurrent()))
+            if message.text == "boom":
+                raise RuntimeError("boom")
+            if message.text == "wait" and self.pause is not None:
+                self.pause.wait()  # a turn that yields (as one doing I/O would)
+            if isinstance(message, Note) and message.then is not None:
+                target, note = message.then
+                try_tell(target, note)
+            self.log.append(("end", message.text, gevent.getcurrent()))
+            return None
+        return message  # an ask: echo
+
+
+def texts(log: list, what: str = "begin") -> list[str]:
+    return [text for kind, text, _ in log if kind == what]
+
+
+def test_an_idle_actor_handles_the_message_in_the_tellers_greenlet():
+    """try_tell returns after the handler ran, in the caller's greenlet."""
+    log: list = []
+    ref = Journal.start(log)
+    assert try_tell(ref, Note("a"))
+    assert log == [("begin", "a", gevent.getcurrent()), ("end", "a", gevent.getcurrent())]
+    ref.stop()
+
+
+def test_the_actor_gets_no_greenlet_until_a_message_must_wait():
+    """An actor with inline messages spawns its loop only when something is queued."""
+    log: list = []
+    ref = Journal.start(log)
+    actor = ref._actor_weakref()
+    try_tell(ref, Note("a"))
+    assert not hasattr(actor, "greenlet")
+    assert ref.ask("ping", timeout=2) == "ping"  # asks go through the inbox
+    assert hasattr(actor, "greenlet")
+    ref.stop()
+
+
+def test_a_message_told_while_others_wait_is_queued_behind_them():
+    """Order is kept: an inline-able message never overtakes queued ones."""
+    log: list = []
+    ref = Journal.start(log)
+    try_tell(ref, Queued("first"))
+    try_tell(ref, Note("second"))  # the inbox is not empty: it must wait
+    assert texts(log) == []
+    assert ref.ask("sync", timeout=2) == "sync"
+    assert texts(log) == ["first", "second"]
+    me = gevent.getcurrent()
+    assert all(greenlet is not me for _, _, greenlet in log)
+    ref.stop()
+
+
+def test_a_turn_that_yields_keeps_the_actor_busy():
+    """While an inline turn waits on I/O, messages queue; the loop handles them after
+    it, never beside it."""
+    log: list = []
+    pause = gevent.event.Event()
+    ref = Journal.start(log, pause)
+    inline = gevent.spawn(try_tell, ref, Note("wait"))
+    gevent.sleep(0.01)
+    assert texts(log) == ["wait"]
+    try_tell(ref, Note("behind"))  # busy: queued, and its loop must wait for the turn
+    gevent.sleep(0.01)
+    assert texts(log) == ["wait"]
+    pause.set()
+    inline.join(timeout=2)
+    assert ref.ask("sync", timeout=2) == "sync"
+    assert [(kind, text) for kind, text, _ in log] == [
+        ("begin", "wait"),
+        ("end", "wait"),
+        ("begin", "behind"),
+        ("end", "behind"),
+    ]
+    ref.stop()
+
+
+def test_a_failing_inline_turn_stops_that_actor_and_tells_its_supervisor():
+    """The exception ends the callee (as in its own loop), not the teller."""
+    exits: list[ChildExited] = []
+
+    class Watcher(GeventActor):
+        def on_receive(self, message):
+            exits.append(message)
+
+    watcher = Watcher.start()
+    ref = Journal.start_under(watcher, [])
+    assert try_tell(ref, Note("boom"))  # does not raise here
+    assert ref.actor_stopped.is_set()
+    assert not try_tell(ref, Note("after"))
+    gevent.sleep(0.05)
+    assert len(exits) == 1
+    assert isinstance(exits[0].error, RuntimeError)
+    watcher.stop()
+
+
+def test_nested_inline_turns_are_bounded():
+    """A chain of actors telling each other runs inline up to MAX_INLINE_DEPTH deep;
+    the rest goes through inboxes, and every message still arrives once."""
+    log: list = []
+    refs = [Journal.start(log) for _ in range(MAX_INLINE_DEPTH + 3)]
+    last = len(refs) - 1
+    note = Note(f"hop{last}")  # refs[i] gets hop i, then tells refs[i + 1] hop i + 1
+    for i in reversed(range(last)):
+        note = Note(f"hop{i}", then=(refs[i + 1], note))
+    try_tell(refs[0], note)
+    handled_here = [t for kind, t, g in log if kind == "begin" and g is gevent.getcurrent()]
+    assert len(handled_here) == MAX_INLINE_DEPTH
+    for ref in refs:
+        ref.ask("sync", timeout=2)
+    assert sorted(texts(log)) == sorted(f"hop{i}" for i in range(len(refs)))
+    for ref in refs:
+        ref.stop()
+
+
+def test_a_tell_from_another_os_thread_is_never_inline():
+    """A foreign thread's message is handed to the hub and handled in the actor's loop."""
+    log: list = []
+    ref = Journal.start(log)
+    thread = threading.Thread(target=try_tell, args=(ref, Note("from a thread")))
+    thread.start()
+    thread.join()
+    for _ in range(100):
+        if texts(log):
+            break
+        gevent.sleep(0.01)
+    assert texts(log) == ["from a thread"]
+    (_, _, greenlet) = log[0]
+    assert greenlet is not gevent.getcurrent()
+    ref.stop()
