@@ -62,6 +62,9 @@ class Supervisor(GeventActor):
     """A ``one_for_one`` supervisor."""
 
     shutdown_tier = 100
+    #: Hearing of a child (every login adopts its session) is quick bookkeeping: an
+    #: idle supervisor does it in the teller's greenlet.
+    inline_messages = frozenset({Adopt, ChildExited})
 
     def __init__(
         self,

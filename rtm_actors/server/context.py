@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from rtm_actors.protocol.codes import LoginErrCode
-from rtm_actors.protocol.flow import RecentIds
+from rtm_actors.protocol.flow import RateLimiter, RecentIds
 from rtm_actors.protocol.tokens import TokenCheck, verify_token
 from rtm_actors.server.channels import Channels
 from rtm_actors.server.config import ServerConfig
@@ -83,3 +84,14 @@ def check_token(ctx: ServerContext, app_id: str, user_id: str, token: str) -> To
     if certificate is None:
         return TokenCheck(LoginErrCode.INVALID_APP_ID, None, None)
     return verify_token(token, app_id, certificate, user_id, int(time.time()))
+
+
+def lazy_rate(setting: str) -> Any:
+    """A session's limiter for the ``(limit, window)`` setting ``setting`` of its
+    ``ctx.config``, made at its first use: most sessions never use most of theirs,
+    and a login then makes none of them."""
+
+    def make(session: Any) -> RateLimiter:
+        return RateLimiter(*getattr(session.ctx.config, setting))
+
+    return functools.cached_property(make)

@@ -54,7 +54,7 @@ from rtm_actors.protocol.limits import is_valid_message, is_valid_user_id
 from rtm_actors.protocol.tokens import TokenCheck
 from rtm_actors.runtime import GeventActor, NamedTimers, now, try_tell as tell
 from rtm_actors.server import channel_messages as chm, messages as m, wsio
-from rtm_actors.server.context import ServerContext, check_token, now_ms
+from rtm_actors.server.context import ServerContext, check_token, lazy_rate, now_ms
 from rtm_actors.server.invitation_actor import (
     Acknowledged,
     Involve,
@@ -125,6 +125,8 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
     #: own, which starts only once something has to wait.
     inline_messages = frozenset({m.Attach, m.FrameIn, m.Deliver, m.Delivered, m.PingIn, m.BadFrame})
 
+    _renew_rate = lazy_rate("renew_rate")
+
     def __init__(self, ctx: ServerContext, app_id: str, user_id: str, session_key: str) -> None:
         super().__init__()
         self.ctx = ctx
@@ -151,7 +153,6 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
         self._peer = ""
         self._clock = RequestClock(ctx.metrics)
         self._token_expires_at: int | None = None
-        self._renew_rate = RateLimiter(*ctx.config.renew_rate)
         self._init_presence()
         self._init_channels()
         self.outlet.channels = self.channels

@@ -40,7 +40,7 @@ from rtm_actors.protocol.frames import (
 from rtm_actors.protocol.limits import is_valid_channel_id, is_valid_message
 from rtm_actors.runtime import now, try_tell
 from rtm_actors.server import channel_messages as chm
-from rtm_actors.server.context import ServerContext, now_ms
+from rtm_actors.server.context import ServerContext, lazy_rate, now_ms
 from rtm_actors.server.link import Outlet
 
 CHANNEL_FRAMES = (
@@ -67,15 +67,15 @@ class ChannelRequests:
     _message_rate: RateLimiter
     outlet: Outlet
 
+    _join_rate = lazy_rate("join_rate")
+    _members_rate = lazy_rate("get_members_rate")
+    _count_rate = lazy_rate("member_count_rate")
+    _channel_write_rate = lazy_rate("attribute_write_rate")
+    _channel_read_rate = lazy_rate("attribute_read_rate")
+
     def _init_channels(self) -> None:
-        cfg = self.ctx.config
         self.channels: dict[str, Any] = {}
-        self._join_rate = RateLimiter(*cfg.join_rate)
         self._same_join_rates: dict[str, RateLimiter] = {}
-        self._members_rate = RateLimiter(*cfg.get_members_rate)
-        self._count_rate = RateLimiter(*cfg.member_count_rate)
-        self._channel_write_rate = RateLimiter(*cfg.attribute_write_rate)
-        self._channel_read_rate = RateLimiter(*cfg.attribute_read_rate)
 
     def _on_channel_frame(self, frame: Any) -> None:
         match frame:

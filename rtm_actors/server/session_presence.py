@@ -19,7 +19,6 @@ from rtm_actors.protocol.codes import (
     QueryPeersBySubscriptionOptionErr,
     QueryPeersOnlineStatusErr,
 )
-from rtm_actors.protocol.flow import RateLimiter
 from rtm_actors.protocol.frames import (
     AddOrUpdateLocalAttributes,
     AttributesReply,
@@ -43,7 +42,7 @@ from rtm_actors.protocol.presence import (
     valid_peer_list,
 )
 from rtm_actors.runtime import now
-from rtm_actors.server.context import ServerContext
+from rtm_actors.server.context import ServerContext, lazy_rate
 
 _WRITES: dict[type, AttributeOp] = {
     SetLocalAttributes: AttributeOp.SET,
@@ -66,16 +65,16 @@ class PresenceAndAttributes:
     _send: Callable[[Any], None]
     _push_presence: Callable[[dict[str, int]], None]
 
+    _query_rate = lazy_rate("presence_query_rate")
+    _subscribe_rate = lazy_rate("subscribe_rate")
+    _unsubscribe_rate = lazy_rate("subscribe_rate")
+    _subscriptions_rate = lazy_rate("subscribe_rate")
+    _write_rate = lazy_rate("attribute_write_rate")
+    _read_rate = lazy_rate("attribute_read_rate")
+
     def _init_presence(self) -> None:
-        cfg = self.ctx.config
         self.watching: set[str] = set()
         self._missed_presence: dict[str, int] = {}
-        self._query_rate = RateLimiter(*cfg.presence_query_rate)
-        self._subscribe_rate = RateLimiter(*cfg.subscribe_rate)
-        self._unsubscribe_rate = RateLimiter(*cfg.subscribe_rate)
-        self._subscriptions_rate = RateLimiter(*cfg.subscribe_rate)
-        self._write_rate = RateLimiter(*cfg.attribute_write_rate)
-        self._read_rate = RateLimiter(*cfg.attribute_read_rate)
 
     # -- presence --------------------------------------------------------------
 
