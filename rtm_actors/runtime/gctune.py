@@ -12,8 +12,9 @@ cycles wait longer.
 It also turns off gevent's greenlet tree tracking (``track_greenlet_tree``): by
 default every spawned greenlet records its parent, the parent's spawn-tree locals
 and the spawning stack (walking up to 10 frames), debugging aids that nothing here
-reads. A server spawns two greenlets per login (the connection's handler, the
-session actor's loop); gevent.spawn cost 10.8 us with tracking, 4.3 us without.
+reads. A server spawns a greenlet per login (the connection's handler; the session
+actor's own starts only once a message has to wait for it); gevent.spawn cost 10.8 us
+with tracking, 4.3 us without.
 
 Process-wide, so only process entry points call it (``rtm-actors serve``); an
 application that embeds the server can call it at its own start.

@@ -1,9 +1,9 @@
 """``ChannelActor``: one live channel on the server: members, attributes, fan-out.
 
 A channel message is encoded once into a complete websocket frame and the same bytes
-go to every other member's session, which writes them (each session is its socket's
-one writer, and its inbox is that member's bounded queue: a slow member is cut off by
-its own session without slowing the channel). Messages carry a per-channel number so
+go to every other member: written straight to its link when that keeps the member's
+order (``Outlet.direct``), else through its session. Writes never block the channel: a
+member whose link falls too far behind is cut off alone. Messages carry a per-channel number so
 a member back from a short drop can ask for what it missed (at most 32, 30 s).
 An empty channel stops after ``empty_channel_ttl`` and its attributes go with it.
 

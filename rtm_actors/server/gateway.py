@@ -1,9 +1,11 @@
 """The websocket endpoint: one greenlet per connection reads, logs in, and feeds a session.
 
 The gateway greenlet (the one gevent.pywsgi gives each request) reads and decodes
-frames and tells them to the user's ``SessionActor``. It never writes once the
-session exists: the session is the socket's one writer, so two greenlets never
-interleave frames on it.
+frames and tells them to the user's ``SessionActor``. A session idle at that moment
+handles the frame there and then, as its own turn (an inline turn, see
+``rtm_actors.runtime.actor``): a peer message then costs no greenlet switch. Frames
+go out through the session's ``Link``, which keeps them in order whoever sends them
+and writes each round's frames at once.
 """
 
 from __future__ import annotations

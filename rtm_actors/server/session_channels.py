@@ -2,7 +2,7 @@
 
 The session checks what it can alone (ids, sizes, its own rate limits, the 20-channel
 limit) and hands the rest to the channel's actor, which answers the client through
-this session (``SendFrame``), since the session is its socket's one writer.
+this session (``SendFrame``), so that replies keep their order with its other frames.
 """
 
 from __future__ import annotations
