@@ -42,6 +42,7 @@ import gevent.queue
 import pykka
 import pykka.messages
 import structlog
+from gevent import getcurrent
 from pykka._envelope import Envelope
 
 from rtm_actors.runtime.registry import registry
@@ -113,11 +114,10 @@ class GeventInbox(gevent.queue.SimpleQueue[Any]):
     A subclass, not a wrapper: ``get`` and ``qsize`` (asked at every inline turn) are
     the queue's own compiled methods."""
 
-    __slots__ = ("_hub", "start_reader", "thread_id")
+    __slots__ = ("start_reader", "thread_id")
 
     def __init__(self) -> None:
         super().__init__()
-        self._hub = gevent.get_hub()
         #: The OS thread of the hub the actor lives on.
         self.thread_id = _get_ident()
         #: Called (once) when the first item is put: starts the greenlet that reads.
@@ -128,7 +128,7 @@ class GeventInbox(gevent.queue.SimpleQueue[Any]):
         if _get_ident() == self.thread_id:
             self._put_here(item)
         else:
-            self._hub.loop.run_callback_threadsafe(self._put_here, item)
+            self.hub.loop.run_callback_threadsafe(self._put_here, item)
 
     def _put_here(self, item: Any) -> None:
         _queue_put(self, item)
@@ -339,6 +339,7 @@ class GeventActor(pykka.Actor):
             or _inline_depth[0] >= MAX_INLINE_DEPTH
             or inbox.qsize()
             or _get_ident() != inbox.thread_id
+            or getcurrent() is inbox.hub  # a hub callback must never block: queue it
         ):
             return False
         self._in_turn = True

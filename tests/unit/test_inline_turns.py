@@ -168,3 +168,19 @@ def test_a_tell_from_another_os_thread_is_never_inline():
     (_, _, greenlet) = log[0]
     assert greenlet is not gevent.getcurrent()
     ref.stop()
+
+
+def test_a_tell_from_a_hub_callback_is_never_inline():
+    """The hub must never block: a callback's message waits for the actor's loop."""
+    log: list = []
+    ref = Journal.start(log)
+    hub = gevent.get_hub()
+    hub.loop.run_callback(try_tell, ref, Note("from the hub"))
+    for _ in range(100):
+        if texts(log):
+            break
+        gevent.sleep(0.01)
+    assert texts(log) == ["from the hub"]
+    (_, _, greenlet) = log[0]
+    assert greenlet is not hub
+    ref.stop()
