@@ -219,7 +219,7 @@ class Gateway:
         ref = SessionActor.start_under(
             self.ctx.supervisor, self.ctx, login.app_id, login.user_id, session_key
         )
-        self.ctx.supervisor.tell(Adopt(ref, self._child_spec(ref, link, key)))
+        tell(self.ctx.supervisor, Adopt(ref, self._child_spec(ref, link, key)))
         replaced = directory.register(key, ref, session_key)
         if replaced is not None:
             tell(replaced, m.Kick(ConnectionChangeReason.REMOTE_LOGIN, successor=ref))
