@@ -153,6 +153,16 @@ def test_nested_inline_turns_are_bounded():
         ref.stop()
 
 
+def handled_by(log: list, text: str) -> object:
+    """Wait until the actor handled ``text`` (alone); answer the greenlet that did."""
+    for _ in range(100):
+        if texts(log):
+            break
+        gevent.sleep(0.01)
+    assert texts(log) == [text]
+    return log[0][2]
+
+
 def test_a_tell_from_another_os_thread_is_never_inline():
     """A foreign thread's message is handed to the hub and handled in the actor's loop."""
     log: list = []
@@ -160,13 +170,7 @@ def test_a_tell_from_another_os_thread_is_never_inline():
     thread = threading.Thread(target=try_tell, args=(ref, Note("from a thread")))
     thread.start()
     thread.join()
-    for _ in range(100):
-        if texts(log):
-            break
-        gevent.sleep(0.01)
-    assert texts(log) == ["from a thread"]
-    (_, _, greenlet) = log[0]
-    assert greenlet is not gevent.getcurrent()
+    assert handled_by(log, "from a thread") is not gevent.getcurrent()
     ref.stop()
 
 
@@ -176,11 +180,5 @@ def test_a_tell_from_a_hub_callback_is_never_inline():
     ref = Journal.start(log)
     hub = gevent.get_hub()
     hub.loop.run_callback(try_tell, ref, Note("from the hub"))
-    for _ in range(100):
-        if texts(log):
-            break
-        gevent.sleep(0.01)
-    assert texts(log) == ["from the hub"]
-    (_, _, greenlet) = log[0]
-    assert greenlet is not hub
+    assert handled_by(log, "from the hub") not in (hub, gevent.getcurrent())
     ref.stop()
