@@ -1,6 +1,7 @@
 """The ceiling: a minimal relay on the same stack as our server, speaking our protocol.
 
-A gevent-websocket server with our fast frame IO (``server.wsio``) and msgspec JSON,
+A gevent-websocket server with our handshake handler and fast frame IO
+(``server.wsio``: the same transport our server runs on) and msgspec JSON,
 and nothing else: no actors, no checks, no rate limits, no storage, no sessions that
 outlive a socket. It does the frame-level work our protocol asks for each workload:
 
@@ -31,7 +32,6 @@ from typing import Any
 
 import msgspec
 from geventwebsocket.exceptions import ProtocolError
-from geventwebsocket.handler import WebSocketHandler
 
 from rtm_actors.bench.loopback import serve_forever
 from rtm_actors.server import wsio
@@ -262,7 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--drop-every", type=int, default=0)
     args = parser.parse_args(argv)
-    serve_forever(Relay(args.drop_every), args.port, WebSocketHandler)
+    serve_forever(Relay(args.drop_every), args.port, wsio.LeanWebSocketHandler)
     return 0
 
 

@@ -226,6 +226,66 @@ class LeanWebSocketHandler(WebSocketHandler):  # type: ignore[misc]
         if rfile is None:
             self.rfile = sock.makefile("rb", HANDSHAKE_BUFFER)
 
+    def MessageClass(self, rfile: Any, *_args: Any) -> RequestHeaders:  # noqa: N802 (pywsgi's name)
+        """The request's headers, read without ``email.parser`` (which gevent.pywsgi
+        uses by way of ``http.client``: 7% of the server's time in a login storm)."""
+        return RequestHeaders.read(rfile)
+
+
+#: http.client's limits on a request's header section, kept.
+MAX_HEADER_LINE = 65536
+MAX_HEADERS = 100
+
+
+class RequestHeaders:
+    """What gevent.pywsgi asks of a request's headers: ``get`` (case-insensitive),
+    ``del``, the raw ``headers`` lines and a ``status`` that, when set, makes it answer
+    400. Folded (obsolete) header lines and lines without a colon are refused."""
+
+    __slots__ = ("_items", "status")
+
+    def __init__(self, items: list[tuple[str, str]], status: str = "") -> None:
+        self._items = items
+        self.status = status
+
+    @classmethod
+    def read(cls, rfile: Any) -> RequestHeaders:
+        """Read header lines up to the blank line that ends them."""
+        items: list[tuple[str, str]] = []
+        while True:
+            line = rfile.readline(MAX_HEADER_LINE + 1)
+            if len(line) > MAX_HEADER_LINE:
+                return cls([], "Line too long")
+            if line in (b"\r\n", b"\n", b""):
+                return cls(items)
+            if len(items) >= MAX_HEADERS:
+                return cls([], "Too many headers")
+            name, colon, value = line.decode("latin-1").partition(":")
+            if not colon or not name or name[0] in " \t" or name != name.rstrip():
+                return cls([], "Invalid header line")
+            items.append((name, value.strip()))
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """The first value of header ``name``, or ``default``."""
+        name = name.lower()
+        return next((v for k, v in self._items if k.lower() == name), default)
+
+    getheader = get
+
+    def __delitem__(self, name: str) -> None:
+        name = name.lower()
+        self._items = [(k, v) for k, v in self._items if k.lower() != name]
+
+    @property
+    def headers(self) -> list[str]:
+        """The header lines, as pywsgi turns them into the WSGI environ."""
+        return [f"{k}: {v}\r\n" for k, v in self._items]
+
+    @property
+    def typeheader(self) -> Any:
+        """The Content-Type, if any."""
+        return self.get("content-type")
+
 
 def set_nodelay(ws: Any) -> None:
     """Turn off Nagle's algorithm: small frames go out now, not after a delayed ACK."""
