@@ -190,13 +190,6 @@ class ChildExited:
     error: BaseException | None
 
 
-def _refuse(envelope: Envelope[Any], ref: Any) -> None:
-    """Fail an ask the actor took but will not handle (it stopped first)."""
-    if envelope.reply_to is not None:
-        dead = pykka.ActorDeadError(f"{ref} stopped before handling the message")
-        envelope.reply_to.set_exception((pykka.ActorDeadError, dead, None))
-
-
 class GeventActor(pykka.Actor):
     """Base of every rtm_actors actor: a pykka actor whose loop is a greenlet.
 
@@ -207,9 +200,6 @@ class GeventActor(pykka.Actor):
 
     shutdown_tier: ClassVar[int] = 0
     supervisor: pykka.ActorRef[Any] | None = None
-    #: Called when the inbox has just been emptied (after a message), if set: an
-    #: actor that holds back work while more messages wait finishes it there.
-    on_drained: Callable[[], None] | None = None
     #: Message types a teller may handle in its own greenlet while this actor is idle
     #: (see the module's docstring). Their handlers must not assume which greenlet
     #: runs them; one that yields only delays its teller.
@@ -290,22 +280,20 @@ class GeventActor(pykka.Actor):
         inbox: Any = self.actor_inbox  # a GeventInbox
         stopped = self.actor_stopped
         on_receive = self.on_receive
-        drained = self.on_drained
         while not stopped.is_set():
             envelope = inbox.get()
             if self._in_turn:
                 # An inline turn yielded (I/O): it hands the turn over when it ends.
                 self._turn_waiter = waiter = gevent.event.Event()
                 waiter.wait()
-                if stopped.is_set():
-                    _refuse(envelope, self.actor_ref)
-                    break
             else:
                 self._in_turn = True
+            if stopped.is_set():
+                # An inline turn failed meanwhile: this message, like the rest, is
+                # refused by the teardown (an ask gets ActorDeadError).
+                inbox.put(envelope)
+                break
             message = envelope.message
-            if message is _WAKE:
-                self._in_turn = False
-                continue
             try:
                 if type(message) in _PYKKA_MESSAGES:
                     response = self._handle_receive(message)
@@ -313,8 +301,6 @@ class GeventActor(pykka.Actor):
                     response = on_receive(message)
                 if envelope.reply_to is not None:
                     envelope.reply_to.set(response)
-                if drained is not None and not inbox.qsize():
-                    drained()
             except Exception:  # noqa: BLE001 - the actor boundary: report, never escape
                 if envelope.reply_to is not None:
                     envelope.reply_to.set_exception()
@@ -360,9 +346,6 @@ class GeventActor(pykka.Actor):
                 # The loop took a message meanwhile: the turn is its now (in order).
                 self._turn_waiter = None
                 waiter.set()
-        drained = self.on_drained
-        if drained is not None and not self._in_turn and not inbox.qsize():
-            drained()
         return True
 
     def _fail_inline(self) -> None:

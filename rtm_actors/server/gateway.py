@@ -29,14 +29,14 @@ from rtm_actors.protocol.codes import (
 )
 from rtm_actors.protocol.errors import RemoteProtocolError
 from rtm_actors.protocol.flow import RateLimiter
-from rtm_actors.protocol.frames import PROTOCOL_VERSION, Error, Kick, Login, Reply
+from rtm_actors.protocol.frames import PROTOCOL_VERSION, Error, Login, Reply
 from rtm_actors.protocol.limits import is_valid_app_id, is_valid_user_id
 from rtm_actors.protocol.restart import Restart
 from rtm_actors.runtime import Adopt, ChildSpec, now, try_tell as tell
 from rtm_actors.server import messages as m, wsio
 from rtm_actors.server.admin import AdminApp
 from rtm_actors.server.context import ServerContext, check_token
-from rtm_actors.server.link import Link
+from rtm_actors.server.link import Link, close_taken_over
 from rtm_actors.server.ops import OpsApp
 from rtm_actors.server.session import SessionActor
 
@@ -209,8 +209,7 @@ class Gateway:
         if login.resume is not None and current is not None:
             # This device's session was taken over by a newer login of the same user
             # while it was away: the newer one wins, this one is told so.
-            link.send(codec.encode(Kick(ConnectionChangeReason.REMOTE_LOGIN)))
-            link.close(DisconnectCode.REMOTE_LOGIN, "REMOTE_LOGIN")
+            close_taken_over(link)
             return None
         if not self._login_allowed(key):
             self._refuse_login(link, login, LoginErrCode.TOO_OFTEN)

@@ -9,7 +9,9 @@ from typing import Any
 
 import gevent
 
-from rtm_actors.protocol.codes import DisconnectCode
+from rtm_actors.protocol import codec
+from rtm_actors.protocol.codes import ConnectionChangeReason, DisconnectCode
+from rtm_actors.protocol.frames import Kick
 from rtm_actors.runtime import now
 from rtm_actors.server import wsio
 
@@ -189,6 +191,12 @@ class Link:
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.shutdown(2)
+
+
+def close_taken_over(link: Link) -> None:
+    """This login lost to a newer one of the same user: say so, then close."""
+    link.send(codec.encode(Kick(ConnectionChangeReason.REMOTE_LOGIN)))
+    link.close(DisconnectCode.REMOTE_LOGIN, "REMOTE_LOGIN")
 
 
 def _run_when_round_ends(callback: Any) -> None:

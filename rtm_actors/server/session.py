@@ -61,7 +61,7 @@ from rtm_actors.server.invitation_actor import (
     PushInvitation,
     Uninvolve,
 )
-from rtm_actors.server.link import Link, Outlet, link_last_rx
+from rtm_actors.server.link import Link, Outlet, close_taken_over, link_last_rx
 from rtm_actors.server.metrics import RequestClock
 from rtm_actors.server.session_channels import CHANNEL_FRAMES, ChannelRequests
 from rtm_actors.server.session_invitations import INVITATION_FRAMES, InvitationRequests
@@ -267,8 +267,7 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
             if not resumed:
                 # A newer login of the user (on another node) took over while this
                 # one was being claimed: this one is told so, as it would be later.
-                link.send(codec.encode(Kick(ConnectionChangeReason.REMOTE_LOGIN)))
-                link.close(DisconnectCode.REMOTE_LOGIN, "REMOTE_LOGIN")
+                close_taken_over(link)
             return False
         if self.link is not None:
             self.link.close(DisconnectCode.SHUTDOWN, "replaced by a newer link")
