@@ -1,0 +1,153 @@
+"""A server in a process of its own, for tests that measure what it holds (its RSS).
+
+``server_process(**config)`` starts ``python -m rtm_actors.testing.process`` with the
+given ``ServerConfig`` fields, waits for the URL it prints, and stops it after. The
+child runs the server as ``rtm-actors serve`` does (GC tuning, SIGTERM stops it), on
+127.0.0.1, an ephemeral port and the memory store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from typing import Any
+
+#: Printed by the child once it listens; the URL follows.
+READY_PREFIX = "rtm-actors-test-server "
+
+
+@dataclass
+class ServerProcess:
+    """A running server process: its URL, pid, and what it holds."""
+
+    url: str
+    proc: subprocess.Popen[str]
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    @property
+    def http_url(self) -> str:
+        """``http://host:port`` of the server (for /metrics, /healthz)."""
+        return "http" + self.url[2:].split("/rtm", 1)[0]
+
+    def rss_mib(self) -> float:
+        """The process's resident memory now, in MiB (from /proc)."""
+        with open(f"/proc/{self.pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        msg = "no VmRSS line"
+        raise RuntimeError(msg)
+
+    def open_fds(self) -> int:
+        """File descriptors the process holds now."""
+        return len(os.listdir(f"/proc/{self.pid}/fd"))
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def get(self, path: str, timeout: float = 5.0) -> tuple[int, str]:
+        """An HTTP GET on the server: (status, body)."""
+        try:
+            with urllib.request.urlopen(self.http_url + path, timeout=timeout) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+
+@contextmanager
+def server_process(
+    extra_env: dict[str, str] | None = None, startup_timeout: float = 20.0, **config: Any
+) -> Iterator[ServerProcess]:
+    """Run a server process with these ``ServerConfig`` fields; stop it after."""
+    command = [sys.executable, "-m", "rtm_actors.testing.process", "--config", json.dumps(config)]
+    env = {**os.environ, **(extra_env or {})}
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+    )
+    try:
+        url = _wait_ready(proc, startup_timeout)
+        yield ServerProcess(url, proc)
+    finally:
+        _stop(proc)
+
+
+def _wait_ready(proc: subprocess.Popen[str], timeout: float) -> str:
+    import gevent
+
+    assert proc.stdout is not None
+    with gevent.Timeout(timeout, RuntimeError("the server process did not start")):
+        while True:
+            line = proc.stdout.readline()
+            if not line:
+                msg = f"the server process exited with {proc.wait()}"
+                raise RuntimeError(msg)
+            if line.startswith(READY_PREFIX):
+                return line[len(READY_PREFIX) :].strip()
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    if proc.stdout is not None:
+        proc.stdout.close()
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def config_from_json(text: str) -> Any:
+    """A ``ServerConfig`` from a JSON object of its fields (lists become tuples)."""
+    from rtm_actors.server import ServerConfig
+
+    known = {f.name for f in fields(ServerConfig)}
+    values = json.loads(text)
+    unknown = set(values) - known
+    if unknown:
+        msg = f"unknown ServerConfig fields: {sorted(unknown)}"
+        raise ValueError(msg)
+    typed: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    return ServerConfig(**typed)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import gevent
+    import gevent.event
+
+    from rtm_actors.log import configure_logging
+    from rtm_actors.runtime.gctune import tune_for_server
+    from rtm_actors.server import RtmServer
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--config", default="{}", help="ServerConfig fields as JSON")
+    parser.add_argument("--store", default="memory")
+    args = parser.parse_args(argv)
+    configure_logging("warning")
+    tune_for_server()
+    server = RtmServer(
+        host="127.0.0.1", port=0, store=args.store, config=config_from_json(args.config)
+    )
+    server.start()
+    sys.stdout.write(f"{READY_PREFIX}{server.url}\n")
+    sys.stdout.flush()
+    stopping = gevent.event.Event()
+    gevent.signal_handler(signal.SIGTERM, stopping.set)
+    stopping.wait()
+    server.stop(timeout=2.0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
