@@ -23,7 +23,7 @@ from rtm_actors.log import configure_logging
 
 def _serve(args: argparse.Namespace) -> int:
     from rtm_actors.runtime.gctune import tune_for_server
-    from rtm_actors.server import RtmServer
+    from rtm_actors.server import RtmServer, ServerConfig
 
     configure_logging(args.log_level)
     tune_for_server()
@@ -35,6 +35,7 @@ def _serve(args: argparse.Namespace) -> int:
         keyfile=args.keyfile,
         admin_token=args.admin_token or os.environ.get("RTM_ACTORS_ADMIN_TOKEN"),
         metrics=not args.no_metrics,
+        config=ServerConfig(assume_redis_durable=args.assume_redis_durable),
     )
     server.start()
     print(f"rtm-actors serving on {server.url} (store: {args.store})", flush=True)
@@ -105,6 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-metrics",
         action="store_true",
         help="do not serve Prometheus metrics on /metrics (/healthz and /readyz stay)",
+    )
+    serve.add_argument(
+        "--assume-redis-durable",
+        action="store_true",
+        help="with a redis:// store whose Redis has no append-only file: keep offline "
+        "messages there anyway (a Redis restart then loses them; docs/cluster.md)",
     )
     serve.set_defaults(run=_serve)
 

@@ -63,3 +63,8 @@ class ServerConfig:
     #: its TTL. A dead node is noticed within ``node_expiry + node_heartbeat`` seconds.
     node_heartbeat: float = 1.0
     node_expiry: float = 3.0
+    #: Several nodes on one Redis: keep offline messages in a Redis without an
+    #: append-only file (``appendonly no``) anyway, accepting that a Redis restart
+    #: loses messages already answered CACHED_BY_SERVER. Off: such a Redis gets no
+    #: offline messages (senders get PEER_UNREACHABLE). See docs/cluster.md.
+    assume_redis_durable: bool = False

@@ -26,7 +26,7 @@ from rtm_actors.server.gateway import Gateway
 from rtm_actors.server.ops import OpsApp
 from rtm_actors.server.prometheus import node_registry
 from rtm_actors.server.wsio import LeanWebSocketHandler
-from rtm_actors.store import OfflineStore, is_redis_url, open_offline_store
+from rtm_actors.store import OfflineStore, accepts_offline, is_redis_url, open_offline_store
 
 log = structlog.get_logger("rtm_actors.server")
 
@@ -230,13 +230,29 @@ class RtmServer:
             admin = AdminApp(self._admin_token, self.ban, self.unban) if self._admin_token else None
             if self._metrics:
                 self._registry = node_registry(lambda: self._ctx, self._ready)
-            ops = OpsApp(self._registry, self._healthy, self._ready)
+            ops = OpsApp(self._registry, self._healthy, self._ready, self._warnings)
             self._gateway = Gateway(self._ctx, self.path, admin, ops)
         return self._gateway
 
     def _ready(self) -> bool:
         """Serving (or mounted and started) and not stopping: take new clients."""
         return self._ctx is not None and not self._stopping
+
+    def _warnings(self) -> list[str]:
+        """What the node cannot promise now (``/readyz`` lists it after ``ready``)."""
+        ctx = self._ctx
+        durability = getattr(ctx.store, "durability", None) if ctx is not None else None
+        if ctx is None or durability is None or durability.durable:
+            return []
+        if accepts_offline(ctx.store):
+            return [
+                f"offline store assumed durable but Redis has {durability.detail}: "
+                "a Redis restart loses offline messages answered CACHED_BY_SERVER"
+            ]
+        return [
+            f"offline messages refused (PEER_UNREACHABLE): Redis has {durability.detail}, "
+            "so a Redis restart would lose them (docs/cluster.md)"
+        ]
 
     def _healthy(self) -> bool:
         """The node's supervisor runs (and so does the hub, since we answer)."""
@@ -255,7 +271,12 @@ def _cluster_context(url: str, config: ServerConfig, certificates: dict[str, str
     """A node's context when several nodes share the Redis at ``url``."""
     from rtm_actors.server.cluster import Cluster
 
-    cluster = Cluster(url, heartbeat=config.node_heartbeat, expiry=config.node_expiry)
+    cluster = Cluster(
+        url,
+        heartbeat=config.node_heartbeat,
+        expiry=config.node_expiry,
+        assume_durable=config.assume_redis_durable,
+    )
     return ServerContext(
         config=config,
         store=cluster.offline,

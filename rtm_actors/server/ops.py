@@ -2,7 +2,9 @@
 
 ``/healthz`` answers 200 while the node's hub and supervisor run (a liveness probe),
 ``/readyz`` 200 once the node serves and until ``stop()`` begins (a readiness
-probe: a load balancer stops sending new clients when it turns 503), and
+probe: a load balancer stops sending new clients when it turns 503; lines after
+``ready`` warn of what the node cannot promise, such as a Redis that would lose
+offline messages in a restart), and
 ``/metrics`` the Prometheus text format of the node's own registry.
 """
 
@@ -28,10 +30,12 @@ class OpsApp:
         registry: CollectorRegistry | None,
         healthy: Callable[[], bool],
         ready: Callable[[], bool],
+        warnings: Callable[[], list[str]] | None = None,
     ) -> None:
         self._registry = registry
         self._healthy = healthy
         self._ready = ready
+        self._warnings = warnings or list
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -45,7 +49,8 @@ class OpsApp:
             return _answer(start_response, "503 Service Unavailable", b"not running\n")
         if path == "/readyz":
             if self._ready():
-                return _answer(start_response, "200 OK", b"ready\n")
+                lines = ["ready", *(f"warning: {w}" for w in self._warnings())]
+                return _answer(start_response, "200 OK", "\n".join([*lines, ""]).encode())
             return _answer(start_response, "503 Service Unavailable", b"not ready\n")
         if self._registry is None:
             return _answer(start_response, "404 Not Found", b"metrics are off\n")

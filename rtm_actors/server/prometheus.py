@@ -155,9 +155,20 @@ def _gauges(ctx: Any) -> Iterator[Metric]:
     yield _gauge("rtm_channel_members", "members of all live channels", ctx.channels.members())
     yield _gauge("rtm_invitations_in_flight", "invitations not yet ended", len(ctx.invitations))
     yield _gauge("rtm_banned_users", "users banned on this node", len(ctx.bans))
+    yield _gauge(
+        "rtm_offline_store_durable",
+        "1 while offline messages are kept where a store restart does not lose them "
+        "(0: a Redis without an append-only file; see /readyz)",
+        _durable(ctx.store),
+    )
     total = getattr(ctx.store, "total", None)
     if total is not None:
         yield _gauge("rtm_offline_messages_stored", "peer messages kept for offline users", total())
+
+
+def _durable(store: Any) -> float:
+    durability = getattr(store, "durability", None)
+    return 0.0 if durability is not None and not durability.durable else 1.0
 
 
 def _cluster(cluster: Any) -> Iterator[Metric]:

@@ -70,7 +70,7 @@ from rtm_actors.server.session_presence import (
     PRESENCE_FRAMES,
     PresenceAndAttributes,
 )
-from rtm_actors.store.base import StoredMessage
+from rtm_actors.store.base import StoredMessage, accepts_offline
 
 log = structlog.get_logger("rtm_actors.server.session")
 
@@ -552,8 +552,9 @@ def store_or_unreachable(
     ctx: ServerContext, app_id: str, receiver_id: str, d: m.Deliver
 ) -> PeerMessageErrCode:
     """Keep an undeliverable message for its receiver if the sender asked for that
-    (``CACHED_BY_SERVER``), else ``PEER_UNREACHABLE``."""
-    if not d.offline_ok:
+    (``CACHED_BY_SERVER``), else ``PEER_UNREACHABLE``; also when the store could not
+    keep it as long as promised (a Redis without persistence: docs/cluster.md)."""
+    if not d.offline_ok or not accepts_offline(ctx.store):
         return PeerMessageErrCode.PEER_UNREACHABLE
     msg = d.message
     stored = StoredMessage(d.sender_id, msg.id, msg.kind, msg.text, msg.raw, d.ts)

@@ -14,6 +14,7 @@ from rtm_actors.store.base import (
     StoredAttribute,
     StoredMessage,
     UserAttributeStore,
+    accepts_offline,
 )
 from rtm_actors.store.memory import (
     MemoryChannelAttributeStore,
@@ -45,7 +46,9 @@ def open_offline_store(url: str, policy: OfflinePolicy | None = None) -> Offline
         from rtm_actors.runtime.redis_socket import gevent_redis
         from rtm_actors.store.redis_store import RedisOfflineStore
 
-        return RedisOfflineStore(gevent_redis(url), policy)
+        store = RedisOfflineStore(gevent_redis(url), policy)
+        store.check()
+        return store
     msg = f"unknown store {url!r}: use 'memory', 'sqlite:///path/to/file.db' or 'redis://...'"
     raise UnknownStoreError(msg)
 
@@ -71,6 +74,7 @@ __all__ = [
     "StoredMessage",
     "UnknownStoreError",
     "UserAttributeStore",
+    "accepts_offline",
     "is_redis_url",
     "open_offline_store",
 ]

@@ -59,6 +59,16 @@ class OfflineStore(Protocol):
         """Flush and release the backend."""
 
 
+def accepts_offline(store: object) -> bool:
+    """Whether ``store`` keeps an offline message as long as a sender is told it does.
+
+    A backend whose own restart can lose what it holds, unseen by the node (a Redis
+    without an append-only file), says False in its ``accepts_offline``; stores without
+    the attribute (memory, SQLite, your own) are taken to keep what they are given.
+    """
+    return bool(getattr(store, "accepts_offline", True))
+
+
 @runtime_checkable
 class UserAttributeStore(Protocol):
     """Each logged-in user's attributes; they live as long as the user's session."""

@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 
 from rtm_actors.store.base import OfflinePolicy, StoredAttribute, StoredMessage
+from rtm_actors.store.redis_durability import Durability, check_durability
 
 # Number, keep, trim to the bound, refresh the TTL: one atomic step.
 _PUSH = """
@@ -41,6 +42,18 @@ class RedisOfflineStore:
         self._r = client
         self._prefix = prefix
         self._push = client.register_script(_PUSH)
+        #: Whether offline messages may be kept here and answered CACHED_BY_SERVER:
+        #: once ``check`` found the Redis durable, or the operator assumes it is.
+        self.accepts_offline = False
+        #: What ``check`` last read (None: not checked yet).
+        self.durability: Durability | None = None
+
+    def check(self, assume_durable: bool = False) -> Durability:
+        """Read whether the Redis keeps what it acknowledged across its restart, and
+        accept offline messages only if it does (or ``assume_durable``)."""
+        self.durability = check_durability(self._r)
+        self.accepts_offline = self.durability.durable or assume_durable
+        return self.durability
 
     def _key(self, app_id: str, receiver_id: str) -> str:
         return f"{self._prefix}off:{app_id}:{receiver_id}"

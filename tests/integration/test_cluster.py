@@ -24,9 +24,15 @@ class ChannelRecorder(EventRecorder, ra.ChannelEventHandler):
 
 @pytest.fixture
 def nodes(redis_url) -> Iterator[list[Any]]:
-    """Three server nodes in this process, on three ports, sharing one Redis database."""
+    """Three server nodes in this process, on three ports, sharing one Redis database.
+
+    The shared test Redis keeps nothing on disk: the nodes assume it durable so that
+    offline messages are cached (test_redis_durability tests the refusal)."""
     with contextlib.ExitStack() as stack:
-        yield [stack.enter_context(running_server(store=redis_url)) for _ in range(3)]
+        yield [
+            stack.enter_context(running_server(store=redis_url, assume_redis_durable=True))
+            for _ in range(3)
+        ]
 
 
 @pytest.fixture

@@ -44,6 +44,9 @@ def start_node(store: str) -> tuple[subprocess.Popen[str], str]:
             store,
             "--log-level",
             "warning",
+            # The shared test Redis keeps nothing on disk: without this, offline
+            # messages would be refused (test_redis_durability tests that).
+            "--assume-redis-durable",
         ],
         stdout=subprocess.PIPE,
         text=True,

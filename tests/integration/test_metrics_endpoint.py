@@ -12,20 +12,10 @@ import rtm_actors as ra
 from rtm_actors import InvitationApiCallErrCode as Api
 from rtm_actors.server import RtmServer
 from rtm_actors.testing import CuttableProxy, EventRecorder, running_server, wait_until
+from rtm_actors.testing.http import http_get
 from rtm_actors.top import Snapshot, parse
 
 pytestmark = pytest.mark.integration
-
-
-def http_get(port: int, path: str) -> tuple[int, str]:
-    """GET over a gevent socket (the server shares this process's hub)."""
-    with gevent.socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".encode())
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    return int(head.split()[1]), body.decode()
 
 
 def scrape(port: int) -> Snapshot:

@@ -61,6 +61,7 @@ class Cluster:
         expiry: float = 3.0,
         policy: OfflinePolicy | None = None,
         node_id: str | None = None,
+        assume_durable: bool = False,
     ) -> None:
         self.node_id = node_id or secrets.token_hex(6)
         self.url_hint = ""
@@ -69,6 +70,7 @@ class Cluster:
         self.client = gevent_redis(url)
         self._sub_client = gevent_redis(url, socket_timeout=None, max_connections=2)
         self.offline = RedisOfflineStore(self.client, policy)
+        self._assume_durable = assume_durable
         self.user_attributes = RedisUserAttributeStore(self.client)
         self.channel_attributes = RedisChannelAttributeStore(self.client)
         self.routing = RedisRoutingStore(self.client)
@@ -93,10 +95,37 @@ class Cluster:
         banned = cast(set[bytes], self.client.smembers(self.keys.bans))
         for raw in banned:
             ctx.bans.apply(_decode_ban(raw), banned=True)
+        self.check_durability()
         self.publisher.start()
         self.subscriber.start([self.keys.inbox(self.node_id), self.keys.presence])
         self.liveness.start()
         log.info("node_joined_cluster", node=self.node_id, url=url_hint)
+
+    def check_durability(self) -> None:
+        """Read whether Redis keeps offline messages across its restart; say so when
+        that changes (at start, and whenever Redis comes back: it may have been
+        restarted with other settings)."""
+        before = self.offline.durability
+        durability = self.offline.check(self._assume_durable)
+        if before is not None and before.detail == durability.detail:
+            return
+        if durability.durable:
+            log.info("offline_store_durable", node=self.node_id, redis=durability.detail)
+        elif self.offline.accepts_offline:
+            log.warning(
+                "offline_store_assumed_durable",
+                node=self.node_id,
+                redis=durability.detail,
+                effect="a Redis restart loses offline messages answered CACHED_BY_SERVER",
+            )
+        else:
+            log.warning(
+                "offline_store_volatile",
+                node=self.node_id,
+                redis=durability.detail,
+                effect="offline messages are refused (PEER_UNREACHABLE): turn on appendonly "
+                "or set assume_redis_durable",
+            )
 
     def listening(self, url: str) -> None:
         """The node listens on ``url`` now: show it in the node's heartbeat key."""
@@ -291,6 +320,7 @@ class Cluster:
         ctx = self.ctx
         if ctx is None:
             return
+        self.check_durability()
         self.liveness.beat()
         local = dict(ctx.directory.items())
         stale = 0
