@@ -77,6 +77,22 @@ def logged_in(server, make_client):
     return login
 
 
+@pytest.fixture
+def own_redis_dir(tmp_path) -> Any:
+    """A directory for a ``redis-server`` of the test's own (fault tests kill it).
+
+    Skipped when redis-server is not installed, unless ``CI`` is set: there it must run.
+    """
+    import os
+    import shutil
+
+    if shutil.which("redis-server") is None:
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is not installed")
+        pytest.skip("redis-server is not installed")
+    return tmp_path
+
+
 @pytest.fixture(scope="session")
 def redis_db() -> Iterator[int]:
     """A Redis database of our own (1-15) for this test run, claimed with a lock key.

@@ -46,9 +46,9 @@ def send_offline(make_client, url: str, text: str) -> PeerMessageErrCode:
         alice.logout().get(timeout=5)
 
 
-def test_a_redis_without_persistence_gets_no_offline_messages(tmp_path, make_client):
+def test_a_redis_without_persistence_gets_no_offline_messages(own_redis_dir, make_client):
     with (
-        redis_process(tmp_path, appendonly=False) as redis_server,
+        redis_process(own_redis_dir, appendonly=False) as redis_server,
         running_server(store=redis_server.url) as node,
     ):
         assert send_offline(make_client, node.url, "kept?") is (PeerMessageErrCode.PEER_UNREACHABLE)
@@ -56,20 +56,20 @@ def test_a_redis_without_persistence_gets_no_offline_messages(tmp_path, make_cli
         assert metric(node.port, "rtm_offline_store_durable") == 0.0
 
 
-def test_assuming_durability_caches_and_says_what_a_restart_costs(tmp_path, make_client):
+def test_assuming_durability_caches_and_says_what_a_restart_costs(own_redis_dir, make_client):
     with (
-        redis_process(tmp_path, appendonly=False) as redis_server,
+        redis_process(own_redis_dir, appendonly=False) as redis_server,
         running_server(store=redis_server.url, assume_redis_durable=True) as node,
     ):
         assert send_offline(make_client, node.url, "kept") is (PeerMessageErrCode.CACHED_BY_SERVER)
         assert "a Redis restart loses offline messages" in readyz(node.port)
 
 
-def test_cached_messages_survive_a_redis_kill_and_restart_with_aof(tmp_path, make_client):
+def test_cached_messages_survive_a_redis_kill_and_restart_with_aof(own_redis_dir, make_client):
     """appendonly yes (appendfsync always): kill -9 Redis after CACHED_BY_SERVER, start
     it again, and the receiver gets every cached message."""
     with (
-        redis_process(tmp_path, appendonly=True) as redis_server,
+        redis_process(own_redis_dir, appendonly=True) as redis_server,
         running_server(store=redis_server.url) as node,
     ):
         assert readyz(node.port) == "ready\n"
