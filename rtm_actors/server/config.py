@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rtm_actors.protocol.invitation import InvitationTimings
+from rtm_actors.protocol.limits import MAX_OFFLINE_MESSAGES
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,3 +64,7 @@ class ServerConfig:
     #: its TTL. A dead node is noticed within ``node_expiry + node_heartbeat`` seconds.
     node_heartbeat: float = 1.0
     node_expiry: float = 3.0
+    #: Offline messages kept per receiver (Agora: 200). A full queue refuses newer
+    #: messages (PEER_UNREACHABLE) rather than drop one already answered
+    #: CACHED_BY_SERVER; tests shrink it.
+    max_offline_messages: int = MAX_OFFLINE_MESSAGES

@@ -26,7 +26,7 @@ from rtm_actors.server.gateway import Gateway
 from rtm_actors.server.ops import OpsApp
 from rtm_actors.server.prometheus import node_registry
 from rtm_actors.server.wsio import LeanWebSocketHandler
-from rtm_actors.store import OfflineStore, is_redis_url, open_offline_store
+from rtm_actors.store import OfflinePolicy, OfflineStore, is_redis_url, open_offline_store
 
 log = structlog.get_logger("rtm_actors.server")
 
@@ -217,7 +217,8 @@ class RtmServer:
             if isinstance(spec, str) and is_redis_url(spec):
                 self._ctx = _cluster_context(spec, self.config, self._certificates)
             else:
-                store = open_offline_store(spec) if isinstance(spec, str) else spec
+                policy = _offline_policy(self.config)
+                store = open_offline_store(spec, policy) if isinstance(spec, str) else spec
                 self._ctx = ServerContext(
                     config=self.config, store=store, certificates=self._certificates
                 )
@@ -255,7 +256,12 @@ def _cluster_context(url: str, config: ServerConfig, certificates: dict[str, str
     """A node's context when several nodes share the Redis at ``url``."""
     from rtm_actors.server.cluster import Cluster
 
-    cluster = Cluster(url, heartbeat=config.node_heartbeat, expiry=config.node_expiry)
+    cluster = Cluster(
+        url,
+        heartbeat=config.node_heartbeat,
+        expiry=config.node_expiry,
+        policy=_offline_policy(config),
+    )
     return ServerContext(
         config=config,
         store=cluster.offline,
@@ -282,3 +288,8 @@ class _ErrorLog:
 
     def flush(self) -> None:
         pass
+
+
+def _offline_policy(config: ServerConfig) -> OfflinePolicy:
+    """The offline store's bound from the server's settings (the TTL stays Agora's)."""
+    return OfflinePolicy(max_per_receiver=config.max_offline_messages)
