@@ -524,8 +524,8 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
             if d.store_id is not None:
                 stored.append(d.store_id)
                 self._stored_in_flight.discard(d.store_id)
-            elif d.sender is not None:
-                tell(d.sender, m.Delivered(self.user_id, d.message.id, PeerMessageErrCode.OK))
+            else:
+                self._report(d, PeerMessageErrCode.OK)
         if stored:
             self.ctx.store.delete(self.app_id, self.user_id, stored)
 
@@ -540,11 +540,8 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
         """Turn away a message a cut-off client has no room for. It is not stored
         either: it would be delivered ahead of the older messages the session holds
         (they go to the store only when the grace period ends)."""
-        if d.store_id is None and d.sender is not None:
-            tell(
-                d.sender,
-                m.Delivered(self.user_id, d.message.id, PeerMessageErrCode.PEER_UNREACHABLE),
-            )
+        if d.store_id is None:
+            self._report(d, PeerMessageErrCode.PEER_UNREACHABLE)
 
     def _bounce(self, d: m.Deliver, successor: Any) -> None:
         """Settle a push this session cannot deliver: hand over, store, or report."""
@@ -552,7 +549,10 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
             return
         if d.store_id is not None:
             return  # still in the store: the next login gets it
-        code = store_or_unreachable(self.ctx, self.app_id, self.user_id, d)
+        self._report(d, store_or_unreachable(self.ctx, self.app_id, self.user_id, d))
+
+    def _report(self, d: m.Deliver, code: PeerMessageErrCode) -> None:
+        """Give the sender its receipt (stored messages have none waiting)."""
         if d.sender is not None:
             tell(d.sender, m.Delivered(self.user_id, d.message.id, code))
 
