@@ -531,6 +531,10 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
 
     def _load_offline(self) -> None:
         for s in self.ctx.store.fetch(self.app_id, self.user_id, now_ms()):
+            if len(self._window) >= self.ctx.config.max_unacked:
+                # A resumed client still holding a full window is not cut off for
+                # this: the rest stays stored for its next login.
+                break
             if s.store_id in self._stored_in_flight:
                 continue
             msg = wire_message(s)
