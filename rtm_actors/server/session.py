@@ -87,6 +87,9 @@ _KICK_CLOSE = {
     ConnectionChangeReason.TOKEN_EXPIRED: DisconnectCode.TOKEN_EXPIRED,
 }
 _VALID_KINDS = (MessageType.TEXT, MessageType.RAW)
+#: Outcomes a re-sent copy is answered with again: the message went somewhere. A
+#: message that was neither delivered nor kept may be tried again by a retry.
+_FINAL_OUTCOMES = frozenset({PeerMessageErrCode.OK, PeerMessageErrCode.CACHED_BY_SERVER})
 
 
 @dataclass(frozen=True, slots=True)
@@ -447,7 +450,8 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
             self._finish(key, waiting[0], waiting[1], code)
 
     def _finish(self, key: tuple[str, int], rid: int, ts: int, code: PeerMessageErrCode) -> None:
-        self._results.put(key, (int(code), ts))
+        if code in _FINAL_OUTCOMES:
+            self._results.put(key, (int(code), ts))
         self._reply(rid, code, ts)
 
     def _reply(self, rid: int, code: PeerMessageErrCode, ts: int = 0) -> None:

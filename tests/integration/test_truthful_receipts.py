@@ -143,3 +143,22 @@ def test_grace_runs_from_the_link_loss_while_messages_keep_coming(make_client):
 
 def _changes(rec) -> list[dict[str, S]]:
     return [dict(states) for (states,) in rec.calls("on_peers_online_status_changed")]
+
+
+def test_a_message_refused_for_a_full_store_can_be_retried(make_client):
+    """PEER_UNREACHABLE is not remembered as the message's outcome: once the receiver is
+    back, re-sending the same message (same id) delivers it, once."""
+    with running_server(max_offline_messages=1) as srv:
+        alice, _ = _login(make_client, srv.url, "alice")
+        kept, refused = alice.create_message("kept"), alice.create_message("refused")
+        assert alice.send_message_to_peer("bob", kept, OFFLINE).get(timeout=5) is CACHED
+        assert _code(alice.send_message_to_peer("bob", refused, OFFLINE)) is NOT_KEPT
+
+        _, bob_rec = _login(make_client, srv.url, "bob")
+        ok = PeerMessageErrCode.OK
+        assert alice.send_message_to_peer("bob", refused, OFFLINE).get(timeout=5) is ok
+        assert alice.send_message_to_peer("bob", refused, OFFLINE).get(timeout=5) is ok
+        alice.send_message_to_peer("bob", alice.create_message("marker")).get(timeout=5)
+        bob_rec.wait_for("on_message_received_from_peer", count=3)
+        got = [m.text for _, m in bob_rec.calls("on_message_received_from_peer")]
+        assert got == ["kept", "refused", "marker"]
