@@ -476,13 +476,12 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
         return None
 
     def _send_channel_bytes(self, data: bytes) -> None:
+        assert self.link is not None
         if self._backlog() > self.ctx.config.max_backlog:
             # This member does not keep up: cut it off, not the channel. It resumes
             # and catches up on what the channel still keeps.
-            assert self.link is not None
             self._cut_off_slow(self.link)
             return
-        assert self.link is not None
         metrics = self.ctx.metrics
         metrics.frames_out[ChannelMessage] += 1
         metrics.channel_deliveries += 1

@@ -81,7 +81,9 @@ def test_a_cut_off_receivers_senders_are_told_what_was_kept(make_client, options
     exactly for the ones kept (up to the offline cap, only with offline messaging),
     PEER_UNREACHABLE for the rest and for those that came while it was cut off. Its
     next login gets exactly the cached ones."""
-    with running_server(max_unacked=4, max_offline_messages=3, grace_period=0.5) as srv:
+    with running_server(
+        max_unacked=4, max_offline_messages=3, grace_period=0.5, idle_timeout=10.0
+    ) as srv:
         alice, _ = _login(make_client, srv.url, "alice")
         hoarder = _Hoarder(srv.url, "bob")
         sent = _fill_window(hoarder, alice, 4, options)
@@ -109,7 +111,9 @@ def test_grace_runs_from_the_link_loss_while_messages_keep_coming(make_client):
     period) still ends one grace period after its link was lost: its watcher sees
     UNREACHABLE then OFFLINE, it counts as one slow consumer, and every message sent
     to it gets its receipt (the held ones cached, the later ones refused)."""
-    with running_server(max_unacked=2, grace_period=1.0, unreachable_after=0.3) as srv:
+    with running_server(
+        max_unacked=2, grace_period=1.0, unreachable_after=0.3, idle_timeout=10.0
+    ) as srv:
         watcher, watched = _login(make_client, srv.url, "watcher")
         watcher.subscribe_peers_online_status(["bob"]).get(timeout=5)
         watched.wait_for("on_peers_online_status_changed")
