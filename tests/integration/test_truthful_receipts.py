@@ -74,6 +74,10 @@ def _fill_window(hoarder: _Hoarder, sender, count: int, options: SendMessageOpti
     return sent
 
 
+def _changes(rec) -> list[dict[str, S]]:
+    return [dict(states) for (states,) in rec.calls("on_peers_online_status_changed")]
+
+
 @pytest.mark.parametrize("options", [OFFLINE, SendMessageOptions()], ids=["offline", "online"])
 def test_a_cut_off_receivers_senders_are_told_what_was_kept(make_client, options):
     """A receiver that never acknowledges is cut off at max_unacked (once). When its
@@ -143,10 +147,6 @@ def test_grace_runs_from_the_link_loss_while_messages_keep_coming(make_client):
         assert set(codes[2:]) == {NOT_KEPT}
         assert srv.context.stats.slow_consumers == 1
         hoarder.close()
-
-
-def _changes(rec) -> list[dict[str, S]]:
-    return [dict(states) for (states,) in rec.calls("on_peers_online_status_changed")]
 
 
 def test_a_message_refused_for_a_full_store_can_be_retried(make_client):
