@@ -237,8 +237,9 @@ class RtmService(PresenceMethods, ChannelMethods, SettingsMethods):
         """Send ``message`` to ``peer_id``.
 
         The future gives ``OK`` once the peer's SDK has the message, or
-        ``CACHED_BY_SERVER`` when the peer is offline and ``options`` asked for
-        offline messaging; any other outcome raises ``RtmError`` with the code.
+        ``CACHED_BY_SERVER`` when the peer is offline, ``options`` asked for
+        offline messaging and the server stored it; any other outcome raises
+        ``RtmError`` with the code (``PEER_UNREACHABLE``: neither delivered nor stored).
         ``on_send_message_result(message_id, code)`` fires in every case.
         """
         code = self._send_check(peer_id, message)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rtm_actors.protocol.invitation import InvitationTimings
+from rtm_actors.protocol.limits import MAX_OFFLINE_MESSAGES
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,3 +69,7 @@ class ServerConfig:
     #: loses messages already answered CACHED_BY_SERVER. Off: such a Redis gets no
     #: offline messages (senders get PEER_UNREACHABLE). See docs/cluster.md.
     assume_redis_durable: bool = False
+    #: Offline messages kept per receiver (Agora: 200). A full queue refuses newer
+    #: messages (PEER_UNREACHABLE) rather than drop one already answered
+    #: CACHED_BY_SERVER; tests shrink it.
+    max_offline_messages: int = MAX_OFFLINE_MESSAGES

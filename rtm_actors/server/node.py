@@ -26,7 +26,13 @@ from rtm_actors.server.gateway import Gateway
 from rtm_actors.server.ops import OpsApp
 from rtm_actors.server.prometheus import node_registry
 from rtm_actors.server.wsio import LeanWebSocketHandler
-from rtm_actors.store import OfflineStore, accepts_offline, is_redis_url, open_offline_store
+from rtm_actors.store import (
+    OfflinePolicy,
+    OfflineStore,
+    accepts_offline,
+    is_redis_url,
+    open_offline_store,
+)
 
 log = structlog.get_logger("rtm_actors.server")
 
@@ -217,7 +223,8 @@ class RtmServer:
             if isinstance(spec, str) and is_redis_url(spec):
                 self._ctx = _cluster_context(spec, self.config, self._certificates)
             else:
-                store = open_offline_store(spec) if isinstance(spec, str) else spec
+                policy = _offline_policy(self.config)
+                store = open_offline_store(spec, policy) if isinstance(spec, str) else spec
                 self._ctx = ServerContext(
                     config=self.config, store=store, certificates=self._certificates
                 )
@@ -276,6 +283,7 @@ def _cluster_context(url: str, config: ServerConfig, certificates: dict[str, str
         heartbeat=config.node_heartbeat,
         expiry=config.node_expiry,
         assume_durable=config.assume_redis_durable,
+        policy=_offline_policy(config),
     )
     return ServerContext(
         config=config,
@@ -303,3 +311,8 @@ class _ErrorLog:
 
     def flush(self) -> None:
         pass
+
+
+def _offline_policy(config: ServerConfig) -> OfflinePolicy:
+    """The offline store's bound from the server's settings (the TTL stays Agora's)."""
+    return OfflinePolicy(max_per_receiver=config.max_offline_messages)

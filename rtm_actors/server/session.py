@@ -87,6 +87,9 @@ _KICK_CLOSE = {
     ConnectionChangeReason.TOKEN_EXPIRED: DisconnectCode.TOKEN_EXPIRED,
 }
 _VALID_KINDS = (MessageType.TEXT, MessageType.RAW)
+#: Outcomes a re-sent copy is answered with again: the message went somewhere. A
+#: message that was neither delivered nor kept may be tried again by a retry.
+_FINAL_OUTCOMES = frozenset({PeerMessageErrCode.OK, PeerMessageErrCode.CACHED_BY_SERVER})
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,18 +336,26 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
         self._send(Reply(rid, code))
 
     def _on_link_closed(self, link_id: int, why: str) -> None:
-        if self.link is None or link_id != self.link.id:
-            return
+        if self.link is not None and link_id == self.link.id:
+            self._link_lost(self.link, why)
+
+    def _cut_off_slow(self, link: Link) -> None:
+        """Close the link of a client that does not keep up; it may resume and catch up."""
+        link.close(DisconnectCode.SLOW_CONSUMER, "not reading fast enough")
+        self._link_lost(link, "slow consumer")
+
+    def _link_lost(self, link: Link, why: str) -> None:
+        """The one place a link ends while the session lives: the grace period and the
+        slow-consumer count start here, once per link, never again until a new one."""
         if why == "slow consumer":
             self.ctx.stats.slow_consumers += 1
-        silent_for = now() - link_last_rx(self.link)
         self.link = None
-        self._start_absence_timers(silent_for)
+        self._start_absence_timers(now() - link_last_rx(link))
         # The label is the reason without its detail ("socket error: ...").
         self.ctx.metrics.links_lost[why.split(":", 1)[0]] += 1
         self._log.info("link_lost", why=why, unacked=len(self._window))
 
-    def _start_absence_timers(self, silent_for: float = 0.0) -> None:
+    def _start_absence_timers(self, silent_for: float) -> None:
         cfg = self.ctx.config
         self._timers.start("grace", cfg.grace_period, m.GraceExpired())
         unreachable_in = max(0.0, cfg.unreachable_after - silent_for)
@@ -439,7 +450,8 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
             self._finish(key, waiting[0], waiting[1], code)
 
     def _finish(self, key: tuple[str, int], rid: int, ts: int, code: PeerMessageErrCode) -> None:
-        self._results.put(key, (int(code), ts))
+        if code in _FINAL_OUTCOMES:
+            self._results.put(key, (int(code), ts))
         self._reply(rid, code, ts)
 
     def _reply(self, rid: int, code: PeerMessageErrCode, ts: int = 0) -> None:
@@ -453,26 +465,23 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
         if len(self._window) >= self.ctx.config.max_unacked or (
             self._backlog() > self.ctx.config.max_backlog
         ):
-            # A client that does not keep up is cut off; it resumes and catches up.
-            self.ctx.stats.slow_consumers += 1
-            self._bounce(delivery, None)
-            self._close_link(DisconnectCode.SLOW_CONSUMER, "not reading fast enough")
-            self._start_absence_timers()
-            return None
+            # A client that does not keep up is cut off (once: later arrivals find its
+            # link gone); it may resume within the grace period and catch up.
+            if self.link is not None:
+                self._cut_off_slow(self.link)
+            return self._refuse(delivery)
         if delivery.store_id is not None:
             self._stored_in_flight.add(delivery.store_id)
         self._push(self._window.push(delivery), delivery)
         return None
 
     def _send_channel_bytes(self, data: bytes) -> None:
+        assert self.link is not None
         if self._backlog() > self.ctx.config.max_backlog:
             # This member does not keep up: cut it off, not the channel. It resumes
             # and catches up on what the channel still keeps.
-            self.ctx.stats.slow_consumers += 1
-            self._close_link(DisconnectCode.SLOW_CONSUMER, "not reading fast enough")
-            self._start_absence_timers()
+            self._cut_off_slow(self.link)
             return
-        assert self.link is not None
         metrics = self.ctx.metrics
         metrics.frames_out[ChannelMessage] += 1
         metrics.channel_deliveries += 1
@@ -518,17 +527,28 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
             if d.store_id is not None:
                 stored.append(d.store_id)
                 self._stored_in_flight.discard(d.store_id)
-            elif d.sender is not None:
-                tell(d.sender, m.Delivered(self.user_id, d.message.id, PeerMessageErrCode.OK))
+            else:
+                self._report(d, PeerMessageErrCode.OK)
         if stored:
             self.ctx.store.delete(self.app_id, self.user_id, stored)
 
     def _load_offline(self) -> None:
         for s in self.ctx.store.fetch(self.app_id, self.user_id, now_ms()):
+            if len(self._window) >= self.ctx.config.max_unacked:
+                # A resumed client still holding a full window is not cut off for
+                # this: the rest stays stored for its next login.
+                break
             if s.store_id in self._stored_in_flight:
                 continue
             msg = wire_message(s)
             self._on_deliver(m.Deliver(None, s.sender_id, msg, s.ts, True, s.store_id))
+
+    def _refuse(self, d: m.Deliver) -> None:
+        """Turn away a message a cut-off client has no room for. It is not stored
+        either: it would be delivered ahead of the older messages the session holds
+        (they go to the store only when the grace period ends)."""
+        if d.store_id is None:
+            self._report(d, PeerMessageErrCode.PEER_UNREACHABLE)
 
     def _bounce(self, d: m.Deliver, successor: Any) -> None:
         """Settle a push this session cannot deliver: hand over, store, or report."""
@@ -536,7 +556,10 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
             return
         if d.store_id is not None:
             return  # still in the store: the next login gets it
-        code = store_or_unreachable(self.ctx, self.app_id, self.user_id, d)
+        self._report(d, store_or_unreachable(self.ctx, self.app_id, self.user_id, d))
+
+    def _report(self, d: m.Deliver, code: PeerMessageErrCode) -> None:
+        """Give the sender its receipt (stored messages have none waiting)."""
         if d.sender is not None:
             tell(d.sender, m.Delivered(self.user_id, d.message.id, code))
 
@@ -551,14 +574,17 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
 def store_or_unreachable(
     ctx: ServerContext, app_id: str, receiver_id: str, d: m.Deliver
 ) -> PeerMessageErrCode:
-    """Keep an undeliverable message for its receiver if the sender asked for that
-    (``CACHED_BY_SERVER``), else ``PEER_UNREACHABLE``; also when the store could not
-    keep it as long as promised (a Redis without persistence: docs/cluster.md)."""
+    """Keep an undeliverable message for its receiver if the sender asked for that:
+    ``CACHED_BY_SERVER`` only if the store kept it. Otherwise (no offline flag, the
+    receiver's queue is full, or the store could not keep it as long as promised: a
+    Redis without persistence, docs/cluster.md) ``PEER_UNREACHABLE``: not delivered,
+    not kept."""
     if not d.offline_ok or not accepts_offline(ctx.store):
         return PeerMessageErrCode.PEER_UNREACHABLE
     msg = d.message
     stored = StoredMessage(d.sender_id, msg.id, msg.kind, msg.text, msg.raw, d.ts)
-    ctx.store.push(app_id, receiver_id, stored)
+    if not ctx.store.push(app_id, receiver_id, stored):
+        return PeerMessageErrCode.PEER_UNREACHABLE
     ctx.stats.offline_stored += 1
     return PeerMessageErrCode.CACHED_BY_SERVER
 

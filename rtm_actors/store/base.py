@@ -39,10 +39,17 @@ class OfflinePolicy:
 
 @runtime_checkable
 class OfflineStore(Protocol):
-    """Offline peer messages, per (app id, receiver id), oldest first, bounded."""
+    """Offline peer messages, per (app id, receiver id), oldest first, bounded.
 
-    def push(self, app_id: str, receiver_id: str, message: StoredMessage) -> None:
-        """Keep ``message``; beyond the per-receiver bound the oldest is dropped."""
+    The bound keeps the oldest: a full queue refuses a newcomer rather than drop a
+    message it kept, because each kept one was answered ``CACHED_BY_SERVER`` and
+    that promise must hold until the receiver has it or it expires.
+    """
+
+    def push(self, app_id: str, receiver_id: str, message: StoredMessage) -> bool:
+        """Keep ``message`` unless the receiver already has the per-receiver bound;
+        answer whether it was kept (checked and stored in one atomic step)."""
+        ...
 
     def fetch(self, app_id: str, receiver_id: str, now_ms: int) -> list[StoredMessage]:
         """Every unexpired message for the receiver, oldest first (not removed)."""

@@ -10,19 +10,20 @@ from rtm_actors.store.base import OfflinePolicy, Route, StoredAttribute, StoredM
 
 
 class MemoryOfflineStore:
-    """Offline messages in a dict of bounded deques."""
+    """Offline messages in a dict of deques, each held to the policy's bound."""
 
     def __init__(self, policy: OfflinePolicy | None = None) -> None:
         self.policy = policy or OfflinePolicy()
         self._ids = itertools.count(1)
-        self._queues: defaultdict[tuple[str, str], deque[StoredMessage]] = defaultdict(
-            lambda: deque(maxlen=self.policy.max_per_receiver)
-        )
+        self._queues: defaultdict[tuple[str, str], deque[StoredMessage]] = defaultdict(deque)
 
-    def push(self, app_id: str, receiver_id: str, message: StoredMessage) -> None:
-        """Keep the message; the deque's bound drops the oldest."""
-        stored = dataclasses.replace(message, store_id=next(self._ids))
-        self._queues[(app_id, receiver_id)].append(stored)
+    def push(self, app_id: str, receiver_id: str, message: StoredMessage) -> bool:
+        """Keep the message unless the receiver's queue is full; say whether it was."""
+        queue = self._queues[(app_id, receiver_id)]
+        if len(queue) >= self.policy.max_per_receiver:
+            return False
+        queue.append(dataclasses.replace(message, store_id=next(self._ids)))
+        return True
 
     def fetch(self, app_id: str, receiver_id: str, now_ms: int) -> list[StoredMessage]:
         """Unexpired messages, oldest first."""

@@ -4,8 +4,9 @@ Several nodes pointed at the same Redis see the same data. Commands go through
 ``rtm_actors.runtime.redis_socket`` (gevent sockets), so a call waits only in the
 calling greenlet. Keys (``prefix`` defaults to ``rtm:``):
 
-- ``rtm:off:{app}:{user}``: sorted set of offline messages, score = store id, bounded
-  to the policy's count and expiring with its TTL; ``rtm:off:seq`` numbers them.
+- ``rtm:off:{app}:{user}``: sorted set of offline messages, score = store id, holding
+  at most the policy's count (a full set refuses newcomers) and expiring with its
+  TTL; ``rtm:off:seq`` numbers them.
 - ``rtm:ua:{app}:{user}``: hash of the user's attributes.
 - ``rtm:ca:{app}:{channel}``: hash of the channel's attributes (value, writer, ts).
 """
@@ -19,11 +20,14 @@ import msgspec
 from rtm_actors.store.base import OfflinePolicy, StoredAttribute, StoredMessage
 from rtm_actors.store.redis_durability import Durability, check_durability
 
-# Number, keep, trim to the bound, refresh the TTL: one atomic step.
+# Refuse when full, else number, keep, refresh the TTL: one atomic step, so two
+# nodes storing for the same receiver cannot both take the last place.
 _PUSH = """
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+    return 0
+end
 local id = redis.call('INCR', KEYS[2])
 redis.call('ZADD', KEYS[1], id, tostring(id) .. '|' .. ARGV[1])
-redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -1 - tonumber(ARGV[2]))
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return id
 """
@@ -58,13 +62,13 @@ class RedisOfflineStore:
     def _key(self, app_id: str, receiver_id: str) -> str:
         return f"{self._prefix}off:{app_id}:{receiver_id}"
 
-    def push(self, app_id: str, receiver_id: str, message: StoredMessage) -> None:
-        """Keep the message; beyond the bound the oldest goes."""
+    def push(self, app_id: str, receiver_id: str, message: StoredMessage) -> bool:
+        """Keep the message unless the receiver's set is full; say whether it was."""
         m = message
         row = _encode((m.sender_id, m.message_id, m.kind, m.text, m.raw, m.ts))
         ttl_ms = int(self.policy.ttl_s * 1000)
         keys = [self._key(app_id, receiver_id), f"{self._prefix}off:seq"]
-        self._push(keys=keys, args=[row, self.policy.max_per_receiver, ttl_ms])
+        return bool(self._push(keys=keys, args=[row, self.policy.max_per_receiver, ttl_ms]))
 
     def fetch(self, app_id: str, receiver_id: str, now_ms: int) -> list[StoredMessage]:
         """Unexpired messages, oldest first; expired ones are removed on the way."""

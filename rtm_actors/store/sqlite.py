@@ -45,39 +45,27 @@ class SqliteOfflineStore:
         db.executescript(_SCHEMA)
         return db
 
-    def push(self, app_id: str, receiver_id: str, message: StoredMessage) -> None:
-        """Insert, then trim the receiver's queue to the bound (oldest go first)."""
-        self._offload.run(self._push, app_id, receiver_id, message)
+    def push(self, app_id: str, receiver_id: str, message: StoredMessage) -> bool:
+        """Insert unless the receiver's queue is full; say whether it was kept."""
+        return self._offload.run(self._push, app_id, receiver_id, message)
 
-    def _push(self, app_id: str, receiver_id: str, m: StoredMessage) -> None:
+    def _push(self, app_id: str, receiver_id: str, m: StoredMessage) -> bool:
         with self._db:
-            self._db.execute("BEGIN")
+            # The write lock is taken before counting: another process on the same
+            # file cannot take the last place between the count and the insert.
+            self._db.execute("BEGIN IMMEDIATE")
+            (kept,) = self._db.execute(
+                "SELECT COUNT(*) FROM offline_messages WHERE app_id = ? AND receiver_id = ?",
+                (app_id, receiver_id),
+            ).fetchone()
+            if kept >= self.policy.max_per_receiver:
+                return False
             self._db.execute(
                 "INSERT INTO offline_messages (app_id, receiver_id, sender_id, message_id,"
                 " kind, text, raw, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    app_id,
-                    receiver_id,
-                    m.sender_id,
-                    m.message_id,
-                    m.kind,
-                    m.text,
-                    m.raw,
-                    m.ts,
-                ),
+                (app_id, receiver_id, m.sender_id, m.message_id, m.kind, m.text, m.raw, m.ts),
             )
-            self._db.execute(
-                "DELETE FROM offline_messages WHERE app_id = ? AND receiver_id = ? AND"
-                " store_id NOT IN (SELECT store_id FROM offline_messages WHERE app_id = ?"
-                " AND receiver_id = ? ORDER BY store_id DESC LIMIT ?)",
-                (
-                    app_id,
-                    receiver_id,
-                    app_id,
-                    receiver_id,
-                    self.policy.max_per_receiver,
-                ),
-            )
+            return True
 
     def fetch(self, app_id: str, receiver_id: str, now_ms: int) -> list[StoredMessage]:
         """Unexpired messages, oldest first; expired ones are deleted on the way."""

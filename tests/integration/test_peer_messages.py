@@ -86,18 +86,25 @@ def test_offline_messages_are_cached_then_delivered_oldest_first(logged_in):
     assert received(carol_rec) == [("alice", f"m{i}", True) for i in range(5)]
 
 
-def test_offline_store_keeps_only_the_newest_200(server, logged_in):
-    """Beyond 200 stored messages for one receiver, the oldest are dropped."""
+def test_offline_store_keeps_the_first_200_and_refuses_the_rest(server, logged_in):
+    """Offline messages for one receiver stop at 200: the first 200 are CACHED_BY_SERVER
+    and delivered at login; each later one is PEER_UNREACHABLE (not kept), so no
+    message answered CACHED_BY_SERVER is dropped for a newer one."""
     alice, _ = logged_in("alice")
     futures = [
         alice.send_message_to_peer("dave", alice.create_message(f"m{i}"), OFFLINE)
         for i in range(210)
     ]
-    assert {f.get(timeout=10) for f in futures} == {PeerMessageErrCode.CACHED_BY_SERVER}
+    for f in futures[:200]:
+        assert f.get(timeout=10) is PeerMessageErrCode.CACHED_BY_SERVER
+    for f in futures[200:]:
+        with pytest.raises(ra.RtmError) as caught:
+            f.get(timeout=10)
+        assert caught.value.code is PeerMessageErrCode.PEER_UNREACHABLE
     assert server.context.store.count("testapp", "dave") == 200
     _, dave_rec = logged_in("dave")
     dave_rec.wait_for("on_message_received_from_peer", count=200)
-    assert [t for _, t, _ in received(dave_rec)] == [f"m{i}" for i in range(10, 210)]
+    assert [t for _, t, _ in received(dave_rec)] == [f"m{i}" for i in range(200)]
 
 
 def test_delivered_offline_messages_leave_the_store(server, logged_in):

@@ -96,12 +96,24 @@ class TestOfflineStore:
         assert [m.message_id for m in store.fetch("app", "bob", NOW)] == [1]
         assert [m.message_id for m in store.fetch("other", "bob", NOW)] == [2]
 
-    def test_bound_drops_the_oldest(self, backend):
-        """Beyond the per-receiver bound the oldest messages go."""
+    def test_full_queue_keeps_the_oldest_and_refuses_newcomers(self, backend):
+        """At the per-receiver bound a push is refused (and says so): nothing kept is
+        dropped for it, and a place freed by a delivery takes the next one."""
         store = backend("offline", OfflinePolicy(max_per_receiver=3))
-        for n in range(5):
-            store.push("app", "bob", _msg(n))
-        assert [m.message_id for m in store.fetch("app", "bob", NOW)] == [2, 3, 4]
+        assert [store.push("app", "bob", _msg(n)) for n in range(5)] == [
+            True,
+            True,
+            True,
+            False,
+            False,
+        ]
+        kept = store.fetch("app", "bob", NOW)
+        assert [m.message_id for m in kept] == [0, 1, 2]
+        assert store.push("app", "carol", _msg(9)) is True
+        store.delete("app", "bob", [kept[0].store_id])
+        assert store.push("app", "bob", _msg(5)) is True
+        assert store.push("app", "bob", _msg(6)) is False
+        assert [m.message_id for m in store.fetch("app", "bob", NOW)] == [1, 2, 5]
 
     def test_expired_messages_are_not_fetched(self, backend):
         """Messages older than the TTL are gone."""
