@@ -63,3 +63,17 @@ class ServerConfig:
     #: its TTL. A dead node is noticed within ``node_expiry + node_heartbeat`` seconds.
     node_heartbeat: float = 1.0
     node_expiry: float = 3.0
+    # -- quotas per user and per app (issue 15); added at the end, see docs/security.md --
+    #: Call invitations sent per user per window (Agora sets none; invitations travel
+    #: like messages, far fewer are needed). Beyond: ``ALREADY_END``.
+    invitation_rate: tuple[int, float] = (20, 5.0)
+    #: Invitations one caller may have in flight at once (each lives up to 60 s).
+    max_live_invitations: int = 32
+    #: What one sender may hold in the offline store (messages, bytes) until delivered
+    #: or expired. Beyond: the message is not stored and is answered ``TOO_OFTEN``.
+    offline_quota_per_sender: tuple[int, int] = (1000, 8 * 1024 * 1024)
+    #: What one app's users may hold in the offline store together (messages, bytes).
+    offline_quota_per_app: tuple[int, int] = (100_000, 256 * 1024 * 1024)
+    #: Live channels of one app that nobody has joined (started by attribute writes).
+    #: Beyond: a write to another such channel is answered ``TOO_OFTEN``.
+    max_empty_channels_per_app: int = 1000

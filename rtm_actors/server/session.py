@@ -31,7 +31,7 @@ from rtm_actors.protocol.codes import (
     PeerOnlineState,
     RenewTokenErrCode,
 )
-from rtm_actors.protocol.flow import DeliveryWindow, RateLimiter, RecentIds
+from rtm_actors.protocol.flow import DeliveryWindow, RecentIds
 from rtm_actors.protocol.frames import (
     Ack,
     ChannelMessage,
@@ -54,7 +54,7 @@ from rtm_actors.protocol.limits import is_valid_message, is_valid_user_id
 from rtm_actors.protocol.tokens import TokenCheck
 from rtm_actors.runtime import GeventActor, NamedTimers, now, try_tell as tell
 from rtm_actors.server import channel_messages as chm, messages as m, wsio
-from rtm_actors.server.context import ServerContext, check_token, lazy_rate, now_ms
+from rtm_actors.server.context import ServerContext, check_token, now_ms
 from rtm_actors.server.invitation_actor import (
     Acknowledged,
     Involve,
@@ -70,6 +70,7 @@ from rtm_actors.server.session_presence import (
     PRESENCE_FRAMES,
     PresenceAndAttributes,
 )
+from rtm_actors.server.user_rates import MESSAGES
 from rtm_actors.store.base import StoredMessage
 
 log = structlog.get_logger("rtm_actors.server.session")
@@ -125,8 +126,6 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
     #: own, which starts only once something has to wait.
     inline_messages = frozenset({m.Attach, m.FrameIn, m.Deliver, m.Delivered, m.PingIn, m.BadFrame})
 
-    _renew_rate = lazy_rate("renew_rate")
-
     def __init__(self, ctx: ServerContext, app_id: str, user_id: str, session_key: str) -> None:
         super().__init__()
         self.ctx = ctx
@@ -143,7 +142,6 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
         self._awaiting_receipt: dict[tuple[str, int], tuple[int, int]] = {}
         # (receiver id, message id) -> (code, ts): settled, to answer re-sent copies.
         self._results: RecentIds[tuple[int, int]] = RecentIds(ctx.config.dedup_window)
-        self._message_rate = RateLimiter(ctx.config.message_rate, ctx.config.message_rate_window)
         self._timers = NamedTimers(self.actor_ref)
         self._started = now()
         self._sent = 0
@@ -173,6 +171,10 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
     def link(self, link: Link | None) -> None:
         self.outlet.link = link
 
+    def _allow(self, what: str) -> bool:
+        """Count one call of ``what`` against the user's limit (it outlives sessions)."""
+        return self.ctx.rates.allow(self.key, what, now())
+
     # -- dispatch ------------------------------------------------------------
 
     def on_receive(self, message: Any) -> Any:
@@ -187,9 +189,7 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
             case m.Delivered(receiver_id=receiver_id, message_id=message_id, code=code):
                 self._on_delivered((receiver_id, message_id), code)
             case m.Attach(link=link, rid=rid, resumed=resumed, token=token, started=started):
-                attached = self._on_attach(link, rid, resumed=resumed)
-                if attached and token is not None:
-                    self._set_token(token)
+                attached = self._on_attach(link, rid, resumed=resumed, token=token)
                 if attached and started is not None:
                     self.ctx.metrics.observe("login", time.perf_counter() - started)
                 return attached
@@ -262,7 +262,9 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
 
     # -- link lifecycle ------------------------------------------------------
 
-    def _on_attach(self, link: Link, rid: int, *, resumed: bool) -> bool:
+    def _on_attach(
+        self, link: Link, rid: int, *, resumed: bool, token: TokenCheck | None = None
+    ) -> bool:
         if self.ended:
             if not resumed:
                 # A newer login of the user (on another node) took over while this
@@ -272,6 +274,9 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
         if self.link is not None:
             self.link.close(DisconnectCode.SHUTDOWN, "replaced by a newer link")
         self.link = link
+        if token is not None:
+            # Before the log line below, which reports the expiry.
+            self._set_token(token)
         self._timers.cancel("grace")
         self._timers.cancel("unreachable")
         if not resumed:
@@ -309,21 +314,23 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
     # -- tokens --------------------------------------------------------------
 
     def _set_token(self, token: TokenCheck) -> None:
-        """Arm the token's timers: AccessToken2 sessions end when it expires (Agora
-        1.5); a legacy 006 token matters only at login, as in Agora."""
-        self._token_expires_at = token.expires_at
+        """Make the session's expiry the token's, whatever its format (a renewal with
+        a 006 token must not lift a 007 expiry): AccessToken2 sessions end when it
+        expires (Agora 1.5); a 006 token's at its login privilege's expiry, none if 0."""
+        expires_at = token.session_expires_at
+        self._token_expires_at = expires_at
         self._timers.cancel("token_warn")
         self._timers.cancel("token_expired")
-        if token.expires_at is None or token.version != "007":
+        if expires_at is None:
             return
-        left = token.expires_at - time.time()
+        left = expires_at - time.time()
         warn_in = left - self.ctx.config.token_warning
         if warn_in > 0:
             self._timers.start("token_warn", warn_in, m.TokenTimer("warn"))
         self._timers.start("token_expired", max(0.0, left), m.TokenTimer("expired"))
 
     def _renew(self, rid: int, token: str) -> None:
-        if not self._renew_rate.allow(now()):
+        if not self._allow("renew"):
             self._send(Reply(rid, RenewTokenErrCode.TOO_OFTEN))
             return
         check = check_token(self.ctx, self.app_id, self.user_id, token)
@@ -419,7 +426,7 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
         earlier = self._results.get(key)
         if earlier is not None:
             return self._reply(rid, PeerMessageErrCode(earlier[0]), earlier[1])
-        if not self._message_rate.allow(now()):
+        if not self._allow(MESSAGES):
             return self._reply(rid, PeerMessageErrCode.TOO_OFTEN)
         self._sent += 1
         self.ctx.stats.peer_messages += 1
