@@ -14,6 +14,7 @@ from rtm_actors.server.channels import Channels
 from rtm_actors.server.config import ServerConfig
 from rtm_actors.server.directory import Directory
 from rtm_actors.server.metrics import ServerMetrics
+from rtm_actors.server.offline_quota import OfflineQuota
 from rtm_actors.server.presence import PresenceHub
 from rtm_actors.server.user_rates import UserRates
 from rtm_actors.store.base import OfflineStore, UserAttributeStore
@@ -60,10 +61,15 @@ class ServerContext:
     cluster: Any = None
     #: Every user's call limits: they outlive the user's sessions (issue 15, item 7).
     rates: UserRates = field(init=False)
+    #: What each sender and app holds in the offline store (issue 15, item 6).
+    offline_quota: OfflineQuota = field(init=False)
 
     def __post_init__(self) -> None:
         self.channels = Channels(self.config)
         self.rates = UserRates(self.config)
+        self.offline_quota = OfflineQuota(
+            self.config.offline_quota_per_sender, self.config.offline_quota_per_app
+        )
         if self.cluster is not None:
             self.channels.cluster = self.presence.cluster = self.cluster
             self.bans = self.cluster.new_bans()

@@ -525,6 +525,7 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
             if d.store_id is not None:
                 stored.append(d.store_id)
                 self._stored_in_flight.discard(d.store_id)
+                release_offline_quota(self.ctx, self.app_id, d)
             elif d.sender is not None:
                 tell(d.sender, m.Delivered(self.user_id, d.message.id, PeerMessageErrCode.OK))
         if stored:
@@ -562,11 +563,29 @@ def store_or_unreachable(
     (``CACHED_BY_SERVER``), else ``PEER_UNREACHABLE``."""
     if not d.offline_ok:
         return PeerMessageErrCode.PEER_UNREACHABLE
+    if not within_offline_quota(ctx, app_id, d):
+        return PeerMessageErrCode.TOO_OFTEN
     msg = d.message
     stored = StoredMessage(d.sender_id, msg.id, msg.kind, msg.text, msg.raw, d.ts)
     ctx.store.push(app_id, receiver_id, stored)
     ctx.stats.offline_stored += 1
     return PeerMessageErrCode.CACHED_BY_SERVER
+
+
+def within_offline_quota(ctx: ServerContext, app_id: str, d: m.Deliver) -> bool:
+    """Whether the sender and its app may store ``d`` (counted if so): over a quota,
+    the message is not kept and is answered ``TOO_OFTEN``, never ``CACHED_BY_SERVER``."""
+    return ctx.offline_quota.admit(app_id, d.sender_id, message_size(d.message), d.ts / 1000)
+
+
+def release_offline_quota(ctx: ServerContext, app_id: str, d: m.Deliver) -> None:
+    """A stored message ``d`` reached its receiver: its sender's quota has room again."""
+    ctx.offline_quota.release(app_id, d.sender_id, message_size(d.message), d.ts / 1000)
+
+
+def message_size(msg: WireMessage) -> int:
+    """A message's bytes, as the quotas count them."""
+    return len(msg.text.encode("utf-8")) + len(msg.raw or b"")
 
 
 def wire_message(s: StoredMessage) -> WireMessage:

@@ -160,8 +160,10 @@ class ChannelRequests:
             self._send(Reply(frame.rid, AttributeOperationErr.INVALID_ARGUMENT))
         elif not self._allow("channel_attribute_write"):
             self._send(Reply(frame.rid, AttributeOperationErr.TOO_OFTEN))
+        elif (ref := self.ctx.channels.start_for_write(self.app_id, frame.channel_id)) is None:
+            # The app has its cap of channels nobody joined: try again once some expire.
+            self._send(Reply(frame.rid, AttributeOperationErr.TOO_OFTEN))
         else:
-            ref = self.ctx.channels.get_or_start(self.app_id, frame.channel_id)
             write = chm.WriteAttributes(
                 self.actor_ref,
                 self.user_id,
