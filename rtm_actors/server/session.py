@@ -461,10 +461,8 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
             self._backlog() > self.ctx.config.max_backlog
         ):
             # A client that does not keep up is cut off; it resumes and catches up.
-            self.ctx.stats.slow_consumers += 1
             self._bounce(delivery, None)
-            self._close_link(DisconnectCode.SLOW_CONSUMER, "not reading fast enough")
-            self._start_absence_timers()
+            self._cut_off_as_slow()
             return None
         if delivery.store_id is not None:
             self._stored_in_flight.add(delivery.store_id)
@@ -475,9 +473,7 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
         if self._backlog() > self.ctx.config.max_backlog:
             # This member does not keep up: cut it off, not the channel. It resumes
             # and catches up on what the channel still keeps.
-            self.ctx.stats.slow_consumers += 1
-            self._close_link(DisconnectCode.SLOW_CONSUMER, "not reading fast enough")
-            self._start_absence_timers()
+            self._cut_off_as_slow()
             return
         assert self.link is not None
         metrics = self.ctx.metrics
@@ -502,8 +498,22 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
         self._push_reliably(PresencePush(states))
 
     def _push_reliably(self, push: Push) -> None:
-        """Number the push, keep it until acknowledged, and send it if the link is up."""
+        """Number the push, keep it until acknowledged, and send it if the link is up.
+
+        Past ``max_unacked`` the push is not kept and a connected client is cut off
+        as slow: a client that never acknowledges made the session keep every
+        invitation and presence push it was sent (issue 15, item 5).
+        """
+        if len(self._window) >= self.ctx.config.max_unacked:
+            if self.link is not None:
+                self._cut_off_as_slow()
+            return
         self._push(self._window.push(push), push)
+
+    def _cut_off_as_slow(self) -> None:
+        self.ctx.stats.slow_consumers += 1
+        self._close_link(DisconnectCode.SLOW_CONSUMER, "not reading fast enough")
+        self._start_absence_timers()
 
     def _on_presence_update(self, user_id: str, state: PeerOnlineState) -> None:
         if user_id not in self.watching:
