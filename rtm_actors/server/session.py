@@ -50,7 +50,7 @@ from rtm_actors.protocol.frames import (
     TokenWillExpire,
     WireMessage,
 )
-from rtm_actors.protocol.limits import is_valid_message, is_valid_user_id
+from rtm_actors.protocol.limits import is_valid_message, is_valid_user_id, message_size
 from rtm_actors.protocol.tokens import TokenCheck
 from rtm_actors.runtime import GeventActor, NamedTimers, now, try_tell as tell
 from rtm_actors.server import channel_messages as chm, messages as m, wsio
@@ -585,17 +585,14 @@ def store_or_unreachable(
 def within_offline_quota(ctx: ServerContext, app_id: str, d: m.Deliver) -> bool:
     """Whether the sender and its app may store ``d`` (counted if so): over a quota,
     the message is not kept and is answered ``TOO_OFTEN``, never ``CACHED_BY_SERVER``."""
-    return ctx.offline_quota.admit(app_id, d.sender_id, message_size(d.message), d.ts / 1000)
+    size = message_size(d.message.text, d.message.raw)
+    return ctx.offline_quota.admit(app_id, d.sender_id, size, d.ts / 1000)
 
 
 def release_offline_quota(ctx: ServerContext, app_id: str, d: m.Deliver) -> None:
     """A stored message ``d`` reached its receiver: its sender's quota has room again."""
-    ctx.offline_quota.release(app_id, d.sender_id, message_size(d.message), d.ts / 1000)
-
-
-def message_size(msg: WireMessage) -> int:
-    """A message's bytes, as the quotas count them."""
-    return len(msg.text.encode("utf-8")) + len(msg.raw or b"")
+    size = message_size(d.message.text, d.message.raw)
+    ctx.offline_quota.release(app_id, d.sender_id, size, d.ts / 1000)
 
 
 def wire_message(s: StoredMessage) -> WireMessage:
