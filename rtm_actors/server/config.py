@@ -27,12 +27,13 @@ class ServerConfig:
     max_unauthenticated: int = 1000
     #: Logins per user id per second across the server (Agora's client limit is 2/s).
     login_rate: int = 5
-    #: Peer messages per session per 3 s (Agora's server SDK limit: 1,500 / 3 s).
+    #: Peer messages per user per 3 s (Agora's server SDK limit: 1,500 / 3 s).
     message_rate: int = 1500
     message_rate_window: float = 3.0
     #: Messages waiting in a session's inbox before its client is cut off as slow.
     max_backlog: int = 5000
-    #: Per-session call limits (count, window in seconds): Agora's Linux SDK 1.4 values.
+    #: Per-user call limits (count, window in seconds): Agora's Linux SDK 1.4 values.
+    #: A user's limits outlive its sessions (``server/user_rates.py``).
     presence_query_rate: tuple[int, float] = (100, 5.0)
     subscribe_rate: tuple[int, float] = (10, 5.0)
     attribute_write_rate: tuple[int, float] = (100, 5.0)
@@ -49,7 +50,7 @@ class ServerConfig:
     invitation_timings: InvitationTimings = field(default_factory=InvitationTimings)
     #: Seconds before an AccessToken2 expires that the client is told to renew it.
     token_warning: float = 30.0
-    #: renew_token calls per session per second (Agora: 2).
+    #: renew_token calls per user per second (Agora: 2).
     renew_rate: tuple[int, float] = (2, 1.0)
     #: Unacknowledged pushes a session keeps for a client before it is cut off as slow.
     max_unacked: int = 2000

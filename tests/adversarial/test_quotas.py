@@ -56,9 +56,8 @@ class Attacker:
         replies: list[int] = []
         deadline = time.monotonic() + timeout
         while len(replies) < count and time.monotonic() < deadline:
-            for frame in self._frames_until(lambda f: True, timeout=0.2):
-                if isinstance(frame, Reply):
-                    replies.append(frame.code)
+            frames = self._frames_until(lambda f: True, timeout=0.2)
+            replies.extend(f.code for f in frames if isinstance(f, Reply))
         return replies
 
     def _drain(self, timeout: float) -> None:
@@ -139,9 +138,7 @@ def test_live_invitations_per_caller_are_capped(start_server, hostile, probe):
 def test_the_offline_store_quota_per_sender(start_server, hostile, probe):
     """2,000 messages of 32 KB to different offline users: the sender's 2 MiB quota
     takes 64, the rest are answered TOO_OFTEN (never CACHED_BY_SERVER), memory flat."""
-    target = start_server(
-        message_rate=5000, offline_quota_per_sender=[1000, 2 * 1024 * 1024]
-    )
+    target = start_server(message_rate=5000, offline_quota_per_sender=[1000, 2 * 1024 * 1024])
     pair = probe(target)
     base = target.rss_mib()
     attacker = Attacker(hostile(target), "hoarder")

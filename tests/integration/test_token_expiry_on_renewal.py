@@ -42,9 +42,7 @@ def test_renewing_a_007_session_with_a_006_token_keeps_an_expiry(secure_server, 
     rtm.login(token_007("gina", expire=4), "gina").get(timeout=5)
     renewed_at = time.time()
     assert rtm.renew_token(token_006("gina", int(renewed_at) + 5)).get(timeout=5) is not None
-    rec.wait_for(
-        "on_connection_state_changed", lambda s, r: s is State.ABORTED, timeout=10
-    )
+    rec.wait_for("on_connection_state_changed", lambda s, r: s is State.ABORTED, timeout=10)
     assert rec.calls("on_connection_state_changed")[-1] == (State.ABORTED, Reason.TOKEN_EXPIRED)
     assert time.time() - renewed_at >= 3.5  # the 006 token's expiry, not the login's
 
@@ -84,4 +82,3 @@ def test_session_attached_logs_the_007_token_expiry(secure_server, make_client, 
     expires_at = attached[0]["token_expires_at"]
     assert isinstance(expires_at, int)
     assert before + 600 <= expires_at <= int(time.time()) + 600
-
