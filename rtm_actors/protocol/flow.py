@@ -48,6 +48,11 @@ class RateLimiter:
         times.append(now)
         return True
 
+    def idle(self, now: float) -> bool:
+        """True when no event counted is inside the window: a fresh limiter is the same."""
+        times = self._times
+        return not times or now - times[-1] >= self.window
+
 
 class Unacked(msgspec.Struct, Generic[T], frozen=True):
     """A push the client has not yet acknowledged."""

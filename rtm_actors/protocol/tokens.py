@@ -72,7 +72,7 @@ import hashlib
 import hmac
 import struct
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from rtm_actors.protocol.codes import LoginErrCode
@@ -105,12 +105,16 @@ class TokenCheck:
     ``code`` is OK, INVALID_TOKEN or TOKEN_EXPIRED; ``expires_at`` is the absolute
     unix second the login privilege ends (set for OK and TOKEN_EXPIRED, ``None``
     for INVALID_TOKEN or when the token sets no expiry); ``version`` is ``"006"``
-    or ``"007"``, ``None`` when the prefix is neither.
+    or ``"007"``, ``None`` when the prefix is neither. ``session_expires_at`` is when a
+    session logged in or renewed with the token ends: ``expires_at`` for 007; for 006
+    its login privilege's expiry, ``None`` when the privilege is 0 (Agora does not end
+    a legacy session at the token's 24 h ``ts``).
     """
 
     code: LoginErrCode
     expires_at: int | None = None
     version: str | None = None
+    session_expires_at: int | None = field(default=None, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -346,8 +350,9 @@ def _verify_006(token: str, app_id: str, certificate: bytes, user: bytes, now: i
         or PRIVILEGE_RTM_LOGIN_006 not in privileges
     ):
         return invalid
-    expires_at = _expiry(ts, privileges[PRIVILEGE_RTM_LOGIN_006])
-    return _judge(expires_at, now, VERSION_006)
+    privilege = privileges[PRIVILEGE_RTM_LOGIN_006]
+    expires_at = _expiry(ts, privilege)
+    return _judge(expires_at, now, VERSION_006, expires_at if privilege else None)
 
 
 def _verify_007(token: str, app_id: str, certificate: bytes, user: bytes, now: int) -> TokenCheck:
@@ -389,13 +394,17 @@ def _verify_007(token: str, app_id: str, certificate: bytes, user: bytes, now: i
     privilege = rtm_privileges[PRIVILEGE_RTM_LOGIN_007]
     if privilege != 0:
         lifetime = min(lifetime, privilege)
-    return _judge(issue_ts + lifetime, now, VERSION_007)
+    expires_at = issue_ts + lifetime
+    return _judge(expires_at, now, VERSION_007, expires_at)
 
 
-def _judge(expires_at: int | None, now: int, version: str) -> TokenCheck:
+def _judge(
+    expires_at: int | None, now: int, version: str, session_expires_at: int | None
+) -> TokenCheck:
+    code = LoginErrCode.OK
     if expires_at is not None and now >= expires_at:
-        return TokenCheck(LoginErrCode.TOKEN_EXPIRED, expires_at, version)
-    return TokenCheck(LoginErrCode.OK, expires_at, version)
+        code = LoginErrCode.TOKEN_EXPIRED
+    return TokenCheck(code, expires_at, version, session_expires_at)
 
 
 def verify_token(

@@ -3,6 +3,11 @@
 A channel actor starts on first use (a join, or an attribute write, which needs no
 membership) and stops itself once empty for a while. Counts are kept here so that
 ``get_channel_member_count`` answers without asking each actor.
+
+Channels nobody is in cost a live actor each for ``empty_channel_ttl`` (Agora keeps a
+channel's attributes until it has had no members for a couple of minutes), so an app
+may have at most ``max_empty_channels_per_app`` of them: past that, an attribute write
+does not start another one (``start_for_write`` answers None). Joins are never refused.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ class Channels:
         self.cluster: Any = None
         self._actors: dict[ChannelKey, Any] = {}
         self._counts: dict[ChannelKey, int] = {}
+        #: Per app, its live channels with no member here.
+        self._empty: dict[str, set[ChannelKey]] = {}
 
     def get(self, app_id: str, channel_id: str) -> Any | None:
         """The live channel's actor, if any."""
@@ -41,6 +48,7 @@ class Channels:
                 self.cluster.channel_opened(app_id, channel_id)
             ref = ChannelActor.start_under(self.supervisor, self, app_id, channel_id, self._config)
             self._actors[key] = ref
+            self._mark_empty(key, empty=True)  # until a member joins
             if self.supervisor is not None:
 
                 def cleanup(_error: BaseException | None, r: Any = ref) -> None:
@@ -55,9 +63,36 @@ class Channels:
                 self.supervisor.tell(Adopt(ref, spec))
         return ref
 
+    def start_for_write(self, app_id: str, channel_id: str) -> Any | None:
+        """The channel's actor for a write that needs no membership; None (and no new
+        actor) when the channel is not live and the app has its cap of empty ones."""
+        ref = self.get(app_id, channel_id)
+        if ref is not None:
+            return ref
+        if len(self._empty.get(app_id, ())) >= self._config.max_empty_channels_per_app:
+            return None
+        return self.get_or_start(app_id, channel_id)
+
+    def empty_channels(self, app_id: str) -> int:
+        """Live channels of the app with no member on this node."""
+        return len(self._empty.get(app_id, ()))
+
     def set_count(self, app_id: str, channel_id: str, count: int) -> None:
         """A channel reports its member count."""
-        self._counts[(app_id, channel_id)] = count
+        key = (app_id, channel_id)
+        self._counts[key] = count
+        self._mark_empty(key, empty=count == 0)
+
+    def _mark_empty(self, key: ChannelKey, *, empty: bool) -> None:
+        app_id = key[0]
+        if empty:
+            self._empty.setdefault(app_id, set()).add(key)
+            return
+        empties = self._empty.get(app_id)
+        if empties is not None:
+            empties.discard(key)
+            if not empties:
+                del self._empty[app_id]
 
     def count(self, app_id: str, channel_id: str) -> int:
         """Members of a channel (0 if it is not live)."""
@@ -84,6 +119,7 @@ class Channels:
         if self._actors.get(key) is ref:
             del self._actors[key]
             self._counts.pop(key, None)
+            self._mark_empty(key, empty=False)
             if self.cluster is not None:
                 self.cluster.channel_closed(app_id, channel_id)
 

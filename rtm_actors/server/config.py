@@ -28,12 +28,13 @@ class ServerConfig:
     max_unauthenticated: int = 1000
     #: Logins per user id per second across the server (Agora's client limit is 2/s).
     login_rate: int = 5
-    #: Peer messages per session per 3 s (Agora's server SDK limit: 1,500 / 3 s).
+    #: Peer messages per user per 3 s (Agora's server SDK limit: 1,500 / 3 s).
     message_rate: int = 1500
     message_rate_window: float = 3.0
     #: Messages waiting in a session's inbox before its client is cut off as slow.
     max_backlog: int = 5000
-    #: Per-session call limits (count, window in seconds): Agora's Linux SDK 1.4 values.
+    #: Per-user call limits (count, window in seconds): Agora's Linux SDK 1.4 values.
+    #: A user's limits outlive its sessions (``server/user_rates.py``).
     presence_query_rate: tuple[int, float] = (100, 5.0)
     subscribe_rate: tuple[int, float] = (10, 5.0)
     attribute_write_rate: tuple[int, float] = (100, 5.0)
@@ -50,7 +51,7 @@ class ServerConfig:
     invitation_timings: InvitationTimings = field(default_factory=InvitationTimings)
     #: Seconds before an AccessToken2 expires that the client is told to renew it.
     token_warning: float = 30.0
-    #: renew_token calls per session per second (Agora: 2).
+    #: renew_token calls per user per second (Agora: 2).
     renew_rate: tuple[int, float] = (2, 1.0)
     #: Unacknowledged pushes a session keeps for a client before it is cut off as slow.
     max_unacked: int = 2000
@@ -73,3 +74,17 @@ class ServerConfig:
     #: messages (PEER_UNREACHABLE) rather than drop one already answered
     #: CACHED_BY_SERVER; tests shrink it.
     max_offline_messages: int = MAX_OFFLINE_MESSAGES
+    # -- quotas per user and per app (issue 15); added at the end, see docs/security.md --
+    #: Call invitations sent per user per window (Agora sets none; invitations travel
+    #: like messages, far fewer are needed). Beyond: ``ALREADY_END``.
+    invitation_rate: tuple[int, float] = (20, 5.0)
+    #: Invitations one caller may have in flight at once (each lives up to 60 s).
+    max_live_invitations: int = 32
+    #: What one sender may hold in the offline store (messages, bytes) until delivered
+    #: or expired. Beyond: the message is not stored and is answered ``TOO_OFTEN``.
+    offline_quota_per_sender: tuple[int, int] = (1000, 8 * 1024 * 1024)
+    #: What one app's users may hold in the offline store together (messages, bytes).
+    offline_quota_per_app: tuple[int, int] = (100_000, 256 * 1024 * 1024)
+    #: Live channels of one app that nobody has joined (started by attribute writes).
+    #: Beyond: a write to another such channel is answered ``TOO_OFTEN``.
+    max_empty_channels_per_app: int = 1000

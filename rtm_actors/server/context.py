@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import functools
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from rtm_actors.protocol.codes import LoginErrCode
-from rtm_actors.protocol.flow import RateLimiter, RecentIds
+from rtm_actors.protocol.flow import RecentIds
 from rtm_actors.protocol.tokens import TokenCheck, verify_token
 from rtm_actors.server.channels import Channels
 from rtm_actors.server.config import ServerConfig
 from rtm_actors.server.directory import Directory
 from rtm_actors.server.metrics import ServerMetrics
+from rtm_actors.server.offline_quota import OfflineQuota
 from rtm_actors.server.presence import PresenceHub
+from rtm_actors.server.user_rates import UserRates
 from rtm_actors.store.base import OfflineStore, UserAttributeStore
 from rtm_actors.store.memory import MemoryUserAttributeStore
 
@@ -50,14 +52,24 @@ class ServerContext:
     invitations: dict[tuple[str, str, int], Any] = field(default_factory=dict)
     #: Invitations that ended lately: a re-sent "invite" for one is not a new invitation.
     ended_invitations: RecentIds[bool] = field(default_factory=lambda: RecentIds(65536))
+    #: Invitations in flight per caller, (app id, caller id) -> count (the live cap).
+    live_invitations: Counter[tuple[str, str]] = field(default_factory=Counter)
     stats: ServerStats = field(default_factory=ServerStats)
     #: Event counts and latencies by kind, for the metrics endpoint (issue 10).
     metrics: ServerMetrics = field(default_factory=ServerMetrics)
     #: Several nodes on one Redis (``server.cluster.Cluster``); None on a single node.
     cluster: Any = None
+    #: Every user's call limits: they outlive the user's sessions (issue 15, item 7).
+    rates: UserRates = field(init=False)
+    #: What each sender and app holds in the offline store (issue 15, item 6).
+    offline_quota: OfflineQuota = field(init=False)
 
     def __post_init__(self) -> None:
         self.channels = Channels(self.config)
+        self.rates = UserRates(self.config)
+        self.offline_quota = OfflineQuota(
+            self.config.offline_quota_per_sender, self.config.offline_quota_per_app
+        )
         if self.cluster is not None:
             self.channels.cluster = self.presence.cluster = self.cluster
             self.bans = self.cluster.new_bans()
@@ -84,14 +96,3 @@ def check_token(ctx: ServerContext, app_id: str, user_id: str, token: str) -> To
     if certificate is None:
         return TokenCheck(LoginErrCode.INVALID_APP_ID, None, None)
     return verify_token(token, app_id, certificate, user_id, int(time.time()))
-
-
-def lazy_rate(setting: str) -> Any:
-    """A session's limiter for the ``(limit, window)`` setting ``setting`` of its
-    ``ctx.config``, made at its first use: most sessions never use most of theirs,
-    and a login then makes none of them."""
-
-    def make(session: Any) -> RateLimiter:
-        return RateLimiter(*getattr(session.ctx.config, setting))
-
-    return functools.cached_property(make)

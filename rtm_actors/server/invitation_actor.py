@@ -182,11 +182,21 @@ class InvitationActor(GeventActor):
         self._timers.cancel_all()
         if self._watching:
             self.ctx.presence.unwatch(self.actor_ref, self.app_id, [self.callee_id])
-        self.ctx.invitations.pop(self.key, None)
+        if self.ctx.invitations.pop(self.key, None) is not None:
+            forget_live(self.ctx.live_invitations, (self.app_id, self.caller_id))
         self.ctx.ended_invitations.put(self.key, True)
         for session in (self._caller, self._callee):
             if session is not None:
                 try_tell(session, Uninvolve(self.key))
+
+
+def forget_live(live: Any, caller: tuple[str, str]) -> None:
+    """One of ``caller``'s invitations ended: count it out (and drop a zero count)."""
+    left = live[caller] - 1
+    if left > 0:
+        live[caller] = left
+    else:
+        del live[caller]
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ from rtm_actors.protocol.codes import (
     PeerOnlineState,
     RenewTokenErrCode,
 )
-from rtm_actors.protocol.flow import DeliveryWindow, RateLimiter, RecentIds
+from rtm_actors.protocol.flow import DeliveryWindow, RecentIds
 from rtm_actors.protocol.frames import (
     Ack,
     ChannelMessage,
@@ -50,11 +50,11 @@ from rtm_actors.protocol.frames import (
     TokenWillExpire,
     WireMessage,
 )
-from rtm_actors.protocol.limits import is_valid_message, is_valid_user_id
+from rtm_actors.protocol.limits import is_valid_message, is_valid_user_id, message_size
 from rtm_actors.protocol.tokens import TokenCheck
 from rtm_actors.runtime import GeventActor, NamedTimers, now, try_tell as tell
 from rtm_actors.server import channel_messages as chm, messages as m, wsio
-from rtm_actors.server.context import ServerContext, check_token, lazy_rate, now_ms
+from rtm_actors.server.context import ServerContext, check_token, now_ms
 from rtm_actors.server.invitation_actor import (
     Acknowledged,
     Involve,
@@ -70,6 +70,7 @@ from rtm_actors.server.session_presence import (
     PRESENCE_FRAMES,
     PresenceAndAttributes,
 )
+from rtm_actors.server.user_rates import MESSAGES
 from rtm_actors.store.base import StoredMessage, accepts_offline
 
 log = structlog.get_logger("rtm_actors.server.session")
@@ -128,8 +129,6 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
     #: own, which starts only once something has to wait.
     inline_messages = frozenset({m.Attach, m.FrameIn, m.Deliver, m.Delivered, m.PingIn, m.BadFrame})
 
-    _renew_rate = lazy_rate("renew_rate")
-
     def __init__(self, ctx: ServerContext, app_id: str, user_id: str, session_key: str) -> None:
         super().__init__()
         self.ctx = ctx
@@ -146,7 +145,6 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
         self._awaiting_receipt: dict[tuple[str, int], tuple[int, int]] = {}
         # (receiver id, message id) -> (code, ts): settled, to answer re-sent copies.
         self._results: RecentIds[tuple[int, int]] = RecentIds(ctx.config.dedup_window)
-        self._message_rate = RateLimiter(ctx.config.message_rate, ctx.config.message_rate_window)
         self._timers = NamedTimers(self.actor_ref)
         self._started = now()
         self._sent = 0
@@ -176,6 +174,10 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
     def link(self, link: Link | None) -> None:
         self.outlet.link = link
 
+    def _allow(self, what: str) -> bool:
+        """Count one call of ``what`` against the user's limit (it outlives sessions)."""
+        return self.ctx.rates.allow(self.key, what, now())
+
     # -- dispatch ------------------------------------------------------------
 
     def on_receive(self, message: Any) -> Any:
@@ -190,9 +192,7 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
             case m.Delivered(receiver_id=receiver_id, message_id=message_id, code=code):
                 self._on_delivered((receiver_id, message_id), code)
             case m.Attach(link=link, rid=rid, resumed=resumed, token=token, started=started):
-                attached = self._on_attach(link, rid, resumed=resumed)
-                if attached and token is not None:
-                    self._set_token(token)
+                attached = self._on_attach(link, rid, resumed=resumed, token=token)
                 if attached and started is not None:
                     self.ctx.metrics.observe("login", time.perf_counter() - started)
                 return attached
@@ -265,7 +265,9 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
 
     # -- link lifecycle ------------------------------------------------------
 
-    def _on_attach(self, link: Link, rid: int, *, resumed: bool) -> bool:
+    def _on_attach(
+        self, link: Link, rid: int, *, resumed: bool, token: TokenCheck | None = None
+    ) -> bool:
         if self.ended:
             if not resumed:
                 # A newer login of the user (on another node) took over while this
@@ -275,6 +277,9 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
         if self.link is not None:
             self.link.close(DisconnectCode.SHUTDOWN, "replaced by a newer link")
         self.link = link
+        if token is not None:
+            # Before the log line below, which reports the expiry.
+            self._set_token(token)
         self._timers.cancel("grace")
         self._timers.cancel("unreachable")
         if not resumed:
@@ -312,21 +317,23 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
     # -- tokens --------------------------------------------------------------
 
     def _set_token(self, token: TokenCheck) -> None:
-        """Arm the token's timers: AccessToken2 sessions end when it expires (Agora
-        1.5); a legacy 006 token matters only at login, as in Agora."""
-        self._token_expires_at = token.expires_at
+        """Make the session's expiry the token's, whatever its format (a renewal with
+        a 006 token must not lift a 007 expiry): AccessToken2 sessions end when it
+        expires (Agora 1.5); a 006 token's at its login privilege's expiry, none if 0."""
+        expires_at = token.session_expires_at
+        self._token_expires_at = expires_at
         self._timers.cancel("token_warn")
         self._timers.cancel("token_expired")
-        if token.expires_at is None or token.version != "007":
+        if expires_at is None:
             return
-        left = token.expires_at - time.time()
+        left = expires_at - time.time()
         warn_in = left - self.ctx.config.token_warning
         if warn_in > 0:
             self._timers.start("token_warn", warn_in, m.TokenTimer("warn"))
         self._timers.start("token_expired", max(0.0, left), m.TokenTimer("expired"))
 
     def _renew(self, rid: int, token: str) -> None:
-        if not self._renew_rate.allow(now()):
+        if not self._allow("renew"):
             self._send(Reply(rid, RenewTokenErrCode.TOO_OFTEN))
             return
         check = check_token(self.ctx, self.app_id, self.user_id, token)
@@ -430,7 +437,7 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
         earlier = self._results.get(key)
         if earlier is not None:
             return self._reply(rid, PeerMessageErrCode(earlier[0]), earlier[1])
-        if not self._message_rate.allow(now()):
+        if not self._allow(MESSAGES):
             return self._reply(rid, PeerMessageErrCode.TOO_OFTEN)
         self._sent += 1
         self.ctx.stats.peer_messages += 1
@@ -504,7 +511,16 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
         self._push_reliably(PresencePush(states))
 
     def _push_reliably(self, push: Push) -> None:
-        """Number the push, keep it until acknowledged, and send it if the link is up."""
+        """Number the push, keep it until acknowledged, and send it if the link is up.
+
+        Past ``max_unacked`` the push is not kept and a connected client is cut off
+        as slow: a client that never acknowledges made the session keep every
+        invitation and presence push it was sent (issue 15, item 5).
+        """
+        if len(self._window) >= self.ctx.config.max_unacked:
+            if self.link is not None:
+                self._cut_off_slow(self.link)
+            return
         self._push(self._window.push(push), push)
 
     def _on_presence_update(self, user_id: str, state: PeerOnlineState) -> None:
@@ -527,6 +543,7 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
             if d.store_id is not None:
                 stored.append(d.store_id)
                 self._stored_in_flight.discard(d.store_id)
+                release_offline_quota(self.ctx, self.app_id, d)
             else:
                 self._report(d, PeerMessageErrCode.OK)
         if stored:
@@ -581,12 +598,28 @@ def store_or_unreachable(
     not kept."""
     if not d.offline_ok or not accepts_offline(ctx.store):
         return PeerMessageErrCode.PEER_UNREACHABLE
+    if not within_offline_quota(ctx, app_id, d):
+        return PeerMessageErrCode.TOO_OFTEN
     msg = d.message
     stored = StoredMessage(d.sender_id, msg.id, msg.kind, msg.text, msg.raw, d.ts)
     if not ctx.store.push(app_id, receiver_id, stored):
+        release_offline_quota(ctx, app_id, d)  # not kept: it holds nothing
         return PeerMessageErrCode.PEER_UNREACHABLE
     ctx.stats.offline_stored += 1
     return PeerMessageErrCode.CACHED_BY_SERVER
+
+
+def within_offline_quota(ctx: ServerContext, app_id: str, d: m.Deliver) -> bool:
+    """Whether the sender and its app may store ``d`` (counted if so): over a quota,
+    the message is not kept and is answered ``TOO_OFTEN``, never ``CACHED_BY_SERVER``."""
+    size = message_size(d.message.text, d.message.raw)
+    return ctx.offline_quota.admit(app_id, d.sender_id, size, d.ts / 1000)
+
+
+def release_offline_quota(ctx: ServerContext, app_id: str, d: m.Deliver) -> None:
+    """A stored message ``d`` reached its receiver: its sender's quota has room again."""
+    size = message_size(d.message.text, d.message.raw)
+    ctx.offline_quota.release(app_id, d.sender_id, size, d.ts / 1000)
 
 
 def wire_message(s: StoredMessage) -> WireMessage:

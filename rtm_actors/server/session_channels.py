@@ -21,7 +21,6 @@ from rtm_actors.protocol.codes import (
     LeaveChannelErr,
     MessageType,
 )
-from rtm_actors.protocol.flow import RateLimiter
 from rtm_actors.protocol.frames import (
     CatchUp,
     ChannelAttributesReply,
@@ -40,8 +39,9 @@ from rtm_actors.protocol.frames import (
 from rtm_actors.protocol.limits import is_valid_channel_id, is_valid_message
 from rtm_actors.runtime import now, try_tell
 from rtm_actors.server import channel_messages as chm
-from rtm_actors.server.context import ServerContext, lazy_rate, now_ms
+from rtm_actors.server.context import ServerContext, now_ms
 from rtm_actors.server.link import Outlet
+from rtm_actors.server.user_rates import MESSAGES
 
 CHANNEL_FRAMES = (
     JoinChannel,
@@ -64,18 +64,12 @@ class ChannelRequests:
     user_id: str
     actor_ref: Any
     _send: Callable[[Any], None]
-    _message_rate: RateLimiter
+    _allow: Callable[[str], bool]
     outlet: Outlet
-
-    _join_rate = lazy_rate("join_rate")
-    _members_rate = lazy_rate("get_members_rate")
-    _count_rate = lazy_rate("member_count_rate")
-    _channel_write_rate = lazy_rate("attribute_write_rate")
-    _channel_read_rate = lazy_rate("attribute_read_rate")
+    key: tuple[str, str]
 
     def _init_channels(self) -> None:
         self.channels: dict[str, Any] = {}
-        self._same_join_rates: dict[str, RateLimiter] = {}
 
     def _on_channel_frame(self, frame: Any) -> None:
         match frame:
@@ -109,9 +103,9 @@ class ChannelRequests:
             code = JoinChannelErr.INVALID_ARGUMENT
         elif channel_id not in self.channels and len(self.channels) >= MAX_JOINED_CHANNELS:
             code = JoinChannelErr.EXCEED_LIMIT
-        elif not self._join_rate.allow(now()):
+        elif not self._allow("join"):
             code = JoinChannelErr.TOO_OFTEN
-        elif not self._same_channel_rate(channel_id).allow(now()):
+        elif not self.ctx.rates.allow_join(self.key, channel_id, now()):
             code = JoinChannelErr.JOIN_SAME_CHANNEL_TOO_OFTEN
         if code is not JoinChannelErr.OK:
             self._send(JoinReply(rid, code, channel_id[:64]))
@@ -119,16 +113,6 @@ class ChannelRequests:
         ref = self.ctx.channels.get_or_start(self.app_id, channel_id)
         self.channels[channel_id] = ref
         ref.tell(chm.Join(self.actor_ref, self.user_id, rid, frame.epoch, frame.after, self.outlet))
-
-    def _same_channel_rate(self, channel_id: str) -> RateLimiter:
-        limiter = self._same_join_rates.get(channel_id)
-        if limiter is None:
-            if len(self._same_join_rates) > 1000:
-                self._same_join_rates.clear()
-            limiter = self._same_join_rates[channel_id] = RateLimiter(
-                *self.ctx.config.same_channel_join_rate
-            )
-        return limiter
 
     def _publish(self, frame: SendChannelMessage) -> None:
         msg = frame.message
@@ -139,7 +123,7 @@ class ChannelRequests:
             code = ChannelMessageErrCode.INVALID_MESSAGE
         elif ref is None:
             code = ChannelMessageErrCode.NOT_IN_CHANNEL
-        elif not self._message_rate.allow(now()):
+        elif not self._allow(MESSAGES):
             code = ChannelMessageErrCode.TOO_OFTEN
         else:
             publish = chm.Publish(self.actor_ref, self.user_id, frame.rid, msg, now_ms())
@@ -152,7 +136,7 @@ class ChannelRequests:
         ref = self.channels.get(channel_id)
         if ref is None:
             self._send(MembersReply(rid, GetMembersErr.NOT_IN_CHANNEL))
-        elif not self._members_rate.allow(now()):
+        elif not self._allow("get_members"):
             self._send(MembersReply(rid, GetMembersErr.TOO_OFTEN))
         elif not try_tell(ref, chm.ListMembers(self.actor_ref, self.user_id, rid)):
             self._send(MembersReply(rid, GetMembersErr.FAILURE))
@@ -162,7 +146,7 @@ class ChannelRequests:
             code = GetChannelMemberCountErrCode.EXCEED_LIMIT
         elif not channel_ids or not all(is_valid_channel_id(c) for c in channel_ids):
             code = GetChannelMemberCountErrCode.INVALID_ARGUMENT
-        elif not self._count_rate.allow(now()):
+        elif not self._allow("member_count"):
             code = GetChannelMemberCountErrCode.TOO_OFTEN
         else:
             counts = self.ctx.channels.counts(self.app_id, channel_ids)
@@ -174,10 +158,12 @@ class ChannelRequests:
         op = _OPS.get(frame.op)
         if op is None or not is_valid_channel_id(frame.channel_id):
             self._send(Reply(frame.rid, AttributeOperationErr.INVALID_ARGUMENT))
-        elif not self._channel_write_rate.allow(now()):
+        elif not self._allow("channel_attribute_write"):
+            self._send(Reply(frame.rid, AttributeOperationErr.TOO_OFTEN))
+        elif (ref := self.ctx.channels.start_for_write(self.app_id, frame.channel_id)) is None:
+            # The app has its cap of channels nobody joined: try again once some expire.
             self._send(Reply(frame.rid, AttributeOperationErr.TOO_OFTEN))
         else:
-            ref = self.ctx.channels.get_or_start(self.app_id, frame.channel_id)
             write = chm.WriteAttributes(
                 self.actor_ref,
                 self.user_id,
@@ -193,7 +179,7 @@ class ChannelRequests:
     def _read_channel_attributes(self, rid: int, channel_id: str, keys: list[str] | None) -> None:
         if not is_valid_channel_id(channel_id):
             code = AttributeOperationErr.INVALID_ARGUMENT
-        elif not self._channel_read_rate.allow(now()):
+        elif not self._allow("channel_attribute_read"):
             code = AttributeOperationErr.TOO_OFTEN
         else:
             ref = self.ctx.channels.get(self.app_id, channel_id)

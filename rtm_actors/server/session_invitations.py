@@ -42,6 +42,7 @@ class InvitationRequests:
     user_id: str
     actor_ref: Any
     _send: Callable[[Any], None]
+    _allow: Callable[[str], bool]
 
     def _init_invitations(self) -> None:
         #: Invitations this session takes part in, and as what ("caller"/"callee").
@@ -78,6 +79,12 @@ class InvitationRequests:
             return
         if key not in self.ctx.invitations and key not in self.ctx.ended_invitations:
             # (Known already: the same request re-sent after a reconnect.)
+            if not self._may_invite():
+                # No code says "too often" here: ALREADY_END, the answer the SDK
+                # already gives when the server could not take a request, says the
+                # invitation ended at once (docs/invitations.md).
+                self._send(Reply(frame.rid, Api.ALREADY_END))
+                return
             actor = InvitationActor.start_under(
                 self.ctx.supervisor,
                 self.ctx,
@@ -88,8 +95,14 @@ class InvitationRequests:
                 frame.channel_id,
             )
             self.ctx.invitations[key] = actor
+            self.ctx.live_invitations[key[:2]] += 1
             self.invitations[key] = (actor, "caller")
         self._send(Reply(frame.rid, Api.OK))
+
+    def _may_invite(self) -> bool:
+        """Within the user's invitation rate, and under its cap of live invitations."""
+        live = self.ctx.live_invitations.get((self.app_id, self.user_id), 0)
+        return live < self.ctx.config.max_live_invitations and self._allow("invitation")
 
     def _leave_all_invitations(self) -> None:
         for actor, role in self.invitations.values():

@@ -41,8 +41,7 @@ from rtm_actors.protocol.presence import (
     check_subscribe,
     valid_peer_list,
 )
-from rtm_actors.runtime import now
-from rtm_actors.server.context import ServerContext, lazy_rate
+from rtm_actors.server.context import ServerContext
 
 _WRITES: dict[type, AttributeOp] = {
     SetLocalAttributes: AttributeOp.SET,
@@ -64,13 +63,7 @@ class PresenceAndAttributes:
     session_key: str
     _send: Callable[[Any], None]
     _push_presence: Callable[[dict[str, int]], None]
-
-    _query_rate = lazy_rate("presence_query_rate")
-    _subscribe_rate = lazy_rate("subscribe_rate")
-    _unsubscribe_rate = lazy_rate("subscribe_rate")
-    _subscriptions_rate = lazy_rate("subscribe_rate")
-    _write_rate = lazy_rate("attribute_write_rate")
-    _read_rate = lazy_rate("attribute_read_rate")
+    _allow: Callable[[str], bool]
 
     def _init_presence(self) -> None:
         self.watching: set[str] = set()
@@ -87,7 +80,7 @@ class PresenceAndAttributes:
             case Unsubscribe(rid=rid, peer_ids=peer_ids):
                 self._unsubscribe(rid, peer_ids)
             case QuerySubscriptions(rid=rid):
-                if not self._subscriptions_rate.allow(now()):
+                if not self._allow("query_subscriptions"):
                     code = QueryPeersBySubscriptionOptionErr.TOO_OFTEN
                     self._send(PeersReply(rid, code))
                 else:
@@ -96,7 +89,7 @@ class PresenceAndAttributes:
     def _query_presence(self, rid: int, peer_ids: list[str]) -> None:
         if not valid_peer_list(peer_ids, MAX_QUERY_PEERS):
             self._send(PresenceReply(rid, QueryPeersOnlineStatusErr.INVALID_ARGUMENT))
-        elif not self._query_rate.allow(now()):
+        elif not self._allow("presence_query"):
             self._send(PresenceReply(rid, QueryPeersOnlineStatusErr.TOO_OFTEN))
         else:
             found = self.ctx.presence.states(self.app_id, peer_ids)
@@ -105,7 +98,7 @@ class PresenceAndAttributes:
 
     def _subscribe(self, rid: int, peer_ids: list[str]) -> None:
         code = check_subscribe(self.watching, peer_ids)
-        if code is PeerSubscriptionStatusErr.OK and not self._subscribe_rate.allow(now()):
+        if code is PeerSubscriptionStatusErr.OK and not self._allow("subscribe"):
             code = PeerSubscriptionStatusErr.TOO_OFTEN
         self._send(Reply(rid, code))
         if code is PeerSubscriptionStatusErr.OK:
@@ -119,7 +112,7 @@ class PresenceAndAttributes:
     def _unsubscribe(self, rid: int, peer_ids: list[str]) -> None:
         if not valid_peer_list(peer_ids, len(peer_ids) or 1):
             code = PeerSubscriptionStatusErr.INVALID_ARGUMENT
-        elif not self._unsubscribe_rate.allow(now()):
+        elif not self._allow("unsubscribe"):
             code = PeerSubscriptionStatusErr.TOO_OFTEN
         else:
             code = PeerSubscriptionStatusErr.OK
@@ -141,7 +134,7 @@ class PresenceAndAttributes:
         if isinstance(frame, GetUserAttributes):
             self._get_attributes(frame)
             return
-        if not self._write_rate.allow(now()):
+        if not self._allow("attribute_write"):
             self._send(Reply(frame.rid, AttributeOperationErr.TOO_OFTEN))
             return
         store = self.ctx.attributes
@@ -160,7 +153,7 @@ class PresenceAndAttributes:
         rid, user_id = frame.rid, frame.user_id
         if not is_valid_user_id(user_id):
             self._send(AttributesReply(rid, AttributeOperationErr.INVALID_ARGUMENT, user_id[:64]))
-        elif not self._read_rate.allow(now()):
+        elif not self._allow("attribute_read"):
             self._send(AttributesReply(rid, AttributeOperationErr.TOO_OFTEN, user_id))
         elif self.ctx.route((self.app_id, user_id)) is None:
             self._send(AttributesReply(rid, AttributeOperationErr.USER_NOT_FOUND, user_id))

@@ -585,3 +585,16 @@ def test_007_rtm_service_after_an_rtc_service_is_found():
     token = reference_007(ref, expire=3600, services=[rtc, rtm])
     assert verify_token(token, APP_ID, CERT, "bob", T0) == TokenCheck(OK, T0 + 3600, "007")
     assert verify_token(token, APP_ID, CERT, "some-channel", T0).code is INVALID
+
+
+def test_the_session_expiry_of_each_format():
+    """A session ends at a 007 token's expiry, at a 006 token's login privilege expiry,
+    and never for a 006 privilege of 0 (its 24 h ``ts`` does not end a session)."""
+    t007 = build_token_007(APP_ID, CERT, "alice", 600, issued_at=T0, salt=1)
+    assert verify_token(t007, APP_ID, CERT, "alice", T0).session_expires_at == T0 + 600
+    t006 = build_token_006(APP_ID, CERT, "alice", T0 + 60, ts=T0 + 86400, salt=7)
+    assert verify_token(t006, APP_ID, CERT, "alice", T0).session_expires_at == T0 + 60
+    no_privilege = build_token_006(APP_ID, CERT, "alice", 0, ts=T0 + 86400, salt=7)
+    check = verify_token(no_privilege, APP_ID, CERT, "alice", T0)
+    assert check.expires_at == T0 + 86400
+    assert check.session_expires_at is None
