@@ -98,6 +98,24 @@ def test_messages_held_for_a_resumed_session_arrive_after_the_state_change(make_
         assert len(rec.calls("on_login_success")) == 1  # a resume is not a login
 
 
+def test_an_invitation_waiting_for_the_login_arrives_after_on_login_success(
+    logged_in, make_client, server
+):
+    """A sibling of the stored messages: an invitation the server held for the callee's
+    login reaches the call handler after the service handler's on_login_success."""
+    alice, _ = logged_in("alice")
+    caller = alice.get_rtm_call_manager(CallRecorder())
+    assert caller.send_local_invitation(caller.create_local_call_invitation("bob")) is Api.OK
+    bob, rec = make_client(server.url)
+    calls = CallRecorder()
+    calls.events = rec.events  # one log for both handlers: their relative order shows
+    bob.get_rtm_call_manager(calls)
+    bob.login(None, "bob").get(timeout=5)
+    rec.wait_for("on_remote_invitation_received")
+    names = [name for name, _ in rec.events]
+    assert names.index("on_login_success") < names.index("on_remote_invitation_received")
+
+
 # -- 2. on_member_count_updated only when the number changes --------------------------
 
 
