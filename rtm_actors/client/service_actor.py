@@ -6,6 +6,8 @@ server drops re-sent duplicates by message id). Pushes are acknowledged to the
 server and de-duplicated before the application sees them. When the server had to
 start a fresh session (the client was away past the grace period), the actor
 restores what the application had set up: subscriptions and local attributes.
+What arrives after a ``login_ok`` is held until the supervisor has reported the login
+(``LoginReported``), so the handler hears of the login before anything of its session.
 """
 
 from __future__ import annotations
