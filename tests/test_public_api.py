@@ -31,6 +31,26 @@ def test_api_md_names_exist():
     assert "rtm_actors" in rtm_actors.get_agora_sdk_version()
 
 
+def test_every_agora_enum_is_exported_at_the_top_level():
+    """Every Agora enum in protocol.codes (all a callback can pass) imports from rtm_actors."""
+    import enum
+
+    from rtm_actors.protocol import codes
+
+    wire_only = {"DisconnectCode"}  # websocket close codes, not an Agora enum
+    agora_enums = {
+        name
+        for name, value in vars(codes).items()
+        if isinstance(value, type)
+        and issubclass(value, enum.IntEnum)
+        and value.__module__ == codes.__name__
+    }
+    assert {"LeaveChannelReason", "QueryPeersBySubscriptionOptionErr"} <= agora_enums
+    assert sorted(agora_enums - wire_only - set(rtm_actors.__all__)) == []
+    for name in agora_enums - wire_only:
+        assert getattr(rtm_actors, name) is getattr(codes, name)
+
+
 def test_unknown_attribute_raises_attribute_error():
     """A name the package does not export raises AttributeError."""
     with pytest.raises(AttributeError):

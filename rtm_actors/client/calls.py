@@ -45,11 +45,39 @@ def _fits(text: object) -> bool:
     return isinstance(text, str) and len(text.encode("utf-8")) <= MAX_INVITATION_TEXT_BYTES
 
 
-class LocalCallInvitation:
+class _AgoraGetters:
+    """The getters both of Agora's invitation classes have (its C++/Java names, snake_case)."""
+
+    content: str
+    channel_id: str
+    response: str
+    state: Any
+
+    def get_content(self) -> str:
+        """Agora's ``getContent``."""
+        return self.content
+
+    def get_channel_id(self) -> str:
+        """Agora's ``getChannelId``."""
+        return self.channel_id
+
+    def get_response(self) -> str:
+        """Agora's ``getResponse``."""
+        return self.response
+
+    def get_state(self) -> Any:
+        """Agora's ``getState``."""
+        return self.state
+
+    def release(self) -> None:
+        """Nothing to free: the object goes when unreferenced (kept for Agora's API)."""
+
+
+class LocalCallInvitation(_AgoraGetters):
     """Agora ``ILocalCallInvitation``: the caller's invitation.
 
-    Set ``content`` and ``channel_id`` before sending; ``response`` and ``state`` are
-    filled in as the invitation goes.
+    Set ``content`` and ``channel_id`` (or ``set_content`` / ``set_channel_id``) before
+    sending; ``response`` and ``state`` are filled in as the invitation goes.
     """
 
     def __init__(self, callee_id: str, invitation_id: int) -> None:
@@ -65,17 +93,26 @@ class LocalCallInvitation:
         """Agora's ``LOCAL_INVITATION_STATE``."""
         return self.machine.state
 
-    def release(self) -> None:
-        """Nothing to free: the object goes when unreferenced (kept for Agora's API)."""
+    def get_callee_id(self) -> str:
+        """Agora's ``getCalleeId``."""
+        return self.callee_id
+
+    def set_content(self, content: str) -> None:
+        """Agora's ``setContent`` (before sending)."""
+        self.content = content
+
+    def set_channel_id(self, channel_id: str) -> None:
+        """Agora's ``setChannelId`` (before sending)."""
+        self.channel_id = channel_id
 
     def __repr__(self) -> str:
         return f"LocalCallInvitation(to={self.callee_id!r}, state={self.state.name})"
 
 
-class RemoteCallInvitation:
+class RemoteCallInvitation(_AgoraGetters):
     """Agora ``IRemoteCallInvitation``: an invitation this user received.
 
-    Set ``response`` before accepting or refusing.
+    Set ``response`` (or ``set_response``) before accepting or refusing.
     """
 
     def __init__(self, event: InvitationEvent) -> None:
@@ -91,8 +128,13 @@ class RemoteCallInvitation:
         """Agora's ``REMOTE_INVITATION_STATE``."""
         return self.machine.state
 
-    def release(self) -> None:
-        """Nothing to free (kept for Agora's API)."""
+    def get_caller_id(self) -> str:
+        """Agora's ``getCallerId``."""
+        return self.caller_id
+
+    def set_response(self, response: str) -> None:
+        """Agora's ``setResponse`` (before accepting or refusing)."""
+        self.response = response
 
     def __repr__(self) -> str:
         return f"RemoteCallInvitation(from={self.caller_id!r}, state={self.state.name})"
@@ -113,10 +155,11 @@ class InvitationActor(GeventActor):
 
     shutdown_tier = 15
 
-    def __init__(self, invitation: Any, handler: Any, dispatcher: Any) -> None:
+    def __init__(self, invitation: Any, manager: Any, dispatcher: Any) -> None:
         super().__init__()
         self.invitation = invitation
-        self._handler = handler
+        #: Read at each callback: a later ``get_rtm_call_manager`` may change its handler.
+        self._manager = manager
         self._dispatcher = dispatcher
         self._local = isinstance(invitation, LocalCallInvitation)
 
@@ -153,7 +196,7 @@ class InvitationActor(GeventActor):
             self._callback(f"on_{side}_invitation_{outcome.value}", inv)
 
     def _callback(self, method: str, *args: Any) -> None:
-        try_tell(self._dispatcher, Callback(self._handler, method, args))
+        try_tell(self._dispatcher, Callback(self._manager.handler, method, args))
 
 
 @dataclass(eq=False)
@@ -197,7 +240,7 @@ class RtmCallManager:
         code = invitation.machine.send(logged_in=service.is_logged_in())
         if code is not Api.OK:
             return code
-        actor = InvitationActor.start(invitation, self.handler, service._dispatcher)
+        actor = InvitationActor.start(invitation, self, service._dispatcher)
         if invitation.state is LocalInvitationState.FAILURE:  # not logged in
             actor.tell(FailedAtSend())
             return Api.OK

@@ -15,6 +15,7 @@ from rtm_actors.client.channel_requests import (
     ChannelMessageRequest,
     ChannelState,
     GetMembersRequest,
+    JoinedCount,
     JoinRequest,
     LeaveRequest,
 )
@@ -55,6 +56,8 @@ class ChannelActor(GeventActor):
         super().__init__()
         self._state = state
         self._dispatcher = dispatcher
+        #: The member count last reported to the handler (-1: none yet).
+        self._last_count = -1
 
     def on_receive(self, message: Any) -> None:
         state = self._state
@@ -69,10 +72,19 @@ class ChannelActor(GeventActor):
             case MemberLeft(user_id=user_id):
                 self._callback("on_member_left", ChannelMember(user_id, state.channel_id))
             case MemberCount(count=count):
-                self._callback("on_member_count_updated", count)
+                # Agora fires it when the number changes: a push of the count already
+                # reported (the server's first push after a join repeats the join's) is not.
+                if count != self._last_count:
+                    self._report_count(count)
+            case JoinedCount(count=MemberCount(count=count)):
+                self._report_count(count)
             case ChannelAttributesUpdated(attributes=attributes):
                 attrs = [ChannelAttribute.from_wire(a) for a in attributes]
                 self._callback("on_attributes_updated", attrs)
+
+    def _report_count(self, count: int) -> None:
+        self._last_count = count
+        self._callback("on_member_count_updated", count)
 
     def _callback(self, method: str, *args: Any) -> None:
         if self._state.joined and not self._state.released:
@@ -136,7 +148,8 @@ class Channel:
         ):
             code = ChannelMessageErrCode.INVALID_MESSAGE
         elif code is None and not self._state.joined:
-            code = ChannelMessageErrCode.NOT_IN_CHANNEL
+            # Not NOT_IN_CHANNEL (5): that value is the Web SDK's alone (see README).
+            code = ChannelMessageErrCode.FAILURE
         if code is not None:
             return self._refuse(code, "send_message", "on_send_message_result", (message_id, code))
         return self._port.request(

@@ -20,8 +20,18 @@ from rtm_actors.protocol.frames import (
     ChannelAttributesReply,
     CountsReply,
     JoinReply,
+    MemberCount,
     MembersReply,
 )
+from rtm_actors.runtime import try_tell
+
+
+@dataclass(frozen=True, slots=True)
+class JoinedCount:
+    """Join request -> channel actor: the count to report right after on_join_success,
+    whatever was reported before (a joiner always hears one count)."""
+
+    count: MemberCount
 
 
 @dataclass
@@ -66,11 +76,15 @@ class JoinRequest(Request):
 
     def _finish(self, code: IntEnum, value: Any, notify: Any) -> None:
         assert self.channel is not None
-        self.channel.joining = False
+        channel = self.channel
+        channel.joining = False
         super()._finish(code, value, notify)
-        if code == JoinChannelErr.OK and not self.internal:
-            # Agora: a member count right after the join succeeds.
-            notify("on_member_count_updated", self.member_count)
+        if code == JoinChannelErr.OK:
+            # Agora: a member count right after on_join_success. The channel's actor owns
+            # the last count reported, so a push of the same number is not reported again;
+            # the SDK's own re-join reports the count only if it changed.
+            count = MemberCount(channel.channel_id, self.member_count)
+            try_tell(channel.actor, count if self.internal else JoinedCount(count))
 
     def callback_args(self, code: IntEnum, value: Any) -> Callback | None:
         if code == JoinChannelErr.OK:
@@ -110,6 +124,20 @@ class ChannelMessageRequest(Request):
 
     def callback_args(self, code: IntEnum, value: Any) -> Callback | None:
         return "on_send_message_result", (self.message_id, code)
+
+    def _finish(self, code: IntEnum, value: Any, notify: Any) -> None:
+        super()._finish(native_channel_message_code(code), value, notify)
+
+
+def native_channel_message_code(code: IntEnum) -> IntEnum:
+    """``NOT_IN_CHANNEL`` (5) is the Web SDK's; the C++/Java enum has only ``FAILURE``.
+
+    The server still answers 5 on the wire (a client in another language may tell the
+    two apart); the SDK reports what a C++/Java app can handle.
+    """
+    if code == ChannelMessageErrCode.NOT_IN_CHANNEL:
+        return ChannelMessageErrCode.FAILURE
+    return code
 
 
 @dataclass(eq=False)

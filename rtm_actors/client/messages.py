@@ -88,6 +88,14 @@ class LinkUp:
 
 
 @dataclass(frozen=True, slots=True)
+class LoginReported:
+    """Supervisor -> service: the login (or resume) on ``link`` is on its way to the
+    handler; the pushes that came after it may follow."""
+
+    link: ClientLink
+
+
+@dataclass(frozen=True, slots=True)
 class LinkDown:
     """Supervisor -> service: hold requests until the link is back."""
 

@@ -93,6 +93,8 @@ class RtmService(PresenceMethods, ChannelMethods, SettingsMethods):
         self._rids = new_rid_counter()
         self._config = ClientConfig()
         self._channel_objects: dict[str, Channel] = {}
+        #: The one call manager (Agora: ``getRtmCallManager`` answers the same object).
+        self._call_manager: RtmCallManager | None = None
         self._port = ChannelPort(self)
         self._login_rate = RateLimiter(2, 1.0)
         self._renew_rate = RateLimiter(2, 1.0)
@@ -312,7 +314,12 @@ class RtmService(PresenceMethods, ChannelMethods, SettingsMethods):
         """The call manager; invitations to this user are reported to ``event_handler``."""
         if self._actor is None or event_handler is None:
             return None
-        manager = RtmCallManager(self, event_handler)
+        manager = self._call_manager
+        if manager is not None:
+            # Agora: one call manager per service; a later handler replaces the earlier.
+            manager.handler = event_handler
+            return manager
+        manager = self._call_manager = RtmCallManager(self, event_handler)
         self._actor.tell(cm.CallManagerSet(manager))
         return manager
 
@@ -325,6 +332,9 @@ class RtmService(PresenceMethods, ChannelMethods, SettingsMethods):
             self._actor.tell(cm.TrackInvitation(key, actor))
 
     def _forget_call_manager(self, manager: RtmCallManager) -> None:
+        if manager is not self._call_manager:
+            return  # released twice: the service may have a newer one by now
+        self._call_manager = None
         if self._actor is not None:
             self._actor.tell(cm.CallManagerSet(None))
 

@@ -6,6 +6,8 @@ server drops re-sent duplicates by message id). Pushes are acknowledged to the
 server and de-duplicated before the application sees them. When the server had to
 start a fresh session (the client was away past the grace period), the actor
 restores what the application had set up: subscriptions and local attributes.
+What arrives after a ``login_ok`` is held until the supervisor has reported the login
+(``LoginReported``), so the handler hears of the login before anything of its session.
 """
 
 from __future__ import annotations
@@ -113,14 +115,25 @@ class RtmServiceActor(GeventActor):
         self._acked = 0
         #: Highest push number handled in this server session (pushes come in order).
         self._processed_seq = 0
+        #: Frames that came after a login_ok, held until the supervisor has reported the
+        #: login to the handler (Agora: nothing of a session precedes on_login_success).
+        #: None when not holding, so the hot path pays one identity check.
+        self._held: list[cm.ServerFrame | cm.LinkClosed] | None = None
         self._timers = NamedTimers(self.actor_ref)
 
     def on_receive(self, message: Any) -> None:
         match message:
             case cm.ServerFrame(link=link, frame=frame):
-                self._on_frame(link, frame)
+                if self._held is None:
+                    self._on_frame(link, frame)
+                else:
+                    self._held.append(message)
+            case cm.LoginReported():
+                self._release_held()
             case cm.LinkClosed():
-                if self.supervisor_ref is not None:
+                if self._held is not None:
+                    self._held.append(message)  # the end of a link comes after its frames
+                elif self.supervisor_ref is not None:
                     try_tell(self.supervisor_ref, message)
             case Request():
                 self._send(message)
@@ -302,6 +315,7 @@ class RtmServiceActor(GeventActor):
                 self._had_session = True
                 self._ack_link = link
                 self._forward(link, frame)
+                self._held = []
             case Reply() | Kick():
                 self._forward(link, frame)
             case TokenWillExpire():
@@ -310,6 +324,16 @@ class RtmServiceActor(GeventActor):
                 self._log.warning("server_error", detail=detail, request_id=rid)
             case _:
                 pass  # Pong: the link already noted the traffic
+
+    def _release_held(self) -> None:
+        held, self._held = self._held, None
+        for message in held or ():
+            if self._held is not None:  # a second login_ok among them: hold behind it
+                self._held.append(message)
+            elif isinstance(message, cm.ServerFrame):
+                self._on_frame(message.link, message.frame)
+            elif self.supervisor_ref is not None:
+                try_tell(self.supervisor_ref, message)
 
     def _catch_up(self, link: ClientLink) -> None:
         """After a resumed link: ask each joined channel for what the link lost."""
@@ -336,9 +360,8 @@ class RtmServiceActor(GeventActor):
                 self._early_invitations.append(event)
             return
         if actor is None and event.event == "received":
-            manager = self._call_manager
             actor = InvitationActor.start(
-                RemoteCallInvitation(event), manager.handler, self._dispatcher
+                RemoteCallInvitation(event), self._call_manager, self._dispatcher
             )
             self._invitations.put(key, actor)
         if actor is not None:

@@ -93,8 +93,13 @@ class ConnectionSupervisor(GeventActor):
     def on_receive(self, message: Any) -> None:
         machine = self._machine
         match message:
-            case cm.ServerFrame(link=link, frame=frame) if link is self._link:
-                self._on_frame(frame)
+            case cm.ServerFrame(link=link, frame=frame):
+                if link is self._link:
+                    self._on_frame(frame)
+                if isinstance(frame, LoginOk):
+                    # The state change and on_login_success are queued on the dispatcher
+                    # now: what the server pushed after login_ok may go after them.
+                    try_tell(self._service, cm.LoginReported(link))
             case cm.TimerFired(timer=timer):
                 if self._link is not None:
                     machine.traffic_seen(self._link.last_rx)

@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from typing import Final
 
-#: Longest user id, channel id (in UTF-8 bytes).
-MAX_ID_BYTES: Final = 64
+#: Longest user id, channel id (in UTF-8 bytes). Agora's header: "The string length
+#: must be less than 64 bytes" (login's ``userId`` and ``createChannel``'s ``channelId``).
+MAX_ID_BYTES: Final = 63
 #: Longest app id we accept. Agora's are 32 hex characters; a self-hosted
 #: deployment may use shorter names, so we take 1-64 letters, digits, ``_`` or ``-``.
 MAX_APP_ID_CHARS: Final = 64
@@ -33,7 +34,7 @@ _APP_ID_RE: Final = re.compile(f"[A-Za-z0-9_-]{{1,{MAX_APP_ID_CHARS}}}")
 
 
 def is_valid_user_id(user_id: object) -> bool:
-    """A user id is 1-64 allowed ASCII characters and not the string ``"null"``."""
+    """A user id is 1-63 allowed ASCII characters (under 64 bytes) and not ``"null"``."""
     return isinstance(user_id, str) and _ID_RE.fullmatch(user_id) is not None and user_id != "null"
 
 

@@ -18,6 +18,8 @@ class CuttableProxy:
     def __init__(self, upstream_host: str, upstream_port: int) -> None:
         self._upstream = (upstream_host, upstream_port)
         self._pairs: list[tuple[Any, Any]] = []
+        #: While True, new connections are reset at once (the network is still down).
+        self.refusing = False
         self._server = StreamServer(("127.0.0.1", 0), self._handle)
 
     def start(self) -> Self:
@@ -64,6 +66,9 @@ class CuttableProxy:
         self.stop()
 
     def _handle(self, client: Any, _address: Any) -> None:
+        if self.refusing:
+            _reset(client)
+            return
         try:
             upstream = gevent.socket.create_connection(self._upstream, timeout=5)
         except OSError:

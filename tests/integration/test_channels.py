@@ -115,13 +115,14 @@ def test_local_and_server_join_rules(logged_in):
 
 
 def test_not_in_channel_errors(logged_in):
-    """Sending, listing and leaving before joining fail with NOT_IN_CHANNEL."""
+    """Listing and leaving before joining fail with NOT_IN_CHANNEL; sending with FAILURE
+    (C++/Java's CHANNEL_MESSAGE_ERR_CODE has no NOT_IN_CHANNEL)."""
     alice, _ = logged_in("alice")
     room = alice.create_channel("room", ChannelRecorder())
     for call, code in (
         (
             lambda: room.send_message(alice.create_message("x")),
-            ChannelMessageErrCode.NOT_IN_CHANNEL,
+            ChannelMessageErrCode.FAILURE,
         ),
         (room.get_members, GetMembersErr.NOT_IN_CHANNEL),
         (room.leave, LeaveChannelErr.NOT_IN_CHANNEL),

@@ -20,8 +20,8 @@ ID_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" +
 
 
 def test_constants_are_agoras() -> None:
-    """Ids are at most 64 bytes, messages 32 KB, invitation texts 8 KB, 200 offline messages."""
-    assert limits.MAX_ID_BYTES == 64
+    """Ids are under 64 bytes, messages 32 KB, invitation texts 8 KB, 200 offline messages."""
+    assert limits.MAX_ID_BYTES == 63
     assert limits.MAX_MESSAGE_BYTES == 32 * 1024
     assert limits.MAX_INVITATION_TEXT_BYTES == 8 * 1024
     assert limits.MAX_OFFLINE_MESSAGES == 200
@@ -34,10 +34,10 @@ def test_constants_are_agoras() -> None:
 
 @pytest.mark.parametrize(
     "user_id",
-    ["a", "alice", "Alice_42", "0", "x" * 64, " leading space", "null-ish", "Null", "NULL", "nul"],
+    ["a", "alice", "Alice_42", "0", "x" * 63, " leading space", "null-ish", "Null", "NULL", "nul"],
 )
 def test_valid_user_ids(user_id: str) -> None:
-    """Letters, digits and allowed punctuation up to 64 characters make a valid user id."""
+    """Letters, digits and allowed punctuation up to 63 characters make a valid user id."""
     assert is_valid_user_id(user_id)
 
 
@@ -49,10 +49,10 @@ def test_every_allowed_punctuation_character_is_accepted(char: str) -> None:
 
 
 def test_user_id_length_boundary() -> None:
-    """64 bytes is the longest user id; 65 is too long."""
-    assert is_valid_user_id("u" * 64)
-    assert not is_valid_user_id("u" * 65)
-    assert is_valid_user_id(ALLOWED_PUNCTUATION * 2 + "x" * (64 - 2 * len(ALLOWED_PUNCTUATION)))
+    """Agora: "less than 64 bytes": 63 is the longest user id; 64 is too long."""
+    assert is_valid_user_id("u" * 63)
+    assert not is_valid_user_id("u" * 64)
+    assert is_valid_user_id(ALLOWED_PUNCTUATION * 2 + "x" * (63 - 2 * len(ALLOWED_PUNCTUATION)))
 
 
 @pytest.mark.parametrize("user_id", ["", "null"])
@@ -97,16 +97,16 @@ def test_any_allowed_id_is_valid(user_id: str) -> None:
 
 @given(st.text(max_size=80))
 def test_validity_agrees_with_the_rules(user_id: str) -> None:
-    """is_valid_user_id is exactly: 1-64 bytes, allowed characters, not "null"."""
+    """is_valid_user_id is exactly: 1-63 bytes, allowed characters, not "null"."""
     expected = (
-        1 <= len(user_id.encode("utf-8")) <= 64
+        1 <= len(user_id.encode("utf-8")) <= 63
         and all(ch in ID_ALPHABET for ch in user_id)
         and user_id != "null"
     )
     assert is_valid_user_id(user_id) is expected
 
 
-@pytest.mark.parametrize("channel_id", ["", "null", "x" * 65, "a/b", "ch*", None, 3])
+@pytest.mark.parametrize("channel_id", ["", "null", "x" * 64, "a/b", "ch*", None, 3])
 def test_channel_ids_follow_user_id_rules(channel_id: object) -> None:
     """Channel ids are refused exactly where user ids are."""
     assert not is_valid_channel_id(channel_id)
