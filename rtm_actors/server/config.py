@@ -63,3 +63,10 @@ class ServerConfig:
     #: its TTL. A dead node is noticed within ``node_expiry + node_heartbeat`` seconds.
     node_heartbeat: float = 1.0
     node_expiry: float = 3.0
+    # -- added for issue 15 (transport) --
+    #: Bytes waiting to be written to one client (with the write in progress) before
+    #: it is cut off as a slow consumer (close 3008). 4 MiB holds 128 messages of 32 KB
+    #: (a quarter second of one sender at Agora's full 500/s) on top of the kernel's
+    #: send buffer: a reader that keeps up never waits on it, one that stops reading
+    #: costs at most this much.
+    max_pending_bytes: int = 4 << 20
