@@ -220,7 +220,8 @@ def test_a_bad_upgrade_gets_400_or_426_and_one_log_line(
         f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: {version}\r\n\r\n"
     )
     logged: list[tuple[str, dict]] = []
-    monkeypatch.setattr(wsio, "log", SimpleNamespace(info=lambda e, **kw: logged.append((e, kw))))
+    recorder = SimpleNamespace(info=lambda e, **kw: logged.append((e, kw)))
+    monkeypatch.setattr(wsio, "log", recorder, raising=False)  # (absent before the fix)
     with gevent.socket.create_connection(("127.0.0.1", server.port)) as sock:
         sock.sendall(request.encode())
         sock.settimeout(5)
