@@ -59,32 +59,33 @@ def assert_cut_off_as_slow(sock, target) -> None:
     assert links_lost(target, "slow consumer") == 1
 
 
-def test_endless_empty_fragments_before_login_are_cut_off(start_server, hostile, probe):
-    """Item 1: a fragmented message of empty (masked) fragments is cut off at the
-    fragment cap; before login a too-big first message is closed 3502."""
-    target = start_server()
-    pair = probe(target)
-    base = target.rss_mib()
+def upgraded(hostile, target, when: str):
+    """A raw socket, upgraded, and logged in if ``when`` is "after login"."""
+    if when == "after login":
+        return logged_in(hostile, target, "attacker")
     sock = hostile(target)
     assert "101" in sock.upgrade()
-    sock.send(client_frame(b"", OP_TEXT, fin=False))
-    empties = client_frame(b"", OP_CONTINUATION, fin=False) * 10_000
-    sock.stream(empties, ATTACK_SECONDS, 200 << 20)
-    assert sock.close_code(5.0) == DisconnectCode.PROTOCOL_ERROR
-    assert target.rss_mib() - base < SMALL_GROWTH_MIB
-    pair.stop().assert_healthy()
+    return sock
 
 
-def test_empty_fragments_after_login_close_message_too_big(start_server, hostile, probe):
-    """Item 1: after login, past the fragment cap: close 3505 (MESSAGE_TOO_BIG)."""
+@pytest.mark.parametrize(
+    ("when", "code"),
+    [
+        ("before login", DisconnectCode.PROTOCOL_ERROR),
+        ("after login", DisconnectCode.MESSAGE_TOO_BIG),
+    ],
+)
+def test_endless_empty_fragments_are_cut_off(start_server, hostile, probe, when, code):
+    """Item 1: a message of endless empty (masked) fragments is cut off at the fragment
+    cap: as a too-big message, 3505 (3502 with an `error` frame as the first one)."""
     target = start_server()
     pair = probe(target)
     base = target.rss_mib()
-    sock = logged_in(hostile, target, "fragmenter")
+    sock = upgraded(hostile, target, when)
     sock.send(client_frame(b"", OP_TEXT, fin=False))
     empties = client_frame(b"", OP_CONTINUATION, fin=False) * 10_000
     sock.stream(empties, ATTACK_SECONDS, 200 << 20)
-    assert sock.close_code(5.0) == DisconnectCode.MESSAGE_TOO_BIG
+    assert sock.close_code(5.0) == code
     assert target.rss_mib() - base < SMALL_GROWTH_MIB
     pair.stop().assert_healthy()
 
@@ -171,11 +172,7 @@ def test_a_reserved_bit_closes_1002_at_once(start_server, hostile, probe, when):
     login" before login, and no close frame at all after)."""
     target = start_server()
     pair = probe(target)
-    if when == "before login":
-        sock = hostile(target)
-        assert "101" in sock.upgrade()
-    else:
-        sock = logged_in(hostile, target, "rsv")
+    sock = upgraded(hostile, target, when)
     sock.send(client_frame(b'{"t":"ping"}', rsv=4))
     assert sock.close_code(3.0) == CLOSE_PROTOCOL_ERROR
     pair.stop().assert_healthy()
