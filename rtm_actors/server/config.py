@@ -88,3 +88,9 @@ class ServerConfig:
     #: Live channels of one app that nobody has joined (started by attribute writes).
     #: Beyond: a write to another such channel is answered ``TOO_OFTEN``.
     max_empty_channels_per_app: int = 1000
+    #: Bytes waiting to be written to one client (with the write in progress) before
+    #: it is cut off as a slow consumer (close 3008). 4 MiB holds 128 messages of 32 KB
+    #: (a quarter second of one sender at Agora's full 500/s) on top of the kernel's
+    #: send buffer: a reader that keeps up never waits on it, one that stops reading
+    #: costs at most this much.
+    max_pending_bytes: int = 4 << 20

@@ -88,7 +88,7 @@ class Gateway:
         cfg = self.ctx.config
         wsio.set_nodelay(ws)
         wsio.set_timeout(ws, cfg.login_timeout)
-        link = Link(ws, peer, cfg.write_timeout, cfg.max_backlog)
+        link = Link(ws, peer, cfg.write_timeout, cfg.max_backlog, cfg.max_pending_bytes)
         reader = wsio.FrameReader(ws, cfg.max_frame_bytes, _ignore)
         if self._unauthenticated >= cfg.max_unauthenticated:
             # Too many sockets that have not logged in yet: refuse more until some do.
@@ -137,10 +137,13 @@ class Gateway:
         try:
             first, *rest = reader.read_batch()
             frame = codec.decode_client_frame(first, self.ctx.config.max_frame_bytes)
+        except WsProtocolError as exc:  # an OSError: it must be caught first
+            self._close_broken(link, exc)
+            return None, []
         except (OSError, wsio.PeerClosedError):
             link.close(DisconnectCode.STALE, "no login")
             return None, []
-        except (RemoteProtocolError, WsProtocolError, wsio.FrameTooBigError) as exc:
+        except (RemoteProtocolError, wsio.FrameTooBigError) as exc:
             self._refuse(link, None, DisconnectCode.PROTOCOL_ERROR, f"bad first frame: {exc}")
             return None, []
         if not isinstance(frame, Login):
@@ -187,6 +190,12 @@ class Gateway:
                 self._login_rates.clear()
             limiter = self._login_rates[key] = RateLimiter(self.ctx.config.login_rate, 1.0)
         return limiter.allow(now())
+
+    def _close_broken(self, link: Link, exc: WsProtocolError) -> None:
+        """A frame RFC 6455 forbids: close 1002 at once, with no RTM frame."""
+        self.ctx.stats.protocol_errors += 1
+        log.info("websocket_protocol_error", detail=str(exc)[:100], peer=link.peer)
+        link.close(wsio.CLOSE_PROTOCOL_ERROR, str(exc)[:100])
 
     def _refuse(self, link: Link, rid: int | None, code: DisconnectCode, detail: str) -> None:
         self.ctx.stats.protocol_errors += 1
@@ -284,6 +293,10 @@ class Gateway:
                 if link.idle:
                     why = "idle timeout"
                 break
+            except WsProtocolError as exc:  # an OSError: it must be caught first
+                why = f"websocket protocol error: {exc}"
+                self._close_broken(link, exc)
+                break
             except TimeoutError:
                 why = "idle timeout"
                 break
@@ -293,10 +306,6 @@ class Gateway:
             except wsio.FrameTooBigError:
                 why = "frame too big"
                 link.close(DisconnectCode.MESSAGE_TOO_BIG, "frame too big")
-                break
-            except WsProtocolError as exc:
-                why = f"websocket protocol error: {exc}"
-                link.close(DisconnectCode.PROTOCOL_ERROR, "websocket protocol error")
                 break
         if link.stalled:
             why = "slow consumer"

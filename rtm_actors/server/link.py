@@ -28,8 +28,9 @@ class Link:
     cannot take waits, with every frame sent after it, for a flusher greenlet that
     writes them in order. So a channel can write its members' frames itself, between
     the frames their sessions write, and a member that does not read holds up nobody
-    but itself: more than ``max_pending`` frames waiting, or a write stuck past
-    ``write_timeout``, cut it off as a slow consumer.
+    but itself: more than ``max_pending`` frames or ``max_pending_bytes`` bytes
+    waiting (a frame may be 256 KiB: a count alone would let one socket hold a
+    gigabyte), or a write stuck past ``write_timeout``, cut it off as a slow consumer.
 
     On a plain socket every frame sent while the event loop runs one round (the
     greenlets it woke, one after another) goes out in one write when the round ends:
@@ -41,11 +42,13 @@ class Link:
         "_close_after_flush",
         "_held",
         "_pending",
+        "_pending_bytes",
         "closed",
         "id",
         "idle",
         "last_rx",
         "max_pending",
+        "max_pending_bytes",
         "peer",
         "raw",
         "sock",
@@ -56,7 +59,12 @@ class Link:
     )
 
     def __init__(
-        self, ws: Any, peer: str = "", write_timeout: float = 5.0, max_pending: int = 5000
+        self,
+        ws: Any,
+        peer: str = "",
+        write_timeout: float = 5.0,
+        max_pending: int = 5000,
+        max_pending_bytes: int = 4 << 20,
     ) -> None:
         self.id = next(_link_ids)
         #: Loop time of the last frame read (the gateway updates it).
@@ -67,6 +75,7 @@ class Link:
         self.peer = peer
         self.write_timeout = write_timeout
         self.max_pending = max_pending
+        self.max_pending_bytes = max_pending_bytes
         #: The checked login token (its expiry drives the session's token timers).
         self.token: Any = None
         self.closed = False
@@ -76,6 +85,8 @@ class Link:
         self.idle = False
         #: Frames waiting for the flusher (None: no flusher, the socket takes writes).
         self._pending: list[bytes] | None = None
+        #: Bytes waiting for the flusher, with those of the write it is in.
+        self._pending_bytes = 0
         self._close_after_flush = False
         #: Frames sent during this round of the event loop (None: none yet).
         self._held: list[bytes] | None = None
@@ -90,7 +101,8 @@ class Link:
             return False
         pending = self._pending
         if pending is not None:
-            if len(pending) >= self.max_pending:
+            self._pending_bytes += len(data)
+            if len(pending) >= self.max_pending or self._pending_bytes > self.max_pending_bytes:
                 self._cut_off()
                 return False
             pending.append(data)
@@ -104,6 +116,7 @@ class Link:
         if self.raw is None:
             # TLS: a write may block, so the flusher greenlet does them all.
             self._pending = [data]
+            self._pending_bytes = len(data)
             gevent.spawn(self._flush)
             return True
         self._held = [data]
@@ -131,6 +144,7 @@ class Link:
         if sent < len(data):
             # The socket's buffer is full: the rest, and all after it, go by the flusher.
             self._pending = [data[sent:]]
+            self._pending_bytes = len(data) - sent
             gevent.spawn(self._flush)
         return True
 
@@ -143,6 +157,7 @@ class Link:
                 pending.clear()
                 with gevent.Timeout(self.write_timeout, wsio.SlowConsumerError):
                     self.sock.sendall(data)
+                self._pending_bytes -= len(data)
         except wsio.SlowConsumerError:
             self._pending = None
             self._cut_off()

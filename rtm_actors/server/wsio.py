@@ -10,6 +10,8 @@ once can go to many sockets.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import socket
 import struct
@@ -18,8 +20,11 @@ from typing import Any, Final
 
 import gevent
 import gevent.ssl
+import structlog
 from geventwebsocket.exceptions import ProtocolError
 from geventwebsocket.handler import WebSocketHandler
+
+log = structlog.get_logger("rtm_actors.server.wsio")
 
 OP_CONTINUATION: Final = 0x0
 OP_TEXT: Final = 0x1
@@ -28,9 +33,18 @@ OP_CLOSE: Final = 0x8
 OP_PING: Final = 0x9
 OP_PONG: Final = 0xA
 
+#: RFC 6455's close code for a framing violation (ours, 3000-3999, are RTM-level).
+CLOSE_PROTOCOL_ERROR: Final = 1002
+#: RFC 6455 5.5: a control frame's payload is at most this many bytes.
+MAX_CONTROL_PAYLOAD: Final = 125
+#: Fragments in one message. Browsers and common client libraries send a message in
+#: one frame, and those that fragment cut at 4 KB or more (64 pieces of 256 KiB);
+#: without a cap an attacker's empty fragments (2 bytes each) grow a list forever.
+MAX_FRAGMENTS: Final = 1024
+
 
 class FrameTooBigError(Exception):
-    """A message is larger than the server reads."""
+    """A message is larger than the server reads (or in more than ``MAX_FRAGMENTS``)."""
 
 
 class PeerClosedError(Exception):
@@ -82,6 +96,20 @@ def close_frame(code: int, reason: str = "") -> bytes:
     return frame(struct.pack("!H", code) + reason.encode("utf-8")[:123], OP_CLOSE)
 
 
+def check_header(b0: int, b1: int, length: int) -> None:
+    """Raise ``ProtocolError`` for a client frame header RFC 6455 forbids: reserved
+    bits (no extension is negotiated), no mask (5.1), a control frame that is
+    fragmented or over 125 bytes (5.5). Checked at the header, before the payload."""
+    if b0 & 0x70:
+        raise ProtocolError("reserved bits set")
+    if not b1 & 0x80:
+        raise ProtocolError("unmasked client frame")
+    if b0 & 0x08 and not b0 & 0x80:
+        raise ProtocolError("fragmented control frame")
+    if b0 & 0x08 and length > MAX_CONTROL_PAYLOAD:
+        raise ProtocolError(f"control frame of {length} bytes")
+
+
 class FrameReader:
     """Reads a client's messages in batches: one buffered read, every frame it holds.
 
@@ -90,8 +118,11 @@ class FrameReader:
     so bytes buffered during the handshake come first, then ``recv``), then parses
     every complete frame from its own buffer. The size check is made on each header
     before its payload is waited for, pings go to ``on_ping``, pongs are dropped,
-    fragments are joined. An error found after some messages of a batch is raised at
-    the next call, so the messages before it are not lost.
+    fragments are joined. RFC 6455 is enforced as a server must: an unmasked frame,
+    a reserved bit, an unknown opcode, a fragment out of order or a control frame that
+    is fragmented or over 125 bytes is a ``ProtocolError`` (close 1002). An error
+    found after some messages of a batch is raised at the next call, so the messages
+    before it are not lost.
 
     ``on_ping`` should have the socket's one writer send the pong, so that two
     greenlets never interleave writes on the socket.
@@ -164,18 +195,15 @@ class FrameReader:
                 start, length = payload_span(buf, pos, end)
                 if start < 0:
                     break
-                if b0 & 0x70:
-                    raise ProtocolError("reserved bits set")
+                # One test for the rare cases: reserved bits, control frames, no mask.
+                if b0 & 0x78 or not buf[pos + 1] & 0x80:
+                    check_header(b0, buf[pos + 1], length)
                 if self._size + length > self.max_bytes:
                     raise FrameTooBigError(self._size + length)
-                masked = buf[pos + 1] & 0x80
-                stop = start + (4 if masked else 0) + length
+                stop = start + 4 + length
                 if stop > end:
                     break
-                if masked:
-                    payload = unmask(bytes(buf[start + 4 : stop]), bytes(buf[start : start + 4]))
-                else:
-                    payload = bytes(buf[start:stop])
+                payload = unmask(bytes(buf[start + 4 : stop]), bytes(buf[start : start + 4]))
                 pos = stop
                 self._frame(b0, payload, out)
         finally:
@@ -201,6 +229,8 @@ class FrameReader:
             raise ProtocolError(f"unexpected opcode {op}")
         self._parts.append(payload)
         self._size += len(payload)
+        if len(self._parts) > MAX_FRAGMENTS:
+            raise FrameTooBigError(f"more than {MAX_FRAGMENTS} fragments")
         if b0 & 0x80:
             out.append(b"".join(self._parts))
             self._opcode = None
@@ -226,10 +256,62 @@ class LeanWebSocketHandler(WebSocketHandler):  # type: ignore[misc]
         if rfile is None:
             self.rfile = sock.makefile("rb", HANDSHAKE_BUFFER)
 
+    def upgrade_websocket(self) -> Any:
+        """Upgrade a websocket request, or answer a bad one 400 (426 for a version
+        other than 13) with one log line. (gevent-websocket's own answers are ``str``
+        bodies that pywsgi refuses: a 500 and a traceback per request.)"""
+        environ = self.environ
+        if not _asks_for_websocket(environ):
+            return None  # not a websocket request: the WSGI app answers it
+        refusal = handshake_refusal(environ, self.request_version)
+        if refusal is None:
+            return self.upgrade_connection()
+        status, headers, why = refusal
+        log.info(
+            "upgrade_refused",
+            status=status[:3],
+            why=why,
+            peer=f"{environ.get('REMOTE_ADDR', '?')}:{environ.get('REMOTE_PORT', '?')}",
+        )
+        self.start_response(status, [("Content-Type", "text/plain"), *headers])
+        return [why.encode() + b"\n"]
+
     def MessageClass(self, rfile: Any, *_args: Any) -> RequestHeaders:  # noqa: N802 (pywsgi's name)
         """The request's headers, read without ``email.parser`` (which gevent.pywsgi
         uses by way of ``http.client``: 7% of the server's time in a login storm)."""
         return RequestHeaders.read(rfile)
+
+
+#: The one websocket version served (RFC 6455); drafts 7 and 8 are not.
+WEBSOCKET_VERSION = "13"
+
+
+def _asks_for_websocket(environ: dict[str, Any]) -> bool:
+    return (
+        environ.get("REQUEST_METHOD") == "GET"
+        and environ.get("HTTP_UPGRADE", "").lower() == "websocket"
+        and "upgrade" in environ.get("HTTP_CONNECTION", "").lower()
+    )
+
+
+def handshake_refusal(
+    environ: dict[str, Any], request_version: str
+) -> tuple[str, list[tuple[str, str]], str] | None:
+    """Why a websocket upgrade request is refused, as (status, headers, reason); None
+    if it is good (RFC 6455 4.2.1: HTTP/1.1, version 13, a key of 16 bytes)."""
+    if request_version != "HTTP/1.1":
+        return "400 Bad Request", [], "websocket upgrade needs HTTP/1.1"
+    if environ.get("HTTP_SEC_WEBSOCKET_VERSION", "").strip() != WEBSOCKET_VERSION:
+        headers = [("Sec-WebSocket-Version", WEBSOCKET_VERSION)]
+        return "426 Upgrade Required", headers, "unsupported Sec-WebSocket-Version"
+    key = environ.get("HTTP_SEC_WEBSOCKET_KEY", "").strip()
+    try:
+        key_bytes = len(base64.b64decode(key, validate=True))
+    except (binascii.Error, ValueError):
+        key_bytes = 0
+    if key_bytes != 16:
+        return "400 Bad Request", [], "bad Sec-WebSocket-Key"
+    return None
 
 
 #: http.client's limits on a request's header section, kept.

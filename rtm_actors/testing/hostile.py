@@ -80,6 +80,8 @@ class HostileSocket:
         self._inbox = bytearray()
         #: The HTTP status line of the upgrade's answer, once read.
         self.status_line = ""
+        #: The upgrade answer's whole head (status line and headers), once read.
+        self.response_head = ""
 
     # -- sending ---------------------------------------------------------------
 
@@ -95,12 +97,28 @@ class HostileSocket:
         """Send the upgrade request; answer the HTTP status line (101 when upgraded)."""
         self.send(upgrade_request(self.url, **kwargs))
         head = self._read_until(b"\r\n\r\n")
-        self.status_line = head.split(b"\r\n", 1)[0].decode("latin-1")
+        self.response_head = head.decode("latin-1")
+        self.status_line = self.response_head.split("\r\n", 1)[0]
         return self.status_line
 
     def login(self, user_id: str, app_id: str = "testapp") -> None:
         """Send a login frame (the answer is left unread)."""
         self.send(client_frame(codec.encode(Login(1, app_id, user_id))))
+
+    def stream(self, data: bytes, seconds: float, max_bytes: int) -> int:
+        """Send ``data`` over and over for ``seconds`` or ``max_bytes`` at most, and
+        stop early once the server closes or stops reading (a send that cannot go on
+        for 1 s); answer the bytes sent. What the server answers is left unread."""
+        deadline = time.monotonic() + seconds
+        sent = 0
+        self.sock.settimeout(1.0)
+        try:
+            while sent < max_bytes and time.monotonic() < deadline:
+                self.sock.sendall(data)
+                sent += len(data)
+        except OSError:
+            pass
+        return sent
 
     # -- reading -----------------------------------------------------------------
 
@@ -120,6 +138,38 @@ class HostileSocket:
             if not self._fill(remaining):
                 return self._next_close_code() or None
 
+    def wait_text(self, marker: bytes, timeout: float = 5.0) -> bool:
+        """Read until a frame whose payload holds ``marker`` (True) or ``timeout``,
+        a close or EOF (False); frames before it are dropped."""
+        deadline = time.monotonic() + timeout
+        while True:
+            while (got := self._next_frame()) is not None:
+                if got[0] == OP_CLOSE:
+                    return False
+                if marker in got[1]:
+                    return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not self._fill(remaining):
+                return False
+
+    def _next_frame(self) -> tuple[int, bytes] | None:
+        """The next whole frame (opcode, payload) taken off the inbox; None if none
+        is in yet."""
+        buf = self._inbox
+        if len(buf) < 2:
+            return None
+        n, start = buf[1] & 0x7F, 2
+        if n >= 126:
+            start = 4 if n == 126 else 10
+            if len(buf) < start:
+                return None
+            n = int.from_bytes(buf[2:start], "big")
+        if len(buf) < start + n:
+            return None
+        frame = buf[0] & 0x0F, bytes(buf[start : start + n])
+        del buf[: start + n]
+        return frame
+
     def is_open_after(self, seconds: float) -> bool:
         """Whether the connection is still open ``seconds`` from now (reads meanwhile)."""
         try:
@@ -135,22 +185,8 @@ class HostileSocket:
     def _next_close_code(self) -> int | None:
         """Consume whole frames from the inbox; the first close frame's code (-1: one
         without a code), None if none is in yet."""
-        buf = self._inbox
-        while len(buf) >= 2:
-            n = buf[1] & 0x7F
-            start = 2
-            if n == 126:
-                if len(buf) < 4:
-                    return None
-                n, start = struct.unpack("!H", buf[2:4])[0], 4
-            elif n == 127:
-                if len(buf) < 10:
-                    return None
-                n, start = struct.unpack("!Q", buf[2:10])[0], 10
-            if len(buf) < start + n:
-                return None
-            opcode, payload = buf[0] & 0x0F, bytes(buf[start : start + n])
-            del buf[: start + n]
+        while (got := self._next_frame()) is not None:
+            opcode, payload = got
             if opcode == OP_CLOSE:
                 return struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else -1
         return None
@@ -222,6 +258,9 @@ class Probe:
         self._services: list[Any] = []
         self._received: Any = None
         self._ready = gevent.event.Event()
+        #: Set by ``stop``: the sender ends after the message in flight (killing it
+        #: mid-send would leave one message received but not counted as sent).
+        self._stopping = False
 
     def start(self, timeout: float = 10.0) -> Probe:
         """Log the pair in and start sending (returns once both are logged in)."""
@@ -241,6 +280,8 @@ class Probe:
         ):
             gevent.sleep(self.interval)
         if self._greenlet is not None:
+            self._stopping = True
+            self._greenlet.join(timeout)
             self._greenlet.kill()
             self._greenlet = None
         gevent.sleep(0.2)  # the last message's push may trail its receipt
@@ -265,7 +306,7 @@ class Probe:
             return
         finally:
             self._ready.set()
-        while True:
+        while not self._stopping:
             began = time.monotonic()
             try:
                 code = sender.send_message_to_peer(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from types import SimpleNamespace
 
 import gevent.socket
 import pytest
@@ -12,6 +13,7 @@ from rtm_actors.client.link import ClientLink
 from rtm_actors.protocol import codec
 from rtm_actors.protocol.codes import DisconnectCode, LoginErrCode
 from rtm_actors.protocol.frames import Error, Login, LoginOk, Ping, Pong, Reply
+from rtm_actors.server import wsio
 from rtm_actors.testing import wait_until
 
 pytestmark = pytest.mark.integration
@@ -128,6 +130,8 @@ def test_raw_garbage_bytes_on_the_socket_do_not_hurt_the_server(server, logged_i
     raw.login("raw2")
     raw.link._sock.sendall(b"\x8f\x85\x00\x00\x00\x00hello")
     wait_until(lambda: raw.closed)
+    # Opcode 0xF is reserved: a websocket protocol error, RFC 6455's 1002.
+    assert raw.link.close_code == wsio.CLOSE_PROTOCOL_ERROR
     still_serves(server, logged_in)
 
 
@@ -195,3 +199,36 @@ def test_unauthenticated_connections_are_capped_and_time_out():
         assert {c.link.close_code for c in idle} == {DisconnectCode.STALE}
         ok = RawClient(srv.url)
         ok.login("latecomer")
+
+
+@pytest.mark.parametrize(
+    ("key", "version", "status"),
+    [
+        ("not base64!", "13", b"400"),
+        ("c2hvcnQ=", "13", b"400"),
+        ("dGhlIHNhbXBsZSBub25jZQ==", "12", b"426"),
+    ],
+    ids=["garbage key", "short key", "version 12"],
+)
+def test_a_bad_upgrade_gets_400_or_426_and_one_log_line(
+    server, capfd, monkeypatch, key, version, status
+):
+    """A bad Sec-WebSocket-Key answers 400, a version other than 13 answers 426 naming
+    13; the server logs one structlog line and no traceback."""
+    request = (
+        "GET /rtm HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: {version}\r\n\r\n"
+    )
+    logged: list[tuple[str, dict]] = []
+    recorder = SimpleNamespace(info=lambda e, **kw: logged.append((e, kw)))
+    monkeypatch.setattr(wsio, "log", recorder, raising=False)  # (absent before the fix)
+    with gevent.socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(request.encode())
+        sock.settimeout(5)
+        data = sock.recv(4096)
+    gevent.sleep(0.1)
+    assert data.startswith(b"HTTP/1.1 " + status), data
+    if status == b"426":
+        assert b"Sec-WebSocket-Version: 13\r\n" in data
+    assert [event for event, _ in logged] == ["upgrade_refused"]
+    assert "Traceback" not in capfd.readouterr().err
