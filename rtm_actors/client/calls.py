@@ -150,6 +150,11 @@ class FailedAtSend:
     """The caller was not logged in: the machine already failed; report it."""
 
 
+@dataclass(frozen=True, slots=True)
+class RefusedByServer:
+    """The server refused to start the invitation (a limit: docs/security.md)."""
+
+
 class InvitationActor(GeventActor):
     """One invitation on the client: feeds the server's events to its machine."""
 
@@ -182,6 +187,9 @@ class InvitationActor(GeventActor):
                     self._report(machines.Outcome.FAILED)
             case FailedAtSend():
                 self._report(machines.Outcome.FAILED)
+            case RefusedByServer():
+                if inv.machine.refused_at_send():
+                    self._report(machines.Outcome.FAILED)
         if inv.state in (machines.LOCAL_TERMINAL | machines.REMOTE_TERMINAL):
             self.stop()
 
@@ -208,6 +216,24 @@ class InvitationRequest(Request):
     timeout_code = Api.ALREADY_END
     failure_code = Api.ALREADY_END
     what = "invitation"
+    #: The invitation's actor, for a send: told when the server refuses to start it,
+    #: since no event will ever come for an invitation that never started.
+    invitation: Any = None
+
+    def settle(self, reply: Any, state: ClientState, notify: Any) -> None:
+        super().settle(reply, state, notify)
+        if reply.code != Api.OK:
+            self._not_started()
+
+    def expire(self, notify: Any) -> None:
+        # Unanswered for longer than an invitation lives: whatever the server did,
+        # it is over, and no event will come for it now.
+        super().expire(notify)
+        self._not_started()
+
+    def _not_started(self) -> None:
+        if self.invitation is not None:
+            try_tell(self.invitation, RefusedByServer())
 
     def _finish(self, code: IntEnum, value: Any, notify: Any) -> None:
         self.future.resolve(code)
@@ -252,7 +278,7 @@ class RtmCallManager:
             invitation.content,
             invitation.channel_id,
         )
-        self._request(frame)
+        self._request(frame, invitation=actor)
         return Api.OK
 
     def cancel_local_invitation(self, invitation: LocalCallInvitation) -> Api:
@@ -286,7 +312,9 @@ class RtmCallManager:
         """Stop receiving invitations through this manager."""
         self._service._forget_call_manager(self)
 
-    def _request(self, frame: Any) -> None:
+    def _request(self, frame: Any, invitation: Any = None) -> None:
         # Kept (and re-sent after reconnects) as long as an invitation can live: if the
         # session ends first, the invitation fails through SessionLost instead.
-        self._service._send_frame_request(InvitationRequest, frame, _INVITATION_LIFETIME)
+        self._service._send_frame_request(
+            InvitationRequest, frame, _INVITATION_LIFETIME, invitation=invitation
+        )

@@ -120,6 +120,14 @@ class LocalInvitation:
             return True
         return False
 
+    def refused_at_send(self) -> bool:
+        """The server did not start it (over the caller's invitation limits): it ends
+        as an invitation that expired unanswered, the nearest of Agora's codes."""
+        if self.state is L.SENT_TO_REMOTE:
+            self.state, self.error = L.FAILURE, LocalErr.INVITATION_EXPIRE
+            return True
+        return False
+
 
 _LOCAL_END = {
     Outcome.ACCEPTED: L.ACCEPTED_BY_REMOTE,

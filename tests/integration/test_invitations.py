@@ -237,3 +237,21 @@ AGREE = {
     L.CANCELED: R.CANCELED,
     L.FAILURE: R.FAILURE,
 }
+
+
+def test_an_invitation_over_the_callers_limit_fails_instead_of_hanging(make_client):
+    """The server refuses a second live invitation (max_live_invitations=1): the caller's
+    SDK ends it with on_local_invitation_failure(INVITATION_EXPIRE), not SENT_TO_REMOTE
+    for ever; the first one lives on."""
+    with running_server(max_live_invitations=1) as srv:
+        rtm, _ = make_client(srv.url)
+        rtm.login(None, "alice").get(timeout=5)
+        rec = CallRecorder()
+        manager = rtm.get_rtm_call_manager(rec)
+        first = invite(manager, "bob")
+        second = invite(manager, "carol")
+        ((failed, code),) = rec.wait_for("on_local_invitation_failure")
+        assert failed is second
+        assert code is LocalErr.INVITATION_EXPIRE
+        assert second.state is L.FAILURE
+        assert first.state is L.SENT_TO_REMOTE
