@@ -54,7 +54,6 @@ class AdminApp:
         self._actions[action](body.app_id, body.user_id)
         return _answer(start_response, "200 OK", f"{action}ned {body.user_id}\n".encode())
 
-
     def _authorized(self, header: str) -> bool:
         """``Authorization: Bearer <token>`` exactly: a bare token is refused too (it
         would let a token sent where a Bearer is not expected work here)."""

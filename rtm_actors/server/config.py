@@ -63,3 +63,11 @@ class ServerConfig:
     #: its TTL. A dead node is noticed within ``node_expiry + node_heartbeat`` seconds.
     node_heartbeat: float = 1.0
     node_expiry: float = 3.0
+    # -- admission (issue 15): every socket has a deadline and a place in a cap ------
+    #: An accepted socket must complete its HTTP request (the websocket upgrade, or a
+    #: probe) within this many seconds of the accept, or it is closed without an answer.
+    request_timeout: float = 10.0
+    #: Open sockets at most; 0: the open-file limit less a reserve (64 or a tenth).
+    #: Beyond it the oldest socket not logged in is closed, or, if all are logged in,
+    #: the newcomer is refused (HTTP 503).
+    max_connections: int = 0

@@ -20,6 +20,7 @@ from rtm_actors.protocol.codes import ConnectionChangeReason
 from rtm_actors.runtime import Supervisor, try_tell
 from rtm_actors.server import messages as m
 from rtm_actors.server.admin import AdminApp
+from rtm_actors.server.admission import AdmittingWSGIServer
 from rtm_actors.server.config import ServerConfig
 from rtm_actors.server.context import ServerContext
 from rtm_actors.server.gateway import Gateway
@@ -92,10 +93,12 @@ class RtmServer:
     def start(self) -> Self:
         """Open the store, start the supervisor and listen; return once listening."""
         configure_logging()
-        self._ensure_started()
-        self._http = WSGIServer(
+        gateway = self._ensure_started()
+        self._http = AdmittingWSGIServer(
             (self.host, self.port),
-            self.wsgi_app,
+            gateway,
+            admission=gateway.admission,
+            request_timeout=self.config.request_timeout,
             handler_class=LeanWebSocketHandler,
             backlog=2048,
             log=None,
