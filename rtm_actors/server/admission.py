@@ -158,6 +158,7 @@ class Admission:
         self._waiting: dict[Connection, None] = {}
         self.evicted = _Tally("connections_evicted", "oldest waiting sockets closed for newcomers")
         self.refused = _Tally("connections_refused", "every socket is logged in: newcomers refused")
+        self.accept_failed = _Tally("accept_failed", "out of file descriptors: raise ulimit -n")
 
     @property
     def total(self) -> int:
@@ -248,7 +249,6 @@ class AdmittingWSGIServer(WSGIServer):
         super().__init__(*args, **kwargs)
         self.admission = admission
         self.request_timeout = request_timeout
-        self.out_of_files = _Tally("accept_failed", "out of file descriptors: raise ulimit -n")
 
     def do_read(self) -> Any:
         try:
@@ -256,7 +256,7 @@ class AdmittingWSGIServer(WSGIServer):
         except OSError as exc:
             if exc.errno not in _OUT_OF_FILES:
                 raise
-            self.out_of_files.note(error=errno.errorcode.get(exc.errno or 0, "?"))
+            self.admission.accept_failed.note(error=errno.errorcode.get(exc.errno or 0, "?"))
             self._pause_accepting()
             return None
 

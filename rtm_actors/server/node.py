@@ -232,10 +232,14 @@ class RtmServer:
                 self._ctx.cluster.start(self._ctx, self.url)
             admin = AdminApp(self._admin_token, self.ban, self.unban) if self._admin_token else None
             if self._metrics:
-                self._registry = node_registry(lambda: self._ctx, self._ready)
+                self._registry = node_registry(lambda: self._ctx, self._ready, self._admission)
             ops = OpsApp(self._registry, self._healthy, self._ready)
             self._gateway = Gateway(self._ctx, self.path, admin, ops)
         return self._gateway
+
+    def _admission(self) -> Any:
+        """The gateway's socket counts (for /metrics), once started."""
+        return self._gateway.admission if self._gateway is not None else None
 
     def _ready(self) -> bool:
         """Serving (or mounted and started) and not stopping: take new clients."""

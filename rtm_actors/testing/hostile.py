@@ -102,6 +102,19 @@ class HostileSocket:
         """Send a login frame (the answer is left unread)."""
         self.send(client_frame(codec.encode(Login(1, app_id, user_id))))
 
+    def ping(self) -> bool:
+        """Send an empty ping frame (traffic that is not a login)."""
+        return self.send(client_frame(b"", OP_PING))
+
+    def trickle(self, data: bytes, interval: float) -> int:
+        """Send ``data`` one byte every ``interval`` seconds until it is all sent or the
+        server closes; answer how many bytes went."""
+        for sent in range(len(data)):
+            if not self.send(data[sent : sent + 1]):
+                return sent
+            gevent.sleep(interval)
+        return len(data)
+
     # -- reading -----------------------------------------------------------------
 
     def close_code(self, timeout: float = 15.0) -> int | None:
@@ -126,6 +139,17 @@ class HostileSocket:
             self.close_code(seconds)
         except TimeoutError:
             return True
+        return False
+
+    def ends_within(self, timeout: float) -> bool:
+        """Read (and drop) whatever comes until the server ends the connection: True if
+        it did within ``timeout``. For sockets that never upgraded (HTTP answers are not
+        frames, so ``close_code`` does not apply)."""
+        deadline = time.monotonic() + timeout
+        while (remaining := deadline - time.monotonic()) > 0:
+            if not self._fill(remaining):
+                return True
+            self._inbox.clear()
         return False
 
     def close(self) -> None:
@@ -222,6 +246,7 @@ class Probe:
         self._services: list[Any] = []
         self._received: Any = None
         self._ready = gevent.event.Event()
+        self._stopping = False
 
     def start(self, timeout: float = 10.0) -> Probe:
         """Log the pair in and start sending (returns once both are logged in)."""
@@ -241,6 +266,10 @@ class Probe:
         ):
             gevent.sleep(self.interval)
         if self._greenlet is not None:
+            # Let a send under way finish and be counted (killed mid-send, a message
+            # could arrive uncounted).
+            self._stopping = True
+            self._greenlet.join(timeout)
             self._greenlet.kill()
             self._greenlet = None
         gevent.sleep(0.2)  # the last message's push may trail its receipt
@@ -265,7 +294,7 @@ class Probe:
             return
         finally:
             self._ready.set()
-        while True:
+        while not self._stopping:
             began = time.monotonic()
             try:
                 code = sender.send_message_to_peer(
