@@ -30,11 +30,11 @@ DEADLINE = 1.0
 SLACK = 2.0
 
 
-def endings(socks: list[HostileSocket], within: float) -> list[int | None | str]:
+def endings(socks: list[HostileSocket], within: float) -> list[int | str | None]:
     """Each socket's close code (None: ended with no close frame; "open": still open
     after ``within`` seconds from now, in all)."""
     deadline = time.monotonic() + within
-    out: list[int | None | str] = []
+    out: list[int | str | None] = []
     for sock in socks:
         try:
             out.append(sock.close_code(max(0.01, deadline - time.monotonic())))
