@@ -170,18 +170,25 @@ class Admission:
     ) -> Connection | None:
         """Count a new socket in ``phase`` with a deadline; None: refuse it (full of
         logged-in users). Evicts the oldest waiting socket when a cap is reached."""
-        if len(self._waiting) >= self.max_waiting or self.total >= self.max_connections:
-            oldest = next(iter(self._waiting), None)
-            if oldest is None:
-                self.refused.note(limit=self.max_connections)
-                return None
-            oldest.cut(EVICTED)
-            self.evicted.note(max_waiting=self.max_waiting, max_connections=self.max_connections)
+        full = len(self._waiting) >= self.max_waiting or self.total >= self.max_connections
+        if full and not self.make_room():
+            self.refused.note(limit=self.max_connections)
+            return None
         conn = Connection(self, greenlet, phase)
         self.counts[phase] += 1
         self._waiting[conn] = None
         conn.arm(seconds, cutoff)
         return conn
+
+    def make_room(self) -> bool:
+        """Evict the oldest waiting connection (its descriptor is free once its greenlet
+        has run); False if none is waiting."""
+        oldest = next(iter(self._waiting), None)
+        if oldest is None:
+            return False
+        oldest.cut(EVICTED)
+        self.evicted.note(max_waiting=self.max_waiting, max_connections=self.max_connections)
+        return True
 
     def move(self, conn: Connection, phase: Phase) -> None:
         """``conn`` goes on to a later phase."""
@@ -225,8 +232,10 @@ class _Tally:
 
 #: accept() errors that mean "out of file descriptors or memory": wait, do not spin.
 _OUT_OF_FILES: Final = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
-#: How long accepting pauses after such an error (a pending client waits in the backlog).
+#: How long accepting pauses after such an error (a pending client waits in the backlog),
+#: and how many waiting sockets are evicted meanwhile to free descriptors.
 ACCEPT_PAUSE: Final = 0.1
+EVICT_ON_EMFILE: Final = 16
 #: What a refused socket is sent before it is closed (best effort, never waited for).
 BUSY_RESPONSE: Final = (
     b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 12\r\nConnection: close\r\n"
@@ -257,6 +266,10 @@ class AdmittingWSGIServer(WSGIServer):
             if exc.errno not in _OUT_OF_FILES:
                 raise
             self.admission.accept_failed.note(error=errno.errorcode.get(exc.errno or 0, "?"))
+            # Free descriptors for the next tries: the oldest unauthenticated sockets'.
+            for _ in range(EVICT_ON_EMFILE):
+                if not self.admission.make_room():
+                    break
             self._pause_accepting()
             return None
 

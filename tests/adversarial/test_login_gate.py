@@ -162,17 +162,17 @@ def test_running_out_of_files_on_accept_logs_once_and_does_not_spin(
     start_server, hostile, tmp_path
 ):
     """Configured past its file limit, the server that runs out of descriptors on accept
-    logs it once (not a traceback per accept), does not spin, and serves again once the
-    request deadline has freed descriptors."""
+    logs it once (not a traceback per accept), does not spin, and serves again: each
+    failed accept evicts the oldest unauthenticated socket."""
     log_path = tmp_path / "server.log"
     target = start_server(
-        nofile=128, max_connections=10_000, request_timeout=DEADLINE, log_path=str(log_path)
+        nofile=128, max_connections=10_000, request_timeout=30.0, log_path=str(log_path)
     )
     cpu_before = _cpu_seconds(target.pid)
     socks = [hostile(target) for _ in range(200)]
     gevent.sleep(DEADLINE)
     assert _cpu_seconds(target.pid) - cpu_before < 0.5 * DEADLINE
-    assert target.get("/healthz", timeout=3 * DEADLINE + SLACK)[0] == 200
+    assert target.get("/healthz", timeout=SLACK)[0] == 200
     for sock in socks:
         sock.close()
     log = log_path.read_text()
