@@ -19,11 +19,13 @@ class ServerConfig:
     idle_timeout: float = 10.0
     #: A write stuck this long means the client is not reading: it is cut off as slow.
     write_timeout: float = 5.0
-    #: A new websocket must log in within this many seconds.
+    #: A new websocket must log in within this many seconds of its upgrade, whatever it
+    #: sends meanwhile (close 3009 "no login").
     login_timeout: float = 10.0
     #: Heartbeat interval the server asks clients to keep (seconds).
     heartbeat_interval: float = 2.0
-    #: Connections allowed to be waiting for their login at once (beyond: refused).
+    #: Sockets not logged in (before the upgrade or the login) held at once; beyond it
+    #: the oldest is closed to make room (server/admission.py).
     max_unauthenticated: int = 1000
     #: Logins per user id per second across the server (Agora's client limit is 2/s).
     login_rate: int = 5
