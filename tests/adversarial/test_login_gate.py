@@ -208,3 +208,18 @@ def _cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / 100
+
+
+def test_when_every_socket_is_logged_in_a_newcomer_gets_503(start_server, hostile, probe):
+    """At max_connections with every socket logged in, nobody is evicted: a newcomer is
+    answered 503 and closed, and the logged-in users carry on."""
+    target = start_server(max_connections=4)
+    pair = probe(target)
+    users = [upgraded(hostile(target)) for _ in range(2)]
+    for n, sock in enumerate(users):
+        sock.login(f"user{n}")
+    gevent.sleep(0.3)
+    newcomer = hostile(target)
+    assert "503" in newcomer.upgrade()
+    assert newcomer.ends_within(SLACK)
+    pair.stop().assert_healthy()
