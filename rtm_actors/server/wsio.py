@@ -245,6 +245,13 @@ class LeanWebSocketHandler(WebSocketHandler):  # type: ignore[misc]
             raise v
         super().handle_error(t, v, tb)
 
+    def _handle_client_error(self, ex: BaseException) -> Any:
+        """A connection reset while the request is read just ends the connection:
+        pywsgi prints a traceback for each, a log flood any client can cause."""
+        if isinstance(ex, ConnectionError):
+            return None
+        return super()._handle_client_error(ex)
+
     def MessageClass(self, rfile: Any, *_args: Any) -> RequestHeaders:  # noqa: N802 (pywsgi's name)
         """The request's headers, read without ``email.parser`` (which gevent.pywsgi
         uses by way of ``http.client``: 7% of the server's time in a login storm)."""

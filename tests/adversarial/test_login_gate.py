@@ -9,6 +9,8 @@ descriptors stay bounded, and a probe pair of real users still logs in meanwhile
 from __future__ import annotations
 
 import re
+import socket
+import struct
 import time
 
 import gevent
@@ -223,3 +225,19 @@ def test_when_every_socket_is_logged_in_a_newcomer_gets_503(start_server, hostil
     assert "503" in newcomer.upgrade()
     assert newcomer.ends_within(SLACK)
     pair.stop().assert_healthy()
+
+
+def test_resets_in_the_middle_of_the_headers_are_not_logged(start_server, hostile, tmp_path):
+    """Connections reset half-way through their headers end quietly: no traceback per
+    connection (a log flood any client could cause)."""
+    log_path = tmp_path / "server.log"
+    target = start_server(log_path=str(log_path))
+    for _ in range(20):
+        sock = hostile(target)
+        sock.send(b"GET /rtm HTTP/1.1\r\nHost: x\r\n")
+        gevent.sleep(0.01)
+        sock.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
+    gevent.sleep(0.5)
+    assert target.get("/healthz")[0] == 200
+    assert "Traceback" not in log_path.read_text()
