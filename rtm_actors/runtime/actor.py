@@ -190,6 +190,11 @@ class ChildExited:
     error: BaseException | None
 
 
+#: Actors' loop greenlets running now, in the process (for /metrics: counted where they
+#: run, as a walk of the garbage collector's objects would stall the server).
+LOOP_GREENLETS = [0]
+
+
 class GeventActor(pykka.Actor):
     """Base of every rtm_actors actor: a pykka actor whose loop is a greenlet.
 
@@ -264,9 +269,11 @@ class GeventActor(pykka.Actor):
             super()._actor_loop_setup()
 
     def _actor_loop(self) -> None:
+        LOOP_GREENLETS[0] += 1
         try:
             super()._actor_loop()
         finally:
+            LOOP_GREENLETS[0] -= 1
             if not self.actor_stopped.is_set():
                 # The greenlet was killed from outside (never do that: stop actors).
                 # Leave no zombie that looks alive and registered, nor hung asks.

@@ -20,11 +20,13 @@ class ServerConfig:
     idle_timeout: float = 10.0
     #: A write stuck this long means the client is not reading: it is cut off as slow.
     write_timeout: float = 5.0
-    #: A new websocket must log in within this many seconds.
+    #: A new websocket must log in within this many seconds of its upgrade, whatever it
+    #: sends meanwhile (close 3009 "no login").
     login_timeout: float = 10.0
     #: Heartbeat interval the server asks clients to keep (seconds).
     heartbeat_interval: float = 2.0
-    #: Connections allowed to be waiting for their login at once (beyond: refused).
+    #: Sockets not logged in (before the upgrade or the login) held at once; beyond it
+    #: the oldest is closed to make room (server/admission.py).
     max_unauthenticated: int = 1000
     #: Logins per user id per second across the server (Agora's client limit is 2/s).
     login_rate: int = 5
@@ -94,3 +96,11 @@ class ServerConfig:
     #: send buffer: a reader that keeps up never waits on it, one that stops reading
     #: costs at most this much.
     max_pending_bytes: int = 4 << 20
+    # -- admission (issue 15): every socket has a deadline and a place in a cap ------
+    #: An accepted socket must complete its HTTP request (the websocket upgrade, or a
+    #: probe) within this many seconds of the accept, or it is closed without an answer.
+    request_timeout: float = 10.0
+    #: Open sockets at most; 0: the open-file limit less a reserve (64 or a tenth).
+    #: Beyond it the oldest socket not logged in is closed, or, if all are logged in,
+    #: the newcomer is refused (HTTP 503).
+    max_connections: int = 0

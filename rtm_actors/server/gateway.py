@@ -35,6 +35,16 @@ from rtm_actors.protocol.restart import Restart
 from rtm_actors.runtime import Adopt, ChildSpec, now, try_tell as tell
 from rtm_actors.server import messages as m, wsio
 from rtm_actors.server.admin import AdminApp
+from rtm_actors.server.admission import (
+    CONNECTION_KEY,
+    EVICTED,
+    LOGIN_TIMEOUT,
+    Admission,
+    Connection,
+    Cutoff,
+    Phase,
+    default_max_connections,
+)
 from rtm_actors.server.context import ServerContext, check_token
 from rtm_actors.server.link import Link, close_taken_over
 from rtm_actors.server.ops import OpsApp
@@ -60,7 +70,11 @@ class Gateway:
         self.admin = admin
         self.ops = ops
         self._login_rates: dict[tuple[str, str], RateLimiter] = {}
-        self._unauthenticated = 0
+        cfg = ctx.config
+        #: Sockets by phase, with their deadlines and caps (see ``admission``).
+        self.admission = Admission(
+            cfg.max_connections or default_max_connections(), cfg.max_unauthenticated
+        )
         #: Logged-in links, for the idle sweep (and the greenlet sweeping, if any).
         self._links: set[Link] = set()
         self._sweeper: Any = None
@@ -77,37 +91,61 @@ class Gateway:
             return [b"rtm_actors: connect a websocket to " + self.path.encode() + b"\n"]
         peer = f"{environ.get('REMOTE_ADDR', '?')}:{environ.get('REMOTE_PORT', '?')}"
         try:
-            self.serve(ws, peer)
+            self.serve(ws, peer, environ.get(CONNECTION_KEY))
         finally:
             if not ws.closed:
                 ws.closed = True
         return []
 
-    def serve(self, ws: Any, peer: str) -> None:
-        """Run one websocket to its end: login, then the read loop."""
+    def serve(self, ws: Any, peer: str, conn: Connection | None = None) -> None:
+        """Run one websocket to its end: login, then the read loop. ``conn`` is its
+        place in ``admission`` (None when mounted in another server: admitted here)."""
         cfg = self.ctx.config
         wsio.set_nodelay(ws)
-        wsio.set_timeout(ws, cfg.login_timeout)
         link = Link(ws, peer, cfg.write_timeout, cfg.max_backlog, cfg.max_pending_bytes)
         reader = wsio.FrameReader(ws, cfg.max_frame_bytes, _ignore)
-        if self._unauthenticated >= cfg.max_unauthenticated:
-            # Too many sockets that have not logged in yet: refuse more until some do.
-            link.close(DisconnectCode.SHUTDOWN, "server busy: too many pending logins")
+        conn = self._await_login(conn)
+        if conn is None:
+            link.close(DisconnectCode.SHUTDOWN, "server busy: too many connections")
             return
-        self._unauthenticated += 1
+        try:
+            login, rest = self._login_by_deadline(link, reader, conn)
+            if login is not None:
+                self._serve_session(link, reader, login, rest)
+        finally:
+            conn.close()
+
+    def _login_by_deadline(
+        self, link: Link, reader: wsio.FrameReader, conn: Connection
+    ) -> tuple[Login | None, list[bytes]]:
+        """The login, if it comes before the connection's deadline (or its eviction)."""
         try:
             login, rest = self._read_login(link, reader)
-        finally:
-            self._unauthenticated -= 1
-        if login is None:
-            return
+        except Cutoff as cutoff:
+            link.close(cutoff.code, cutoff.reason)
+            return None, []
+        if login is not None and not conn.logged_in():
+            link.close(EVICTED.code, EVICTED.reason)  # cut off just as its login came in
+            return None, []
+        return login, rest
+
+    def _await_login(self, conn: Connection | None) -> Connection | None:
+        """Start the login deadline (absolute: a socket cannot re-arm it by sending)."""
+        timeout = self.ctx.config.login_timeout
+        if conn is None:
+            return self.admission.admit(gevent.getcurrent(), Phase.LOGIN, timeout, LOGIN_TIMEOUT)
+        conn.await_login(timeout)
+        return conn
+
+    def _serve_session(
+        self, link: Link, reader: wsio.FrameReader, login: Login, rest: list[bytes]
+    ) -> None:
         session = self._open_session(link, login, time.perf_counter())
         if session is None:
             return
         # A link silent past the idle timeout is dead: one sweep checks them all
         # (a socket timeout would arm a timer at every read). Writes have their own
         # bound (Link.write_timeout: a slow consumer).
-        wsio.set_timeout(ws, None)
         self._links.add(link)
         if self._sweeper is None:
             self._sweeper = gevent.spawn(self._sweep)

@@ -20,6 +20,7 @@ from rtm_actors.protocol.codes import ConnectionChangeReason
 from rtm_actors.runtime import Supervisor, try_tell
 from rtm_actors.server import messages as m
 from rtm_actors.server.admin import AdminApp
+from rtm_actors.server.admission import AdmittingWSGIServer
 from rtm_actors.server.config import ServerConfig
 from rtm_actors.server.context import ServerContext
 from rtm_actors.server.gateway import Gateway
@@ -98,10 +99,12 @@ class RtmServer:
     def start(self) -> Self:
         """Open the store, start the supervisor and listen; return once listening."""
         configure_logging()
-        self._ensure_started()
-        self._http = WSGIServer(
+        gateway = self._ensure_started()
+        self._http = AdmittingWSGIServer(
             (self.host, self.port),
-            self.wsgi_app,
+            gateway,
+            admission=gateway.admission,
+            request_timeout=self.config.request_timeout,
             handler_class=LeanWebSocketHandler,
             backlog=2048,
             log=None,
@@ -236,10 +239,14 @@ class RtmServer:
                 self._ctx.cluster.start(self._ctx, self.url)
             admin = AdminApp(self._admin_token, self.ban, self.unban) if self._admin_token else None
             if self._metrics:
-                self._registry = node_registry(lambda: self._ctx, self._ready)
+                self._registry = node_registry(lambda: self._ctx, self._ready, self._admission)
             ops = OpsApp(self._registry, self._healthy, self._ready, self._warnings)
             self._gateway = Gateway(self._ctx, self.path, admin, ops)
         return self._gateway
+
+    def _admission(self) -> Any:
+        """The gateway's socket counts (for /metrics), once started."""
+        return self._gateway.admission if self._gateway is not None else None
 
     def _ready(self) -> bool:
         """Serving (or mounted and started) and not stopping: take new clients."""

@@ -24,6 +24,8 @@ import structlog
 from geventwebsocket.exceptions import ProtocolError
 from geventwebsocket.handler import WebSocketHandler
 
+from rtm_actors.server.admission import CONNECTION_KEY, Cutoff
+
 log = structlog.get_logger("rtm_actors.server.wsio")
 
 OP_CONTINUATION: Final = 0x0
@@ -251,6 +253,10 @@ class LeanWebSocketHandler(WebSocketHandler):  # type: ignore[misc]
     the socket itself after that), so 1 KB does: 7 KB less for every idle user.
     """
 
+    #: The socket's place in ``Admission`` (set by ``AdmittingWSGIServer``; None when
+    #: mounted in another server), passed to the app in the environ.
+    connection: Any = None
+
     def __init__(self, sock: Any, address: Any, server: Any, rfile: Any = None) -> None:
         super().__init__(sock, address, server, rfile)
         if rfile is None:
@@ -275,6 +281,26 @@ class LeanWebSocketHandler(WebSocketHandler):  # type: ignore[misc]
         )
         self.start_response(status, [("Content-Type", "text/plain"), *headers])
         return [why.encode() + b"\n"]
+
+    def get_environ(self) -> Any:
+        """pywsgi's environ, with the connection under ``CONNECTION_KEY``."""
+        environ = super().get_environ()
+        environ[CONNECTION_KEY] = self.connection
+        return environ
+
+    def handle_error(self, t: Any, v: Any, tb: Any) -> None:
+        """A ``Cutoff`` (a deadline passed, or evicted) ends the connection: pywsgi
+        would log it as a crash and answer 500, to a client that may not read."""
+        if isinstance(v, Cutoff):
+            raise v
+        super().handle_error(t, v, tb)
+
+    def _handle_client_error(self, ex: BaseException) -> Any:
+        """A connection reset while the request is read just ends the connection:
+        pywsgi prints a traceback for each, a log flood any client can cause."""
+        if isinstance(ex, ConnectionError):
+            return None
+        return super()._handle_client_error(ex)
 
     def MessageClass(self, rfile: Any, *_args: Any) -> RequestHeaders:  # noqa: N802 (pywsgi's name)
         """The request's headers, read without ``email.parser`` (which gevent.pywsgi
@@ -375,13 +401,6 @@ def set_nodelay(ws: Any) -> None:
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
-def set_timeout(ws: Any, seconds: float | None) -> None:
-    """Bound every read and write on the socket: a silent or stuck peer errors out."""
-    sock = getattr(getattr(ws, "handler", None), "socket", None)
-    if sock is not None:
-        sock.settimeout(seconds)
 
 
 class SlowConsumerError(Exception):

@@ -120,6 +120,19 @@ class HostileSocket:
             pass
         return sent
 
+    def ping(self) -> bool:
+        """Send an empty ping frame (traffic that is not a login)."""
+        return self.send(client_frame(b"", OP_PING))
+
+    def trickle(self, data: bytes, interval: float) -> int:
+        """Send ``data`` one byte every ``interval`` seconds until it is all sent or the
+        server closes; answer how many bytes went."""
+        for sent in range(len(data)):
+            if not self.send(data[sent : sent + 1]):
+                return sent
+            gevent.sleep(interval)
+        return len(data)
+
     # -- reading -----------------------------------------------------------------
 
     def close_code(self, timeout: float = 15.0) -> int | None:
@@ -176,6 +189,17 @@ class HostileSocket:
             self.close_code(seconds)
         except TimeoutError:
             return True
+        return False
+
+    def ends_within(self, timeout: float) -> bool:
+        """Read (and drop) whatever comes until the server ends the connection: True if
+        it did within ``timeout``. For sockets that never upgraded (HTTP answers are not
+        frames, so ``close_code`` does not apply)."""
+        deadline = time.monotonic() + timeout
+        while (remaining := deadline - time.monotonic()) > 0:
+            if not self._fill(remaining):
+                return True
+            self._inbox.clear()
         return False
 
     def close(self) -> None:

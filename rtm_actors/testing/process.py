@@ -9,8 +9,10 @@ child runs the server as ``rtm-actors serve`` does (GC tuning, SIGTERM stops it)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -67,14 +69,25 @@ class ServerProcess:
 
 @contextmanager
 def server_process(
-    extra_env: dict[str, str] | None = None, startup_timeout: float = 20.0, **config: Any
+    extra_env: dict[str, str] | None = None,
+    startup_timeout: float = 20.0,
+    *,
+    nofile: int | None = None,
+    log_path: str | None = None,
+    **config: Any,
 ) -> Iterator[ServerProcess]:
-    """Run a server process with these ``ServerConfig`` fields; stop it after."""
+    """Run a server process with these ``ServerConfig`` fields; stop it after.
+
+    ``nofile``: the child's open-file limit (RLIMIT_NOFILE), set before it listens.
+    ``log_path``: a file for the child's log (stderr, warnings and up); else discarded.
+    """
     command = [sys.executable, "-m", "rtm_actors.testing.process", "--config", json.dumps(config)]
+    if nofile is not None:
+        command += ["--nofile", str(nofile)]
     env = {**os.environ, **(extra_env or {})}
-    proc = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
-    )
+    with contextlib.ExitStack() as files:
+        stderr: Any = files.enter_context(open(log_path, "w")) if log_path else subprocess.DEVNULL
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env)
     try:
         url = _wait_ready(proc, startup_timeout)
         yield ServerProcess(url, proc)
@@ -133,7 +146,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--config", default="{}", help="ServerConfig fields as JSON")
     parser.add_argument("--store", default="memory")
+    parser.add_argument("--nofile", type=int, help="open-file limit (RLIMIT_NOFILE) to run with")
     args = parser.parse_args(argv)
+    if args.nofile:
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (args.nofile, hard))
     configure_logging("warning")
     tune_for_server()
     server = RtmServer(

@@ -186,17 +186,19 @@ def test_a_crashed_session_is_cleaned_up_and_others_keep_working(server, logged_
 
 
 def test_unauthenticated_connections_are_capped_and_time_out():
-    """Beyond the cap of sockets waiting to log in, new ones are refused; idle ones are
-    closed after the login timeout; a real user still gets in."""
+    """Beyond the cap of sockets waiting to log in, the oldest is closed (3001) to make
+    room for the newcomer; idle ones are closed at the login timeout (3009); a real user
+    still gets in."""
     from rtm_actors.testing import running_server
 
     with running_server(max_unauthenticated=3, login_timeout=0.5) as srv:
         idle = [RawClient(srv.url) for _ in range(3)]
         extra = RawClient(srv.url)
-        wait_until(lambda: extra.closed, timeout=5)
-        assert extra.link.close_code == DisconnectCode.SHUTDOWN
-        wait_until(lambda: all(c.closed for c in idle), timeout=5)
-        assert {c.link.close_code for c in idle} == {DisconnectCode.STALE}
+        wait_until(lambda: idle[0].closed, timeout=5)
+        assert idle[0].link.close_code == DisconnectCode.SHUTDOWN
+        rest = [*idle[1:], extra]
+        wait_until(lambda: all(c.closed for c in rest), timeout=5)
+        assert {c.link.close_code for c in rest} == {DisconnectCode.STALE}
         ok = RawClient(srv.url)
         ok.login("latecomer")
 

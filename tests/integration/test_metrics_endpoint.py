@@ -10,8 +10,10 @@ from geventwebsocket.handler import WebSocketHandler
 
 import rtm_actors as ra
 from rtm_actors import InvitationApiCallErrCode as Api
-from rtm_actors.server import RtmServer
+from rtm_actors.protocol.codes import DisconnectCode
+from rtm_actors.server import RtmServer, ServerConfig
 from rtm_actors.testing import CuttableProxy, EventRecorder, running_server, wait_until
+from rtm_actors.testing.hostile import HostileSocket
 from rtm_actors.testing.http import http_get
 from rtm_actors.top import Snapshot, parse
 
@@ -187,3 +189,30 @@ def test_scrapes_do_not_block_other_traffic(make_client):
             assert future.get(timeout=10) is ra.PeerMessageErrCode.OK
         gevent.joinall(scrapers, timeout=10, raise_error=True)
         assert scrape(srv.port).value("rtm_deliveries_total", kind="peer") == 50
+
+
+def ping_every(sock: HostileSocket, interval: float) -> None:
+    while sock.ping():
+        gevent.sleep(interval)
+
+
+def test_mounted_in_another_server_the_login_deadline_and_socket_counts_hold():
+    """Mounted in the host's own WSGI server (no admission before the upgrade), an
+    upgraded socket is counted as waiting for its login and closed 3009 at the login
+    deadline even while it pings."""
+    node = RtmServer(store="memory", config=ServerConfig(login_timeout=0.5))
+    host = WSGIServer(("127.0.0.1", 0), node.wsgi_app, handler_class=WebSocketHandler, log=None)
+    host.start()
+    try:
+        sock = HostileSocket(f"ws://127.0.0.1:{host.server_port}/rtm")
+        assert "101" in sock.upgrade()
+        gevent.sleep(0.1)
+        assert scrape(host.server_port).value("rtm_sockets", state="login") == 1
+        pinger = gevent.spawn(ping_every, sock, 0.1)
+        assert sock.close_code(timeout=2.0) == DisconnectCode.STALE
+        pinger.kill()
+        assert scrape(host.server_port).value("rtm_sockets", state="login") == 0
+        sock.close()
+    finally:
+        node.stop()
+        host.stop(timeout=1)

@@ -30,10 +30,10 @@ def test_ban_aborts_the_session_and_refuses_later_logins(server, make_client):
     rtm.login(None, "mallory").get(timeout=5)
 
 
-def http_post(port: int, path: str, body: bytes, token: str) -> bytes:
+def http_post(port: int, path: str, body: bytes, token: str, scheme: str = "Bearer ") -> bytes:
     with gevent.socket.create_connection(("127.0.0.1", port)) as sock:
         sock.sendall(
-            f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+            f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: {scheme}{token}\r\n"
             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
             + body
         )
@@ -53,6 +53,16 @@ def test_ban_over_http_needs_the_admin_token(make_client):
         assert http_post(srv.port, "/rtm/admin/ban", b"{}", "s3cret").startswith(b"HTTP/1.1 400")
         assert http_post(srv.port, "/rtm/admin/ban", body, "s3cret").startswith(b"HTTP/1.1 200")
         rec.wait_for("on_connection_state_changed", lambda s, r: r is Reason.BANNED_BY_SERVER)
+
+
+@pytest.mark.parametrize("scheme", ["", "bearer ", "Basic ", "Bearer  "])
+def test_the_admin_token_counts_only_as_a_bearer_token(scheme):
+    """The right token under any scheme but ``Bearer <token>`` exactly is refused (401)."""
+    with running_server(server_options={"admin_token": "s3cret"}) as srv:
+        body = b'{"app_id": "testapp", "user_id": "mallory"}'
+        answer = http_post(srv.port, "/rtm/admin/ban", body, "s3cret", scheme=scheme)
+        assert answer.startswith(b"HTTP/1.1 401"), answer[:40]
+        assert ("testapp", "mallory") not in srv.context.bans
 
 
 @pytest.fixture
