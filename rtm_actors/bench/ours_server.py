@@ -1,9 +1,12 @@
 """Our server as the benchmark runs it: ``rtm-actors serve`` with the memory store and
-the per-session message rate limit out of the way.
+the per-user message and invitation limits out of the way.
 
 Agora's limit (1,500 messages per 3 s per session, ``ServerConfig.message_rate``)
 would cap the fanout workload's one sender at 500 messages/s; the benchmark measures
-what the server can carry, so the limit is raised far above any rate reached here.
+what the server can carry, so the limit is raised far above any rate reached here. The
+same goes for invitations (20 per 5 s and 32 in flight per caller by default, a bound on
+what one hostile user can make the server hold): the invite workload's callers each
+keep one in flight, back to back.
 Everything else is as ``rtm-actors serve`` runs it (garbage collector tuned included).
 Run as a process: ``python -m rtm_actors.bench.ours_server --port 8700``.
 """
@@ -34,7 +37,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging("warning")
     tune_for_server()
     server = RtmServer(
-        port=args.port, store="memory", config=ServerConfig(message_rate=UNLIMITED_RATE)
+        port=args.port,
+        store="memory",
+        config=ServerConfig(
+            message_rate=UNLIMITED_RATE, invitation_rate=(UNLIMITED_RATE, 5.0)
+        ),
     )
     server.start()
     stopping = gevent.event.Event()
