@@ -172,9 +172,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--settle", type=float, default=3.0, help="seconds an idle server is watched (3)"
     )
-    p.add_argument(
-        "--idle-timeout", type=float, default=90.0, help="longest wait for idle (90 s)"
-    )
+    p.add_argument("--idle-timeout", type=float, default=90.0, help="longest wait for idle (90 s)")
     p.add_argument("--json", dest="json_path", metavar="PATH", help="write the rounds here")
     return p.parse_args(argv)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rtm_actors.protocol.codes import LoginErrCode
-from rtm_actors.protocol.flow import RateLimiter, RecentIds
+from rtm_actors.protocol.flow import RateLimiter
 from rtm_actors.protocol.tokens import TokenCheck, verify_token
 from rtm_actors.server.channels import Channels
 from rtm_actors.server.config import ServerConfig
@@ -48,8 +48,6 @@ class ServerContext:
     bans: set[tuple[str, str]] = field(default_factory=set)
     #: Invitations in flight: (app id, caller id, invitation id) -> InvitationActor.
     invitations: dict[tuple[str, str, int], Any] = field(default_factory=dict)
-    #: Invitations that ended lately: a re-sent "invite" for one is not a new invitation.
-    ended_invitations: RecentIds[bool] = field(default_factory=lambda: RecentIds(65536))
     stats: ServerStats = field(default_factory=ServerStats)
     #: Event counts and latencies by kind, for the metrics endpoint (issue 10).
     metrics: ServerMetrics = field(default_factory=ServerMetrics)
