@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import ctypes
 import gc
 import sys
 import time
@@ -23,6 +24,7 @@ import gevent
 from rtm_actors.loadtest import LoadOptions, run_load
 from rtm_actors.loadtest.procstat import rss_kib
 from rtm_actors.log import configure_logging
+from rtm_actors.runtime.gctune import tune_for_server
 from rtm_actors.server import RtmServer, ServerConfig
 from rtm_actors.server.context import ServerContext
 
@@ -66,26 +68,51 @@ def print_diff(
     print("  types:", ", ".join(f"{n} {c:+d}" for n, c in types.most_common(TOP) if c))
 
 
+def idle_memory() -> str:
+    """RSS as the round left it, after a full collection, and after ``malloc_trim``.
+
+    What a collection frees was cyclic garbage waiting for the (tuned, rare) old
+    generation; what ``malloc_trim`` gives back was free heap glibc kept.
+    """
+    before = rss_kib()
+    collected = gc.collect()
+    collected_rss = rss_kib()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    trimmed = rss_kib()
+    blocks = sys.getallocatedblocks()
+    return (
+        f"RSS {before / 1024:.1f} MiB, gc.collect() freed {collected} objects -> "
+        f"{collected_rss / 1024:.1f} MiB, malloc_trim -> {trimmed / 1024:.1f} MiB; "
+        f"pymalloc blocks {blocks:,}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the rounds; print a diff after each one past the first."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rounds", type=int, default=4)
     p.add_argument("--users", type=int, default=150)
     p.add_argument("--duration", type=float, default=20.0)
+    p.add_argument("--tune", action="store_true", help="the gc settings serve uses")
+    p.add_argument("--no-trace", action="store_true", help="only the memory lines")
     args = p.parse_args(argv)
     configure_logging("error")
-    tracemalloc.start(FRAMES)
+    if args.tune:
+        tune_for_server()
+    if not args.no_trace:
+        tracemalloc.start(FRAMES)
     server = RtmServer(host="127.0.0.1", port=0, store="memory", config=ServerConfig()).start()
     options = LoadOptions(users=args.users, duration=args.duration, url=server.url)
     first = first_types = None
     for n in range(1, args.rounds + 1):
         run_load(options)
         wait_until_idle(server.context)
-        gc.collect()
+        print(f"round {n} idle: {idle_memory()}", flush=True)
+        if args.no_trace:
+            continue
         snapshot, types = tracemalloc.take_snapshot(), type_counts()
         if first is None:
             first, first_types = snapshot, types
-            print(f"round 1 done, RSS {rss_kib() / 1024:.1f} MiB")
             continue
         types.subtract(first_types)
         print_diff(f"round {n}", first, snapshot, types)

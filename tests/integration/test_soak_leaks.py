@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import gevent
 import pytest
 
@@ -11,6 +13,7 @@ from rtm_actors.client.link import ClientLink
 from rtm_actors.protocol import codec
 from rtm_actors.protocol.frames import Ack, InvitationEvent, Login, LoginOk, Reply, SendInvitation
 from rtm_actors.runtime.supervisor import Census
+from rtm_actors.server.link import Link
 from rtm_actors.testing import EventRecorder, wait_until
 
 pytestmark = pytest.mark.integration
@@ -74,3 +77,31 @@ def test_an_invitation_re_sent_after_it_ended_is_not_started_again(server, logge
     gevent.sleep(0.2)
     assert not server.context.invitations
     assert len(callee_rec.calls("on_remote_invitation_received")) == 1
+
+
+@pytest.fixture
+def no_cycle_collector():
+    """Only reference counting frees memory while the test runs (as between the rare
+    full collections of a tuned server)."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def test_a_connection_that_logged_out_is_freed_by_reference_counting(
+    server, logged_in, no_cycle_collector
+):
+    """No cycle keeps a finished connection (its link, socket, reader) for the collector."""
+    users = [logged_in(f"user{n}")[0] for n in range(4)]
+    wait_until(lambda: live_links() == 4)
+    for rtm in users:
+        rtm.logout().get(timeout=5)
+    wait_until(lambda: not server.context.directory)
+    wait_until(lambda: live_links() == 0, timeout=5)
+
+
+def live_links() -> int:
+    return sum(isinstance(o, Link) for o in gc.get_objects())
