@@ -28,7 +28,8 @@ from rtm_actors.top import Snapshot, fetch, metrics_url
 
 #: The /metrics gauges reported per round (what the server still holds when idle).
 GAUGES = ("rtm_users_online", "rtm_channels", "rtm_channel_members", "rtm_invitations_in_flight")
-#: Seconds between RSS samples while a round runs (for its peak).
+#: Seconds between RSS samples while a round runs (for its peak; a sampler greenlet in
+#: the load's process, so a saturated load samples less often and may miss the top).
 SAMPLE_EVERY = 0.25
 
 
