@@ -39,9 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     server = RtmServer(
         port=args.port,
         store="memory",
-        config=ServerConfig(
-            message_rate=UNLIMITED_RATE, invitation_rate=(UNLIMITED_RATE, 5.0)
-        ),
+        config=ServerConfig(message_rate=UNLIMITED_RATE, invitation_rate=(UNLIMITED_RATE, 5.0)),
     )
     server.start()
     stopping = gevent.event.Event()

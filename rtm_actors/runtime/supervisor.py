@@ -58,6 +58,19 @@ class ChildRef:
     name: str
 
 
+@dataclass(frozen=True, slots=True)
+class Census:
+    """Ask: how many children the supervisor watches, and exits it cannot match yet."""
+
+
+@dataclass(frozen=True, slots=True)
+class Headcount:
+    """The answer to ``Census``: both stay flat on a node that keeps nothing per user."""
+
+    children: int
+    early_exits: int
+
+
 class Supervisor(GeventActor):
     """A ``one_for_one`` supervisor."""
 
@@ -93,6 +106,8 @@ class Supervisor(GeventActor):
                 if ref.actor_urn in self._early_exits:
                     # It exited before we heard of it: its ChildExited came first.
                     self._child_exited(ref.actor_urn, self._early_exits.pop(ref.actor_urn))
+            case Census():
+                return Headcount(len(self._children), len(self._early_exits))
             case ChildRef(name=name):
                 return next((r for r, s in self._children.values() if s.name == name), None)
             case _:

@@ -56,6 +56,10 @@ from rtm_actors.store.base import StoredAttribute
 
 log = structlog.get_logger("rtm_actors.server.channel")
 
+#: (sender, message id) pairs a channel remembers to drop a message re-sent after a
+#: reconnect; forgotten when the last member leaves.
+PUBLISHED_IDS = 4096
+
 
 class ChannelActor(GeventActor):
     """The server side of one channel of one app."""
@@ -75,7 +79,7 @@ class ChannelActor(GeventActor):
         self._attributes: dict[str, ChannelAttribute] = {}
         self._cseq = 0
         self._recent: ReplayBuffer[bytes] = ReplayBuffer()
-        self._published: RecentIds[bool] = RecentIds(4096)
+        self._published: RecentIds[bool] = RecentIds(PUBLISHED_IDS)
         self._pacer = CountPacer()
         self._empty_since: float | None = now()
         self._timers = NamedTimers(self.actor_ref)
@@ -169,6 +173,9 @@ class ChannelActor(GeventActor):
             self._to_others(user_id, MemberLeft(0, self.channel_id, user_id))
         if not self._members:
             self._empty_since = now()
+            # Only a member's publish reaches the duplicate check: with none left, the
+            # ids remembered are dead weight for the empty channel's lifetime.
+            self._published = RecentIds(PUBLISHED_IDS)
 
     def _list_members(self, session: Any, user_id: str, rid: int) -> None:
         if user_id not in self._members:

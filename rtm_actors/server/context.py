@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rtm_actors.protocol.codes import LoginErrCode
-from rtm_actors.protocol.flow import RecentIds
 from rtm_actors.protocol.tokens import TokenCheck, verify_token
 from rtm_actors.server.channels import Channels
 from rtm_actors.server.config import ServerConfig
@@ -50,8 +49,6 @@ class ServerContext:
     bans: set[tuple[str, str]] = field(default_factory=set)
     #: Invitations in flight: (app id, caller id, invitation id) -> InvitationActor.
     invitations: dict[tuple[str, str, int], Any] = field(default_factory=dict)
-    #: Invitations that ended lately: a re-sent "invite" for one is not a new invitation.
-    ended_invitations: RecentIds[bool] = field(default_factory=lambda: RecentIds(65536))
     #: Invitations in flight per caller, (app id, caller id) -> count (the live cap).
     live_invitations: Counter[tuple[str, str]] = field(default_factory=Counter)
     stats: ServerStats = field(default_factory=ServerStats)

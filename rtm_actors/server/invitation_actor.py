@@ -17,7 +17,7 @@ import structlog
 from rtm_actors.protocol import invitation as inv
 from rtm_actors.protocol.codes import InvitationApiCallErrCode, PeerOnlineState
 from rtm_actors.protocol.frames import InvitationEvent, Reply
-from rtm_actors.runtime import GeventActor, NamedTimers, try_tell
+from rtm_actors.runtime import Adopt, ChildSpec, GeventActor, NamedTimers, try_tell
 from rtm_actors.server import channel_messages as chm, messages as m
 
 log = structlog.get_logger("rtm_actors.server.invitation")
@@ -73,6 +73,37 @@ class PushInvitation:
     frame: InvitationEvent
     role: str
     actor: Any
+
+
+def start_invitation(
+    ctx: Any, key: InvitationKey, caller: Any, callee_id: str, content: str, channel_id: str
+) -> Any:
+    """Start an invitation's actor under the node's supervisor, which adopts it.
+
+    Unadopted, every invitation's exit reached the supervisor as a child it never
+    heard of, and its URN stayed in the supervisor's early exits (issue 15's soak).
+    Adopted, a crash also takes the invitation out of ``ctx.invitations``.
+    """
+    ref = InvitationActor.start_under(
+        ctx.supervisor, ctx, key, caller, callee_id, content, channel_id
+    )
+    ctx.invitations[key] = ref
+    if ctx.supervisor is not None:
+
+        def forget(_error: BaseException | None) -> None:
+            # (A crashed actor runs no on_stop: forget it here, its live count too.)
+            if ctx.invitations.get(key) is ref:
+                del ctx.invitations[key]
+                forget_live(ctx.live_invitations, key[:2])
+
+        spec = ChildSpec("invitation", start=_no_restart, on_exit=forget)
+        try_tell(ctx.supervisor, Adopt(ref, spec))
+    return ref
+
+
+def _no_restart(_supervisor: Any) -> Any:
+    msg = "invitations are not restarted: the caller is told they ended"
+    raise RuntimeError(msg)
 
 
 class InvitationActor(GeventActor):
@@ -184,7 +215,6 @@ class InvitationActor(GeventActor):
             self.ctx.presence.unwatch(self.actor_ref, self.app_id, [self.callee_id])
         if self.ctx.invitations.pop(self.key, None) is not None:
             forget_live(self.ctx.live_invitations, (self.app_id, self.caller_id))
-        self.ctx.ended_invitations.put(self.key, True)
         for session in (self._caller, self._callee):
             if session is not None:
                 try_tell(session, Uninvolve(self.key))

@@ -220,7 +220,7 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
             case Involve(actor=actor, role=role, key=key):
                 self.invitations[key] = (actor, role)
             case Uninvolve(key=key):
-                self.invitations.pop(key, None)
+                self._invitation_ended(key)
             case m.PresenceUpdate(user_id=user_id, state=state):
                 self._on_presence_update(user_id, state)
             case m.UnreachableTimer():

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rtm_actors.protocol.codes import InvitationApiCallErrCode as Api
+from rtm_actors.protocol.flow import RecentIds
 from rtm_actors.protocol.frames import AnswerInvitation, CancelInvitation, Reply, SendInvitation
 from rtm_actors.protocol.limits import (
     MAX_INVITATION_TEXT_BYTES,
@@ -22,12 +23,14 @@ from rtm_actors.server.context import ServerContext
 from rtm_actors.server.invitation_actor import (
     Answer,
     Cancel,
-    InvitationActor,
     InvitationKey,
     PartyGone,
+    start_invitation,
 )
 
 INVITATION_FRAMES = (SendInvitation, CancelInvitation, AnswerInvitation)
+#: Ended invitation ids a session remembers (more than its client can have pending).
+ENDED_INVITATIONS = 256
 
 
 def _fits(text: str) -> bool:
@@ -47,6 +50,15 @@ class InvitationRequests:
     def _init_invitations(self) -> None:
         #: Invitations this session takes part in, and as what ("caller"/"callee").
         self.invitations: dict[InvitationKey, tuple[Any, str]] = {}
+        #: Ids of invitations this session made that ended lately: one its client
+        #: re-sends after a reconnect is not started again. Kept by the session, not
+        #: the node, so they go when it ends (issue 15's soak).
+        self._ended_invitations: RecentIds[bool] = RecentIds(ENDED_INVITATIONS)
+
+    def _invitation_ended(self, key: InvitationKey) -> None:
+        """The invitation's actor stopped: this session no longer takes part."""
+        if self.invitations.pop(key, None) is not None and key[1] == self.user_id:
+            self._ended_invitations.put(key[2], True)
 
     def _on_invitation_frame(self, frame: Any) -> None:
         match frame:
@@ -77,7 +89,8 @@ class InvitationRequests:
         ):
             self._send(Reply(frame.rid, Api.INVALID_ARGUMENT))
             return
-        if key not in self.ctx.invitations and key not in self.ctx.ended_invitations:
+        known = key in self.invitations or frame.invitation_id in self._ended_invitations
+        if not known:
             # (Known already: the same request re-sent after a reconnect.)
             if not self._may_invite():
                 # No code says "too often" here: ALREADY_END, the answer the SDK
@@ -85,16 +98,9 @@ class InvitationRequests:
                 # invitation ended at once (docs/invitations.md).
                 self._send(Reply(frame.rid, Api.ALREADY_END))
                 return
-            actor = InvitationActor.start_under(
-                self.ctx.supervisor,
-                self.ctx,
-                key,
-                self.actor_ref,
-                frame.callee_id,
-                frame.content,
-                frame.channel_id,
+            actor = start_invitation(
+                self.ctx, key, self.actor_ref, frame.callee_id, frame.content, frame.channel_id
             )
-            self.ctx.invitations[key] = actor
             self.ctx.live_invitations[key[:2]] += 1
             self.invitations[key] = (actor, "caller")
         self._send(Reply(frame.rid, Api.OK))

@@ -79,3 +79,27 @@ def test_an_empty_channel_stops_and_is_forgotten():
     assert channels.get("app", "brief") is None
     assert len(channels) == 0
     gevent.sleep(0)
+
+
+def test_a_channel_forgets_published_ids_when_its_last_member_leaves():
+    """Once everyone left, a message id seen before is a new message (issue 15's soak)."""
+    channels = Channels(fast_server_config())
+    channel = channels.get_or_start("app", "again")
+    sender, receiver = FakeSession.start(), FakeSession.start()
+
+    def delivered() -> int:
+        return sum(isinstance(m, cm.SendBytes) for m in receiver.ask("dump"))
+
+    def everyone_joins(rid: int) -> None:
+        channel.tell(cm.Join(sender, "u0", rid))
+        channel.tell(cm.Join(receiver, "u1", rid))
+
+    everyone_joins(1)
+    channel.tell(cm.Publish(sender, "u0", 2, WireMessage(1, 1, "hi"), 123))
+    channel.tell(cm.Publish(sender, "u0", 3, WireMessage(1, 1, "hi"), 123))  # a re-send
+    wait_until(lambda: delivered() == 1)
+    channel.tell(cm.Leave(sender, "u0", 4))
+    channel.tell(cm.Leave(receiver, "u1", 4))
+    everyone_joins(5)
+    channel.tell(cm.Publish(sender, "u0", 6, WireMessage(1, 1, "hi"), 123))
+    wait_until(lambda: delivered() == 2)
