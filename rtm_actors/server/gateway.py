@@ -27,7 +27,6 @@ from rtm_actors.protocol.codes import (
     LoginErrCode,
 )
 from rtm_actors.protocol.errors import RemoteProtocolError
-from rtm_actors.protocol.flow import RateLimiter
 from rtm_actors.protocol.frames import PROTOCOL_VERSION, Error, Login, Reply
 from rtm_actors.protocol.limits import is_valid_app_id, is_valid_user_id
 from rtm_actors.protocol.restart import Restart
@@ -48,6 +47,7 @@ from rtm_actors.server.context import ServerContext, check_token
 from rtm_actors.server.link import Link, close_taken_over
 from rtm_actors.server.ops import OpsApp
 from rtm_actors.server.session import SessionActor
+from rtm_actors.server.user_rates import LOGINS
 
 log = structlog.get_logger("rtm_actors.server.gateway")
 
@@ -68,7 +68,6 @@ class Gateway:
         self.path = path
         self.admin = admin
         self.ops = ops
-        self._login_rates: dict[tuple[str, str], RateLimiter] = {}
         cfg = ctx.config
         #: Sockets by phase, with their deadlines and caps (see ``admission``).
         self.admission = Admission(
@@ -220,13 +219,10 @@ class Gateway:
         return LoginErrCode.OK
 
     def _login_allowed(self, key: tuple[str, str]) -> bool:
-        """The per-user login rate (resuming a live session does not count)."""
-        limiter = self._login_rates.get(key)
-        if limiter is None:
-            if len(self._login_rates) > 100_000:
-                self._login_rates.clear()
-            limiter = self._login_rates[key] = RateLimiter(self.ctx.config.login_rate, 1.0)
-        return limiter.allow(now())
+        """The per-user login rate (resuming a live session does not count); kept in
+        the node's per-user registry, which forgets idle users without resetting
+        anyone's limit."""
+        return self.ctx.rates.allow(key, LOGINS, now())
 
     def _close_broken(self, link: Link, exc: WsProtocolError) -> None:
         """A frame RFC 6455 forbids: close 1002 at once, with no RTM frame."""

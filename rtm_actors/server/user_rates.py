@@ -42,6 +42,8 @@ LIMITERS = {
 }
 #: Peer and channel messages, counted together (two ``ServerConfig`` fields).
 MESSAGES = "message"
+#: Fresh logins (``login_rate`` per second).
+LOGINS = "login"
 #: Joins of one channel, a limiter per channel id (Agora: 2 per 5 s).
 SAME_CHANNEL_JOIN = "same_channel_join"
 
@@ -59,6 +61,7 @@ class UserRates:
         limits = {name: getattr(config, setting) for name, setting in LIMITERS.items()}
         limits[MESSAGES] = (config.message_rate, config.message_rate_window)
         limits[SAME_CHANNEL_JOIN] = config.same_channel_join_rate
+        limits[LOGINS] = (config.login_rate, 1.0)
         self._limits = limits
         self.max_window = max(window for _limit, window in limits.values())
         self._current: dict[UserKey, dict[Any, RateLimiter]] = {}
@@ -66,7 +69,7 @@ class UserRates:
         self._rotated_at = 0.0
 
     def allow(self, user: UserKey, what: str, now: float) -> bool:
-        """Count one call of ``what`` (a name in ``LIMITERS``, or ``MESSAGES``) by
+        """Count one call of ``what`` (a name in ``LIMITERS``, ``MESSAGES`` or ``LOGINS``) by
         ``user`` at ``now`` if within its limit; say whether it was."""
         limiters = self._limiters(user, now)
         limiter = limiters.get(what)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rtm_actors.server.config import ServerConfig
-from rtm_actors.server.user_rates import MESSAGES, UserRates
+from rtm_actors.server.user_rates import LOGINS, MESSAGES, UserRates
 
 ALICE = ("app", "alice")
 
@@ -56,3 +56,15 @@ def test_same_channel_join_limiters_are_pruned_only_when_idle():
     for i in range(200):
         r.allow_join(ALICE, f"d{i}", 110.0 + i * 0.005)
     assert not r.allow_join(ALICE, "busy", 111.5)
+
+
+def test_a_login_flood_of_other_user_ids_does_not_reset_a_users_login_limit():
+    """The gateway's login limiters used to be cleared all at once past 100,000 user
+    ids: logging in as 100,001 others gave every user a fresh login budget."""
+    r = rates(login_rate=2)
+    t = 50.0
+    assert r.allow(ALICE, LOGINS, t) and r.allow(ALICE, LOGINS, t)
+    for i in range(100_001):
+        r.allow(("app", f"u{i}"), LOGINS, t + 0.1)
+    assert not r.allow(ALICE, LOGINS, t + 0.2)
+    assert r.allow(ALICE, LOGINS, t + 1.1)
