@@ -104,3 +104,8 @@ class ServerConfig:
     #: Beyond it the oldest socket not logged in is closed, or, if all are logged in,
     #: the newcomer is refused (HTTP 503).
     max_connections: int = 0
+    #: Message bytes a session holds unacknowledged for its client (beside the count,
+    #: ``max_unacked``). Past it the client is cut off as slow and messages it has no
+    #: room for are refused (PEER_UNREACHABLE). 8 MiB: 256 messages of 32 KB, far more
+    #: than a client that acknowledges as it reads ever has in flight.
+    max_unacked_bytes: int = 8 << 20

@@ -140,6 +140,9 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
         self.outlet = Outlet(ctx.metrics, self.actor_inbox)
         self.ended = False
         self._window: DeliveryWindow[Push] = DeliveryWindow()
+        #: Message bytes in the window (``max_unacked_bytes``): 2,000 pushes of 32 KB
+        #: held for a client that never acknowledges would be ~64 MB for one user.
+        self._window_bytes = 0
         self._stored_in_flight: set[int] = set()
         # (receiver id, message id) -> (rid, ts): sent, waiting for the receipt.
         self._awaiting_receipt: dict[tuple[str, int], tuple[int, int]] = {}
@@ -402,6 +405,7 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
             # newer login of the same user, here or on another node).
             self.ctx.attributes.put(self.app_id, self.user_id, {})
         unacked = 0
+        self._window_bytes = 0
         for push in self._window.drain():
             unacked += 1
             if isinstance(push, m.Deliver):
@@ -469,8 +473,12 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
     def _on_deliver(self, delivery: m.Deliver) -> None:
         if self.ended:
             return self._bounce(delivery, None)
-        if len(self._window) >= self.ctx.config.max_unacked or (
-            self._backlog() > self.ctx.config.max_backlog
+        cfg = self.ctx.config
+        size = held_size(delivery.message)
+        if (
+            len(self._window) >= cfg.max_unacked
+            or self._window_bytes + size > cfg.max_unacked_bytes
+            or self._backlog() > cfg.max_backlog
         ):
             # A client that does not keep up is cut off (once: later arrivals find its
             # link gone); it may resume within the grace period and catch up.
@@ -479,6 +487,7 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
             return self._refuse(delivery)
         if delivery.store_id is not None:
             self._stored_in_flight.add(delivery.store_id)
+        self._window_bytes += size
         self._push(self._window.push(delivery), delivery)
         return None
 
@@ -538,6 +547,7 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
                 tell(d.actor, Acknowledged(d.role, d.frame.event))
             if not isinstance(d, m.Deliver):
                 continue
+            self._window_bytes -= held_size(d.message)
             self._received += 1
             self.ctx.stats.deliveries += 1
             if d.store_id is not None:
@@ -620,6 +630,12 @@ def release_offline_quota(ctx: ServerContext, app_id: str, d: m.Deliver) -> None
     """A stored message ``d`` reached its receiver: its sender's quota has room again."""
     size = message_size(d.message.text, d.message.raw)
     ctx.offline_quota.release(app_id, d.sender_id, size, d.ts / 1000)
+
+
+def held_size(message: WireMessage) -> int:
+    """About what holding ``message`` costs (characters, not UTF-8 bytes: no encode on
+    the hot path)."""
+    return len(message.text) + (len(message.raw) if message.raw else 0)
 
 
 def wire_message(s: StoredMessage) -> WireMessage:

@@ -166,3 +166,21 @@ def test_a_message_refused_for_a_full_store_can_be_retried(make_client):
         bob_rec.wait_for("on_message_received_from_peer", count=3)
         got = [m.text for _, m in bob_rec.calls("on_message_received_from_peer")]
         assert got == ["kept", "refused", "marker"]
+
+
+def test_the_window_is_bounded_in_bytes_too(make_client):
+    """A hoarder that reads 32 KB messages and never acknowledges is cut off once its
+    session holds ``max_unacked_bytes`` (100 KB here: three messages), far below
+    ``max_unacked`` pushes; what it has no room for is refused at once, not held."""
+    config = {"max_unacked": 2000, "max_unacked_bytes": 100_000, "grace_period": 30.0}
+    with running_server(**config) as srv:
+        hoarder = _Hoarder(srv.url, "bob")
+        alice, _ = _login(make_client, srv.url, "alice")
+        text = "x" * 32_000
+        sent = [alice.send_message_to_peer("bob", alice.create_message(text)) for _ in range(6)]
+        wait_until(lambda: sum(f.done() for f in sent) == 3, what="three refused")
+        gevent.sleep(0.3)
+        assert [_code(f) for f in sent if f.done()] == [NOT_KEPT] * 3
+        assert len(hoarder.pushed) == 3  # held for a resume within the grace period
+        assert srv.context.stats.slow_consumers == 1
+        hoarder.close()
