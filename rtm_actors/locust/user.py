@@ -1,0 +1,76 @@
+"""``RtmUser``: a Locust user whose client is a real, measured ``RtmService``."""
+
+from __future__ import annotations
+
+import random
+from typing import Any, ClassVar
+
+from locust import User, constant_pacing
+from locust.env import Environment
+
+from rtm_actors.locust.client import RtmClient
+from rtm_actors.locust.plugin import option, seats_for, state_of
+
+
+class RtmUser(User):
+    """A Locust user with an SDK client: logs in on start, out on stop.
+
+    ``self.client`` is an ``RtmClient`` (its ``service`` is the ``RtmService``); every
+    call made through it is reported to Locust. ``self.plan`` is this user's part of
+    the load tool's seeded plan (``partners``, ``channels``, ``subscriptions``), the
+    same for the same ``--rtm-seed`` as in ``rtm-actors loadtest``; ``self.random``
+    is seeded from it. Set ``tasks`` (for example ``[PeerTasks]``) or write your own.
+
+    ``--host`` is the server's websocket URL (``ws://127.0.0.1:8700/rtm``).
+    """
+
+    abstract = True
+    #: One task a second per user, on a fixed schedule (the load tool's ``--rate 1``).
+    wait_time = constant_pacing(1.0)
+    #: The app id to log in with.
+    app_id: ClassVar[str] = "locust"
+    #: The load scenario the plan is built from; default: the first task set's.
+    scenario: ClassVar[str | None] = None
+    #: User ids are ``<prefix><n>``; give user classes of one run distinct prefixes.
+    prefix: ClassVar[str | None] = None
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        scenario = self.scenario or _scenario_of(self.tasks)
+        prefix = self.prefix or str(option(environment, "rtm_prefix", "lt"))
+        self._seats = seats_for(environment, scenario, prefix)
+        self.plan = self._seats.take()
+        self.random = random.Random(self.plan.seed)
+        state = state_of(environment)
+        self.client = RtmClient(
+            state.agora,
+            self.host or "",
+            self.app_id,
+            self.plan.user_id,
+            environment.events.request.fire,
+            state.ledger,
+            int(option(environment, "rtm_message_size", 64)),
+        )
+
+    @property
+    def user_id(self) -> str:
+        """The id this user logs in as."""
+        return self.plan.user_id
+
+    def on_start(self) -> None:
+        """Log in (reported as ``login``)."""
+        self.client.login()
+
+    def on_stop(self) -> None:
+        """Log out, stop the SDK's actors, and free this user's place in the plan."""
+        self.client.logout()
+        self._seats.give_back(self.plan)
+
+
+def _scenario_of(tasks: Any) -> str:
+    """The ``scenario`` of the first task set among ``tasks`` that names one."""
+    for item in tasks or ():
+        name = getattr(item, "scenario", None)
+        if isinstance(name, str):
+            return name
+    return "peer"
