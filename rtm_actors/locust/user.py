@@ -33,6 +33,8 @@ class RtmUser(User):
     scenario: ClassVar[str | None] = None
     #: User ids are ``<prefix><n>``; give user classes of one run distinct prefixes.
     prefix: ClassVar[str | None] = None
+    #: The client each user gets (a subclass may change how deliveries are handled).
+    client_class: ClassVar[type[RtmClient]] = RtmClient
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
@@ -42,7 +44,7 @@ class RtmUser(User):
         self.plan = self._seats.take()
         self.random = random.Random(self.plan.seed)
         state = state_of(environment)
-        self.client = RtmClient(
+        self.client = self.client_class(
             state.agora,
             self.host or "",
             self.app_id,

@@ -1,0 +1,152 @@
+"""Locust runs with ``RtmUser`` against a real server: one headless process, then a
+master with two workers, each Locust process a subprocess (Locust monkey-patches the
+process it runs in, which must not happen to the test runner)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rtm_actors.testing.process import ServerProcess, server_process
+
+pytest.importorskip("locust")
+
+pytestmark = pytest.mark.integration
+
+HERE = Path(__file__).parent
+EXAMPLE = HERE.parent.parent / "examples" / "locustfile.py"
+#: Seconds a Locust process may take, start to exit (runs are 4-5 s of traffic).
+LOCUST_TIMEOUT = 40
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ServerProcess]:
+    with server_process() as running:
+        yield running
+
+
+def _locust(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "locust", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _tally(output: str) -> dict[str, Any]:
+    for line in output.splitlines():
+        if '"rtm_delivery_tally"' in line:
+            return dict(json.loads(line))
+    pytest.fail(f"no rtm_delivery_tally line in:\n{output[-3000:]}")
+
+
+def _distributed(
+    server: ServerProcess, tmp_path: Path, locustfile: Path, *extra: str
+) -> tuple[int, str]:
+    """A master and two workers on 127.0.0.1: the master's exit code and output."""
+    port = str(_free_port())
+    master = _locust(
+        "-f", str(locustfile), "--master", "--master-bind-host", "127.0.0.1",
+        "--master-bind-port", port, "--headless", "--expect-workers", "2",
+        "-u", "8", "-r", "8", "-t", "4s", "--host", server.url,
+        "--exit-code-on-error", "0", "--rtm-settle", "0.5", "--only-summary", *extra,
+        cwd=tmp_path,
+    )  # fmt: skip
+    workers = [
+        _locust("-f", str(locustfile), "--worker", "--master-port", port, cwd=tmp_path)
+        for _ in range(2)
+    ]
+    try:
+        output, _ = master.communicate(timeout=LOCUST_TIMEOUT)
+        for worker in workers:
+            worker.communicate(timeout=10)
+    finally:
+        for process in (master, *workers):
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    return master.returncode, output
+
+
+def test_headless_run_reports_calls_failures_and_deliveries(server, tmp_path):
+    """Every SDK call is a request with its own name, a failure names its Agora code,
+    and deliveries come back as their own request type."""
+    process = _locust(
+        "-f", str(HERE / "locustfiles" / "probe.py"), "--headless", "-u", "10", "-r", "10",
+        "-t", "4s", "--host", server.url, "--csv", "run", "--exit-code-on-error", "0",
+        # 3 users of each of the 3 planned classes (and Lonely): a plan of 3 each.
+        "--rtm-plan-users", "3", "--rtm-settle", "0.5", "--only-summary",
+        cwd=tmp_path,
+    )  # fmt: skip
+    output, _ = process.communicate(timeout=LOCUST_TIMEOUT)
+    assert process.returncode == 0, output[-3000:]
+    with open(tmp_path / "run_stats.csv") as file:
+        rows = {(r["Type"], r["Name"]): r for r in csv.DictReader(file)}
+    for name in (
+        "login",
+        "logout",
+        "send_message_to_peer",
+        "channel.join",
+        "channel.send_message",
+        "query_peers_online_status",
+        "subscribe_peers_online_status",
+        "set_local_user_attributes",
+        "get_user_attributes",
+        "invitation",
+    ):
+        assert int(rows[("rtm", name)]["Request Count"]) > 0, name
+    for kind in ("peer", "channel", "invitation"):
+        assert int(rows[("delivery", kind)]["Request Count"]) > 0, kind
+    with open(tmp_path / "run_failures.csv") as file:
+        failures = list(csv.DictReader(file))
+    assert any(
+        f["Name"] == "send_message_to_peer"
+        and "PeerMessageErrCode.PEER_UNREACHABLE (3)" in f["Error"]
+        for f in failures
+    ), failures
+    tally = _tally(output)
+    assert tally["processes"] == 1
+    assert tally["expected"] > 0
+    assert tally["lost"] == 0
+
+
+def test_master_tallies_workers_without_loss(server, tmp_path):
+    """With two workers, senders and receivers in different processes, the master's
+    merged tally finds every acknowledged message delivered, once and in order."""
+    code, output = _distributed(server, tmp_path, EXAMPLE)
+    assert code == 0, output[-3000:]
+    tally = _tally(output)
+    assert tally["processes"] == 2
+    assert tally["acked"] > 0
+    assert tally["expected"] == tally["acked"]  # peer messages: one delivery each
+    assert (tally["lost"], tally["duplicates"], tally["out_of_order"]) == (0, 0, 0)
+
+
+def test_master_fails_the_run_past_the_loss_threshold(server, tmp_path):
+    """Receivers that lose every 4th message make the master count the losses and exit 1;
+    a threshold above the loss lets the same run pass."""
+    lossy = HERE / "locustfiles" / "lossy.py"
+    code, output = _distributed(server, tmp_path, lossy)
+    tally = _tally(output)
+    assert code == 1, output[-3000:]
+    assert tally["lost"] > 0
+    assert tally["lost"] <= tally["expected"] // 4 + 8  # at most every 4th per stream
+    assert "rtm_delivery_failed" in output
