@@ -87,6 +87,15 @@ def test_importing_the_package_does_not_monkey_patch():
     assert out == "False"
 
 
+def test_only_rtm_actors_locust_imports_locust():
+    """The SDK, the server and the load tool run without Locust (an optional extra)."""
+    out = run_python(
+        "import sys, rtm_actors, rtm_actors.client, rtm_actors.server, rtm_actors.loadtest, "
+        "rtm_actors.loadtest.tally; print('locust' in sys.modules)"
+    )
+    assert out == "False"
+
+
 def test_protocol_package_has_no_forbidden_imports():
     """No module in rtm_actors/protocol imports gevent, pykka, structlog, socket or threads."""
     import ast

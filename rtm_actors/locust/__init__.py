@@ -10,8 +10,8 @@ tally to the Locust process (see docs/loadtest.md).
 # gevent, pykka and socket users are loaded (importing rtm_actors never patches).
 import locust  # noqa: F401  (first, on purpose)
 
+from rtm_actors.loadtest.tally import Ledger, Tally
 from rtm_actors.locust.client import DELIVERY, RTM, RtmCallError, RtmClient
-from rtm_actors.locust.ledger import Ledger, Tally
 from rtm_actors.locust.plugin import install
 from rtm_actors.locust.tasks import (
     ChannelTasks,

@@ -35,7 +35,7 @@ from rtm_actors.loadtest.stats import (
     stamp,
     stream_key,
 )
-from rtm_actors.locust.ledger import Ledger
+from rtm_actors.loadtest.tally import Ledger
 from rtm_actors.protocol.codes import InvitationApiCallErrCode
 
 if TYPE_CHECKING:

@@ -1,9 +1,10 @@
-"""What one Locust process sent and received, for the loss and duplicate tally.
+"""The loss and duplicate tally of a run whose processes report to one collector.
 
-Pure bookkeeping on top of the load tool's ``Stats`` (its interval sets, loss rule
-and merge): no Locust, no IO. Each process keeps one ``Ledger``; workers ship theirs
-to the master as ``payload()`` (per stream: counts and sequence ranges, never every
-id), and the master merges them with ``absorb`` and judges the run with ``verdict``.
+Pure bookkeeping on top of ``Stats`` (its interval sets, loss rule and merge): no
+Locust, no IO, so it is tested without either. Each load process keeps one
+``Ledger``; ``rtm_actors.locust``'s workers ship theirs to the master as ``payload()``
+(per stream: counts and sequence ranges, never every id), and the master merges
+them with ``absorb`` and judges the run with ``tally().failures(...)``.
 """
 
 from __future__ import annotations
