@@ -21,7 +21,7 @@ from rtm_actors.locust.tasks import (
     PresenceTasks,
     RtmTasks,
 )
-from rtm_actors.locust.user import RtmUser
+from rtm_actors.locust.user import RtmUser, plan_pacing
 
 install()
 
@@ -39,4 +39,5 @@ __all__ = [
     "RtmTasks",
     "RtmUser",
     "Tally",
+    "plan_pacing",
 ]

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar, cast
 
-import gevent
 from locust import TaskSet, task
 
 from rtm_actors.loadtest.scenario import CHANNEL, INVITE, PEER, QUERY, SCENARIOS
@@ -35,11 +34,6 @@ class RtmTasks(TaskSet):
             self.rtm.client.join(channel_id)
         if plan.subscriptions:
             self.rtm.client.subscribe(plan.subscriptions)
-        # Locust starts users in bursts (a spawn rate's worth at once) and pacing keeps
-        # them in step: every user would act in the same millisecond each second, and a
-        # message would wait behind the whole burst (p50 100 ms at 500 users instead of
-        # 1 ms). Start at the plan's phase instead, as the load tool does.
-        gevent.sleep(plan.offset)
 
     def peer(self) -> None:
         """Message a partner (``send_message_to_peer``; its delivery: ``delivery peer``)."""
