@@ -5,6 +5,7 @@ process it runs in, which must not happen to the test runner)."""
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import os
 import socket
@@ -18,9 +19,13 @@ import pytest
 
 from rtm_actors.testing.process import ServerProcess, server_process
 
-pytest.importorskip("locust")
-
-pytestmark = pytest.mark.integration
+# Not importorskip: importing locust would monkey-patch the test runner itself.
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(
+        importlib.util.find_spec("locust") is None, reason='needs "rtm-actors[locust]"'
+    ),
+]
 
 HERE = Path(__file__).parent
 EXAMPLE = HERE.parent.parent / "examples" / "locustfile.py"
