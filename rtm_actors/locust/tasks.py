@@ -39,25 +39,25 @@ class RtmTasks(TaskSet):
         """Message a partner (``send_message_to_peer``; its delivery: ``delivery peer``)."""
         partners = self.rtm.plan.partners
         if partners:
-            self.rtm.client.send_peer(self.rtm.random.choice(partners))
+            self.rtm.client.send_peer(self.rtm.pick(partners))
 
     def channel(self) -> None:
         """Message one of the plan's channels (``channel.send_message``)."""
         channels = self.rtm.plan.channels
         if channels:
-            self.rtm.client.send_channel(self.rtm.random.choice(channels))
+            self.rtm.client.send_channel(self.rtm.pick(channels))
 
     def query(self) -> None:
         """Query a watched peer's status (``query_peers_online_status``)."""
         pool = self.rtm.plan.subscriptions or self.rtm.plan.partners
         if pool:
-            self.rtm.client.query([self.rtm.random.choice(pool)])
+            self.rtm.client.query([self.rtm.pick(pool)])
 
     def invite(self) -> None:
         """Call a partner and wait until it accepts (``invitation``)."""
         partners = self.rtm.plan.partners
         if partners:
-            self.rtm.client.invite(self.rtm.random.choice(partners))
+            self.rtm.client.invite(self.rtm.pick(partners))
 
 
 class PeerTasks(RtmTasks):
@@ -96,7 +96,7 @@ class PresenceTasks(RtmTasks):
     def attributes(self) -> None:
         """Set this user's attributes and read a partner's (attribute ops)."""
         client = self.rtm.client
-        client.set_attributes({"status": self.rtm.random.choice(("free", "busy"))})
+        client.set_attributes({"status": self.rtm.pick(("free", "busy"))})
         if self.rtm.plan.partners:
             client.get_attributes(self.rtm.plan.partners[0])
 

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from locust import User
 from locust.env import Environment
 
+from rtm_actors.loadtest.scenario import SplitMix
 from rtm_actors.locust.client import RtmClient
 from rtm_actors.locust.plugin import option, seats_for, state_of
 
@@ -62,7 +63,9 @@ class RtmUser(User):
         prefix = self.prefix or str(option(environment, "rtm_prefix", "lt"))
         self._seats = seats_for(environment, scenario, prefix)
         self.plan = self._seats.take()
-        self.random = random.Random(self.plan.seed)
+        self._random: random.Random | None = None
+        # The built-in tasks' choices: one integer of state, not random.Random's ~2.5 KiB.
+        self._picks = SplitMix(self.plan.seed)
         state = state_of(environment)
         self.client = self.client_class(
             state.agora,
@@ -73,6 +76,17 @@ class RtmUser(User):
             state.ledger,
             int(option(environment, "rtm_message_size", 64)),
         )
+
+    @property
+    def random(self) -> random.Random:
+        """This user's random numbers, seeded from the plan (made on first use)."""
+        if self._random is None:
+            self._random = random.Random(self.plan.seed)
+        return self._random
+
+    def pick(self, items: tuple[str, ...]) -> str:
+        """One of ``items`` (not empty), from this user's seeded sequence."""
+        return self._picks.choice(items)
 
     @property
     def user_id(self) -> str:
