@@ -81,8 +81,11 @@ def seats_for(environment: Environment, scenario: str, prefix: str) -> Seats:
         plan = cached_plan(scenario, users, int(option(environment, "rtm_seed", 1)), prefix)
         runner = environment.runner
         if isinstance(runner, WorkerRunner):
-            # Workers learn --expect-workers from the master; their index from its ack.
-            index, count = runner.worker_index, int(option(environment, "expect_workers", 1))
+            # The index comes with the master's ack, the count with its spawn message.
+            count = int(option(environment, "rtm_workers", 0)) or int(
+                option(environment, "expect_workers", 1)
+            )
+            index = runner.worker_index
         else:
             index, count = 0, 1
         seats = state.seats[(scenario, prefix)] = Seats(plan, index, count)
@@ -116,6 +119,9 @@ def _add_options(parser: LocustArgumentParser) -> None:
         "--rtm-tally-timeout", type=float, default=15.0, help="seconds to wait for workers"
     )
     group.add_argument("--rtm-log-level", default="warning", help="the SDK's log level")
+    group.add_argument(
+        "--rtm-workers", type=int, default=0, help="workers sharing the plan (the master sets it)"
+    )
 
 
 # -- wiring per runner ------------------------------------------------------------------
@@ -138,6 +144,12 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     state = state_of(environment)
     state.ledger = Ledger()
     state.payloads.clear()
+    state.seats.clear()  # every user of the last run has stopped
+    runner, options = environment.runner, environment.parsed_options
+    if isinstance(runner, MasterRunner) and options is not None:
+        # Fired before the spawn messages, which carry it to the workers: how many
+        # share the plan, whatever --expect-workers said (web UI runs often omit it).
+        options.rtm_workers = runner.worker_count
 
 
 def _on_test_stop(environment: Environment, **_: Any) -> None:
