@@ -64,7 +64,10 @@ def load_settings(
     _check_together(values, given, problems)
     if problems:
         raise ConfigError(problems)
-    return _assemble(ServeSettings(), {key.path: value for key, value in values.items()})
+    settings: ServeSettings = _assemble(
+        ServeSettings(), {key.path: value for key, value in values.items()}
+    )
+    return settings
 
 
 def read_file(path: str, problems: list[str]) -> Given:
@@ -134,7 +137,7 @@ def _env_value(key: Key, raw: str) -> object:
 
 
 def _unknown(name: str, section: str) -> str:
-    """"unknown key", with the closest known name, or the section it belongs in."""
+    """ "unknown key", with the closest known name, or the section it belongs in."""
     sections = keys_by_section()
     home = [s for s, keys in sections.items() if name in keys and s != section]
     if home:
@@ -157,7 +160,9 @@ def _parse(given: Given, environ: Mapping[str, str], problems: list[str]) -> dic
                 parsed = {app: _reveal(ref, environ) for app, ref in parsed.items()}
         except InvalidValueError as exc:
             # A secret's reference ({ file = ... }) may be shown, the secret itself never.
-            shown = "a string (not shown)" if key.secret and isinstance(value, str) else _show(value)
+            shown = (
+                "a string (not shown)" if key.secret and isinstance(value, str) else _show(value)
+            )
             problems.append(f"{origin}: {key.dotted}: expected {exc}, got {shown}")
             continue
         values[key] = parsed

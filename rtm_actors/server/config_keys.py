@@ -72,16 +72,14 @@ class Key:
 # -- what values keys take ------------------------------------------------------------
 
 
-def _number(value: object) -> bool:
-    # bool is an int in Python, never a number in TOML.
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def seconds(value: object) -> float:
     """A duration: a finite number of seconds above 0."""
-    if not _number(value) or not 0 < float(value) < math.inf:  # type: ignore[arg-type]
+    # bool is an int in Python, never a number in TOML.
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidValueError("a number of seconds > 0")
-    return float(value)  # type: ignore[arg-type]
+    if not 0 < value < math.inf:
+        raise InvalidValueError("a number of seconds > 0")
+    return float(value)
 
 
 def count(minimum: int) -> Parser:
@@ -118,9 +116,9 @@ def port(value: object) -> int:
 
 def log_level(value: object) -> str:
     """One of ``LOG_LEVELS``."""
-    if value not in LOG_LEVELS:
+    if not isinstance(value, str) or value not in LOG_LEVELS:
         raise InvalidValueError("one of " + ", ".join(f'"{level}"' for level in LOG_LEVELS))
-    return typing.cast(str, value)
+    return value
 
 
 def pair(names: tuple[str, str], first: Parser, second: Parser, expected: str) -> Parser:
@@ -223,7 +221,9 @@ def _section_keys(section: str, owner: type, default: object, path: tuple[str, .
     own fields become keys of the section."""
     hints = typing.get_type_hints(owner)
     docs = field_docs(owner)
-    names = SECTIONS[section] if owner is ServerConfig else [f.name for f in dataclasses.fields(owner)]  # type: ignore[arg-type]
+    names = (
+        SECTIONS[section] if owner is ServerConfig else [f.name for f in dataclasses.fields(owner)]
+    )
     keys: list[Key] = []
     for name in names:
         value = getattr(default, name)
@@ -232,7 +232,16 @@ def _section_keys(section: str, owner: type, default: object, path: tuple[str, .
             continue
         parse, expected, names_of_pair = _kind(name, hints[name])
         keys.append(
-            Key(section, name, (*path, name), value, docs.get(name, ""), parse, expected, names_of_pair)
+            Key(
+                section,
+                name,
+                (*path, name),
+                value,
+                docs.get(name, ""),
+                parse,
+                expected,
+                names_of_pair,
+            )
         )
     return keys
 
@@ -243,8 +252,16 @@ def all_keys() -> tuple[Key, ...]:
     docs = field_docs(ServeSettings)
     defaults = ServeSettings()
     keys = [
-        Key("", name, (name,), getattr(defaults, name), docs.get(name, ""), parse, expected,
-            secret=name in _SECRETS)
+        Key(
+            "",
+            name,
+            (name,),
+            getattr(defaults, name),
+            docs.get(name, ""),
+            parse,
+            expected,
+            secret=name in _SECRETS,
+        )
         for name, (parse, expected) in _TOP.items()
     ]
     for section in SECTIONS:
