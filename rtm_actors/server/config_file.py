@@ -159,11 +159,7 @@ def _parse(given: Given, environ: Mapping[str, str], problems: list[str]) -> dic
                 assert isinstance(parsed, dict)
                 parsed = {app: _reveal(ref, environ) for app, ref in parsed.items()}
         except InvalidValueError as exc:
-            # A secret's reference ({ file = ... }) may be shown, the secret itself never.
-            shown = (
-                "a string (not shown)" if key.secret and isinstance(value, str) else _show(value)
-            )
-            problems.append(f"{origin}: {key.dotted}: expected {exc}, got {shown}")
+            problems.append(f"{origin}: {key.dotted}: expected {exc}, got {_shown(key, value)}")
             continue
         values[key] = parsed
     return values
@@ -223,6 +219,16 @@ def _assemble(default: Any, values: Mapping[tuple[str, ...], object]) -> Any:
     for name, inner in nested.items():
         changes[name] = _assemble(getattr(default, name), inner)
     return dataclasses.replace(default, **changes)
+
+
+def _shown(key: Key, value: object) -> str:
+    """A refused value as the message shows it: a secret's reference ({ file = ... })
+    may be shown, a secret itself never."""
+    if not key.secret:
+        return _show(value)
+    if isinstance(value, dict) and set(value) <= {"file", "env"}:
+        return _show(value)
+    return "a value not shown (a secret)"
 
 
 def _show(value: object) -> str:

@@ -40,7 +40,9 @@ class SecretRef:
 Parser = Callable[[object], object]
 
 
-@dataclass(frozen=True, slots=True)
+# eq=False: keys are compared and hashed by identity (there is one of each, and some
+# defaults, such as the certificates' dict, are not hashable).
+@dataclass(frozen=True, slots=True, eq=False)
 class Key:
     """One key of the config file."""
 
@@ -153,7 +155,13 @@ def secrets_by_app(value: object) -> dict[str, SecretRef]:
     """``{ "app id" = <secret>, ... }``."""
     if not isinstance(value, dict):
         raise InvalidValueError(f"a table of app id = {SECRET_SHAPE}")
-    return {app_id: secret(each) for app_id, each in value.items()}
+    refs: dict[str, SecretRef] = {}
+    for app_id, each in value.items():
+        try:
+            refs[app_id] = secret(each)
+        except InvalidValueError:
+            raise InvalidValueError(f"{app_id} = {SECRET_SHAPE}") from None
+    return refs
 
 
 def optional_path(value: object) -> str:
