@@ -105,7 +105,28 @@ def server_process(
             _stop(proc)
 
 
-def _wait_ready(proc: subprocess.Popen[str], timeout: float) -> str:
+@contextmanager
+def serve_process(
+    *args: str, extra_env: dict[str, str] | None = None, startup_timeout: float = 20.0
+) -> Iterator[ServerProcess]:
+    """Run ``rtm-actors serve *args`` itself (flags, ``--config``, the environment
+    as an operator gives them); stop it after. Its log is discarded."""
+    command = [sys.executable, "-m", "rtm_actors.cli", "serve", *args]
+    env = {**os.environ, **(extra_env or {})}
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+    )
+    try:
+        yield ServerProcess(_wait_ready(proc, startup_timeout, SERVE_READY_PREFIX), proc)
+    finally:
+        _stop(proc)
+
+
+#: What ``rtm-actors serve`` prints once it listens; the URL follows.
+SERVE_READY_PREFIX = "rtm-actors serving on "
+
+
+def _wait_ready(proc: subprocess.Popen[str], timeout: float, prefix: str = READY_PREFIX) -> str:
     import gevent
 
     assert proc.stdout is not None
@@ -115,8 +136,8 @@ def _wait_ready(proc: subprocess.Popen[str], timeout: float) -> str:
             if not line:
                 msg = f"the server process exited with {proc.wait()}"
                 raise RuntimeError(msg)
-            if line.startswith(READY_PREFIX):
-                return line[len(READY_PREFIX) :].strip()
+            if line.startswith(prefix):
+                return line[len(prefix) :].split()[0]
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:
