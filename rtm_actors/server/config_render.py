@@ -101,3 +101,19 @@ def _value_at(settings: ServeSettings, path: tuple[str, ...]) -> Any:
     for name in path:
         value = getattr(value, name)
     return value
+
+
+def markdown_reference() -> str:
+    """The keys as docs/operations.md lists them: a table per section (the docs test
+    checks the page holds exactly this, so the page cannot drift either)."""
+    out: list[str] = []
+    section: str | None = None
+    for key in all_keys():
+        if key.section != section:
+            section = key.section
+            title = f"`[{section}]`" if section else "Top level (before any section)"
+            out += ["", f"#### {title}", "", "| key | default | meaning |", "| --- | --- | --- |"]
+        default = "not set" if key.default in (None, {}) else f"`{toml_value(key.default, key)}`"
+        meaning = key.doc.replace("|", "\\|")
+        out.append(f"| `{key.name}` | {default} | {meaning} |")
+    return "\n".join(out).lstrip("\n") + "\n"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
+import re
 
 import pytest
 
@@ -14,7 +15,7 @@ from rtm_actors.protocol.invitation import InvitationTimings
 from rtm_actors.server.config import SECTIONS, ServerConfig
 from rtm_actors.server.config_file import ConfigError, load_settings
 from rtm_actors.server.config_keys import all_keys
-from rtm_actors.server.config_render import render_settings
+from rtm_actors.server.config_render import markdown_reference, render_settings
 from rtm_actors.server.settings import ServeSettings
 from rtm_actors.testing.process import config_toml
 
@@ -297,3 +298,25 @@ class TestSecrets:
         assert "app_certificates: expected app2 = a string, { file" in problem
         assert "s3cret" not in problem
         assert "got a value not shown (a secret)" in problem
+
+
+class TestDocs:
+    DOC = (pathlib.Path(__file__).parent.parent.parent / "docs" / "operations.md").read_text()
+
+    def test_the_reference_is_the_generated_one(self):
+        """docs/operations.md lists exactly the keys, defaults and meanings of the code
+        (regenerate: rtm_actors.server.config_render.markdown_reference())."""
+        begin, end = "<!-- config reference: begin -->\n", "<!-- config reference: end -->"
+        listed = self.DOC[self.DOC.index(begin) + len(begin) : self.DOC.index(end)]
+        assert listed == markdown_reference()
+
+    def test_every_example_file_in_the_guide_is_accepted(self, write):
+        """The TOML examples of the config file section load (secrets from the
+        variables they name)."""
+        guide = self.DOC[self.DOC.index("## The config file") : self.DOC.index("### Reference")]
+        examples = re.findall(r"```toml\n(.*?)```", guide, re.DOTALL)
+        assert len(examples) == 3
+        for example in examples:
+            secret_file = write("s3cret\n", "secret")
+            text = example.replace("/run/secrets/rtm-admin-token", secret_file)
+            load_settings(write(text), environ={"RTM_APP_CERTIFICATE": "c"})
