@@ -22,7 +22,6 @@ from rtm_actors.server.config_keys import (
     SecretRef,
     all_keys,
     keys_by_section,
-    text,
 )
 from rtm_actors.server.settings import ServeSettings
 
@@ -98,7 +97,8 @@ def read_file(path: str, problems: list[str]) -> Given:
                 else:
                     problems.append(f"{path}: {name}.{inner}: {_unknown(inner, name)}")
         elif isinstance(value, dict):
-            close = difflib.get_close_matches(name, [s for s in sections if s], n=1)
+            tables = [s for s in sections if s] + [k for k in top if top[k].default == {}]
+            close = difflib.get_close_matches(name, tables, n=1)
             hint = f" (did you mean [{close[0]}]?)" if close else ""
             problems.append(f"{path}: [{name}]: unknown section{hint}")
         else:
@@ -128,8 +128,8 @@ def _env_value(key: Key, raw: str) -> object:
     """A variable's text as the key's TOML value: strings as they are (no quotes
     needed), anything else parsed as a TOML value (``30``, ``true``, ``{ count = 5,
     window = 1.0 }``)."""
-    if key.parse is text or key.secret or isinstance(key.default, str) or key.default is None:
-        return raw
+    if isinstance(key.default, str) or key.default is None:
+        return raw  # host, store, paths, the admin token: text
     try:
         return tomllib.loads(f"value = {raw}")["value"]
     except tomllib.TOMLDecodeError:

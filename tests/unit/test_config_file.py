@@ -139,6 +139,10 @@ class TestRefused:
             ),
             ("prot = 1\n", "prot: unknown key (did you mean port?)"),
             (
+                '[app_certificate]\napp1 = "c"\n',
+                "[app_certificate]: unknown section (did you mean [app_certificates]?)",
+            ),
+            (
                 "[sessions]\nlogin_timeout = 1\n",
                 "sessions.login_timeout: unknown key here; login_timeout belongs in [transport]",
             ),
@@ -257,8 +261,10 @@ class TestPrecedence:
                 "RTM_ACTORS_INVITATIONS_EXPIRE": "90",
                 "RTM_ACTORS_STORE": "redis://localhost:6379/0",
                 "RTM_ACTORS_METRICS": "false",
+                "RTM_ACTORS_APP_CERTIFICATES": '{ app1 = "c1" }',
             },
         )
+        assert settings.app_certificates == {"app1": "c1"}
         assert settings.config.join_rate == (3, 1.0)
         assert settings.config.invitation_timings.expire == 90.0
         assert (settings.store, settings.metrics) == ("redis://localhost:6379/0", False)
