@@ -14,12 +14,15 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import gevent
 import gevent.event
 
-from rtm_actors.log import configure_logging
-from rtm_actors.server.settings import LOG_LEVELS, ServeSettings
+from rtm_actors.log import LOG_LEVELS, configure_logging
+
+if TYPE_CHECKING:
+    from rtm_actors.server.settings import ServeSettings
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -15,9 +15,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 
+from rtm_actors.log import LOG_LEVELS
 from rtm_actors.server.config import SECTIONS, ServerConfig
 from rtm_actors.server.field_docs import field_docs
-from rtm_actors.server.settings import LOG_LEVELS, ServeSettings
+from rtm_actors.server.settings import ServeSettings
 
 #: ``RTM_ACTORS_<SECTION>_<KEY>`` (``RTM_ACTORS_<KEY>`` before the first section).
 ENV_PREFIX = "RTM_ACTORS_"

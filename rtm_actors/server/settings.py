@@ -7,9 +7,6 @@ from dataclasses import dataclass, field
 
 from rtm_actors.server.config import ServerConfig
 
-#: The server's log levels, lowest first.
-LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
-
 
 @dataclass(frozen=True, slots=True)
 class ServeSettings:
