@@ -15,14 +15,8 @@ import tomllib
 from collections.abc import Mapping
 from typing import Any
 
-from rtm_actors.server.config_keys import (
-    ENV_PREFIX,
-    InvalidValueError,
-    Key,
-    SecretRef,
-    all_keys,
-    keys_by_section,
-)
+from rtm_actors.server.config_keys import ENV_PREFIX, Key, all_keys, keys_by_section
+from rtm_actors.server.config_values import InvalidValueError, SecretRef
 from rtm_actors.server.settings import ServeSettings
 
 
