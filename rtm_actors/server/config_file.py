@@ -190,17 +190,18 @@ def _check_together(values: dict[Key, object], given: Given, problems: list[str]
     def get(dotted: str) -> Any:
         return final.get(dotted, defaults[dotted])
 
-    def origin(dotted: str) -> str:
-        return next((o for k, (_, o) in given.items() if k.dotted == dotted), "defaults")
+    def origin(*dotted: str) -> str:
+        """Where the first of these keys that was given came from."""
+        return next(o for name in dotted for k, (_, o) in given.items() if k.dotted == name)
 
     if get("keyfile") and not get("certfile"):
         problems.append(f"{origin('keyfile')}: keyfile: expected certfile to be set too")
     heartbeat, expiry = get("cluster.node_heartbeat"), get("cluster.node_expiry")
     if expiry < heartbeat:
         problems.append(
-            f"{origin('cluster.node_expiry')}: cluster.node_expiry: expected at least "
-            f"cluster.node_heartbeat ({heartbeat}), got {expiry}: a live node would "
-            "seem dead between heartbeats"
+            f"{origin('cluster.node_expiry', 'cluster.node_heartbeat')}: cluster.node_expiry: "
+            f"expected at least cluster.node_heartbeat ({heartbeat}), got {expiry}: a live "
+            "node would seem dead between heartbeats"
         )
 
 

@@ -188,6 +188,10 @@ class TestRefused:
                 "[cluster]\nnode_expiry = 0.5\n",
                 "cluster.node_expiry: expected at least cluster.node_heartbeat (1.0), got 0.5",
             ),
+            (
+                "[cluster]\nnode_heartbeat = 4\n",
+                "cluster.node_expiry: expected at least cluster.node_heartbeat (4.0), got 3.0",
+            ),
             ('keyfile = "k.pem"\n', "keyfile: expected certfile to be set too"),
             ("sessions = 3\n", "sessions: expected a section [sessions], got 3"),
         ],
@@ -326,3 +330,51 @@ class TestDocs:
             secret_file = write("s3cret\n", "secret")
             text = example.replace("/run/secrets/rtm-admin-token", secret_file)
             load_settings(write(text), environ={"RTM_APP_CERTIFICATE": "c"})
+
+
+def _valid_values(key):
+    """A Hypothesis strategy of values ``key`` accepts, as the flags would give them."""
+    from hypothesis import strategies as st
+
+    seconds = st.floats(min_value=1e-3, max_value=1e9, allow_nan=False)
+    counts = st.integers(min_value=0 if key.name == "max_connections" else 1, max_value=2**40)
+    words = st.text(min_size=1, max_size=20).filter(str.strip)
+    if key.pair is not None:
+        first, second = key.pair
+        other = seconds if key.pair == ("count", "window") else st.integers(1, 2**40)
+        return st.fixed_dictionaries({first: st.integers(1, 10**6), second: other})
+    by_name = {
+        "port": st.integers(0, 65535),
+        "log_level": st.sampled_from(["debug", "info", "warning", "error", "critical"]),
+        "app_certificates": st.dictionaries(words, words, max_size=3),
+        "keyfile": st.none(),  # needs a certfile: checked by its own test
+    }
+    if key.name in by_name:
+        return by_name[key.name]
+    if isinstance(key.default, bool):
+        return st.booleans()
+    if isinstance(key.default, float):
+        return seconds
+    if isinstance(key.default, int):
+        return counts
+    return words
+
+
+def test_any_valid_settings_round_trip_through_the_file(tmp_path):
+    """Whatever valid values every key holds, the rendered file loads back equal
+    (numbers, escaped strings, pairs, nested invitation timings, certificates)."""
+    from hypothesis import given, strategies as st
+
+    # The two cluster keys have a rule between them, tested on its own.
+    keys = [k for k in all_keys() if not k.dotted.startswith("cluster.node_")]
+    values = st.fixed_dictionaries({key.dotted: _valid_values(key) for key in keys})
+
+    @given(values)
+    def check(chosen):
+        chosen = {k: v for k, v in chosen.items() if v is not None}
+        settings = load_settings(None, chosen, {})
+        path = tmp_path / "rtm.toml"
+        path.write_text(render_settings(settings))
+        assert load_settings(str(path), environ={}) == settings
+
+    check()
