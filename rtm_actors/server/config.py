@@ -30,14 +30,15 @@ class ServerConfig:
     max_unauthenticated: int = 1000
     #: Logins per user id per second across the server (Agora's client limit is 2/s).
     login_rate: int = 5
-    #: Peer messages per user per 3 s (Agora's server SDK limit: 1,500 / 3 s).
+    #: Peer and channel messages per user per ``message_rate_window`` (Agora's server
+    #: SDK limit: 1,500 / 3 s).
     message_rate: int = 1500
     #: The window of ``message_rate``, in seconds.
     message_rate_window: float = 3.0
     #: Messages waiting in a session's inbox before its client is cut off as slow.
     max_backlog: int = 5000
-    #: Per-user call limits (count, window in seconds): Agora's Linux SDK 1.4 values.
-    #: A user's limits outlive its sessions (``server/user_rates.py``). Presence queries.
+    #: Presence queries (count, window in seconds). This and the rates below are per
+    #: user, Agora's Linux SDK 1.4 values, and outlive sessions (``server/user_rates.py``).
     presence_query_rate: tuple[int, float] = (100, 5.0)
     #: Presence subscriptions (count, window in seconds).
     subscribe_rate: tuple[int, float] = (10, 5.0)
