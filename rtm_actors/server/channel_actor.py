@@ -28,7 +28,6 @@ from rtm_actors.protocol import codec
 from rtm_actors.protocol.attributes import CHANNEL_LIMITS, apply_write, select
 from rtm_actors.protocol.channel import (
     GET_MEMBERS_LIMIT,
-    REPLAY_MAX,
     REPLAY_WINDOW_S,
     CountPacer,
     ReplayBuffer,
@@ -271,7 +270,7 @@ class ChannelActor(GeventActor):
         """Replay from the channel's log what followed ``after`` up to what this actor
         has fanned out (the rest reaches the member live, in order), so a member that
         was on another node catches up here too."""
-        posts = self._cursor.since(after, REPLAY_MAX)
+        posts = self._cursor.since(after)
         oldest = int((time.time() - REPLAY_WINDOW_S) * 1000)
         for cseq, post in posts:
             if post.sender_id != user_id and post.ts >= oldest:

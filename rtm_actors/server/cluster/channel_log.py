@@ -42,6 +42,12 @@ CLUSTER_EPOCH = "log"
 LOG_MAX = 10_000
 #: Entries one read takes per channel at most.
 READ_COUNT = 1000
+#: Messages a member catching up is replayed at most (one node keeps 32 in memory;
+#: the log can give more: enough for a Redis outage of 10 s at 50 messages/s, after
+#: which the members' links, dropped meanwhile, resume all at once).
+REPLAY_LIMIT = 500
+#: Entries read before the replayed ones, to recognise a copy of an older post.
+_LOOKBACK = 100
 
 decode_post = msgspec.msgpack.Decoder(ChannelPost).decode
 
@@ -98,7 +104,7 @@ class LogCursor:
         self.position = cseq
         return self._seen.first(post)
 
-    def since(self, after: int, limit: int) -> list[tuple[int, ChannelPost]]:
+    def since(self, after: int, limit: int = REPLAY_LIMIT) -> list[tuple[int, ChannelPost]]:
         """What followed ``after`` up to this cursor (nothing if Redis is away)."""
         try:
             return self._log.since(self.app_id, self.channel_id, after, self.position, limit)
@@ -127,10 +133,11 @@ class ChannelLog:
         self, app_id: str, channel_id: str, after: int, upto: int, limit: int
     ) -> list[tuple[int, ChannelPost]]:
         """The last ``limit`` posts numbered in (``after``, ``upto``], oldest first, each
-        once. Reads ``limit`` more before them so a copy of an older post is known."""
+        once (reading a few before them, so a copy of an older post is known)."""
         if upto <= after:
             return []
-        raw = self._r.xrevrange(self.key(app_id, channel_id), entry_id_of(upto), count=2 * limit)
+        key = self.key(app_id, channel_id)
+        raw = self._r.xrevrange(key, entry_id_of(upto), count=limit + _LOOKBACK)
         seen = FirstSeen()
         posts = []
         for entry_id, fields in reversed(raw):

@@ -191,7 +191,14 @@ class Cluster:
         now = time.monotonic()
         if cached is not None and cached[1] > now and not fresh:
             return cached[0]
-        route = self.routing.locate(key[0], [key[1]]).get(key[1])
+        try:
+            route = self.routing.locate(key[0], [key[1]]).get(key[1])
+        except redis.RedisError:
+            if cached is None or fresh:
+                raise
+            # Redis is away: the last known route is the best guess (a message sent
+            # there waits in the publish queue, and its receipt says what became of it).
+            return cached[0]
         if route is None:
             self._routes.pop(key, None)
             return None
