@@ -206,6 +206,7 @@ class ChannelActor(GeventActor):
             # Redis has been away so long that the queue nears its bound: refuse the
             # message (the sender can retry) rather than drop it later unseen.
             code = ChannelMessageErrCode.FAILURE
+            cluster.refused_posts += 1
         else:
             code = ChannelMessageErrCode.OK
         try_tell(p.session, cm.SendFrame(Reply(p.rid, code, p.ts if code == 0 else 0)))

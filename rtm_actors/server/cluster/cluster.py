@@ -94,6 +94,8 @@ class Cluster:
         self._post_seq = itertools.count(1)
         #: Channel log entries trimmed before this node read them (a metric).
         self.log_gaps = 0
+        #: Channel messages refused because the publish queue was half full (a metric).
+        self.refused_posts = 0
         self.liveness = Liveness(self, heartbeat, expiry)
         self.ctx: Any = None
         #: (app id, user id) -> (node, trusted until): saves a Redis round trip per message.
