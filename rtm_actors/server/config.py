@@ -68,3 +68,6 @@ class ServerConfig:
     #: loses messages already answered CACHED_BY_SERVER. Off: such a Redis gets no
     #: offline messages (senders get PEER_UNREACHABLE). See docs/cluster.md.
     assume_redis_durable: bool = False
+    #: Several nodes on one Redis: envelopes a node queues while Redis is away. Past
+    #: half of it, channel messages are refused (FAILURE) rather than dropped later.
+    cluster_publish_queue: int = 200_000

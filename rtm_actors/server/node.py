@@ -276,6 +276,7 @@ def _cluster_context(url: str, config: ServerConfig, certificates: dict[str, str
         heartbeat=config.node_heartbeat,
         expiry=config.node_expiry,
         assume_durable=config.assume_redis_durable,
+        max_queued=config.cluster_publish_queue,
     )
     return ServerContext(
         config=config,

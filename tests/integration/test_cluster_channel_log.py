@@ -11,6 +11,8 @@ import gevent
 import pytest
 
 import rtm_actors as ra
+from rtm_actors import ChannelMessageErrCode
+from rtm_actors.protocol.errors import RequestError
 from rtm_actors.testing import EventRecorder, running_server
 from rtm_actors.testing.redis_process import redis_process
 
@@ -83,3 +85,30 @@ def test_channel_messages_sent_while_redis_is_down_all_arrive(tmp_path, make_cli
         bob_rec.wait_for("on_message_received", count=31, timeout=20)
         gevent.sleep(0.3)
         assert texts(bob_rec) == ["before", *sent]
+
+
+def test_past_the_queue_bound_channel_messages_are_refused_not_dropped(tmp_path, make_client):
+    """Redis away long enough to fill half the publish queue (10 envelopes here): the
+    sender is told FAILURE from then on, and every message answered OK arrives."""
+    with (
+        redis_process(tmp_path, appendonly=True) as redis_server,
+        running_server(store=redis_server.url, cluster_publish_queue=10) as a,
+        running_server(store=redis_server.url) as b,
+        in_room(make_client, a.url, "alice") as (alice, room, alice_rec),
+        in_room(make_client, b.url, "bob") as (_bob, _, bob_rec),
+    ):
+        alice_rec.wait_for("on_member_joined")
+        redis_server.kill()
+        accepted, refused = [], []
+        for i in range(12):
+            try:
+                send(alice, room, f"m{i}")
+                accepted.append(f"m{i}")
+            except RequestError as exc:
+                refused.append(exc.code)
+        redis_server.start()
+        assert 0 < len(accepted) <= 5
+        assert refused == [ChannelMessageErrCode.FAILURE] * (12 - len(accepted))
+        bob_rec.wait_for("on_message_received", count=len(accepted), timeout=20)
+        gevent.sleep(0.3)
+        assert texts(bob_rec) == accepted

@@ -64,6 +64,7 @@ class Cluster:
         policy: OfflinePolicy | None = None,
         node_id: str | None = None,
         assume_durable: bool = False,
+        max_queued: int = 200_000,
     ) -> None:
         self.node_id = node_id or secrets.token_hex(6)
         self.url_hint = ""
@@ -77,7 +78,7 @@ class Cluster:
         self.channel_attributes = RedisChannelAttributeStore(self.client)
         self.routing = RedisRoutingStore(self.client)
         self.membership = RedisMembershipStore(self.client)
-        self.publisher = Publisher(self.client, stream_max=LOG_MAX)
+        self.publisher = Publisher(self.client, max_queued, stream_max=LOG_MAX)
         self.subscriber = Subscriber(self._sub_client, self._on_envelope, self.resync)
         self.channel_log = ChannelLog(self.client, self.keys.prefix)
         self._log_client = gevent_redis(url, socket_timeout=None, max_connections=2)
