@@ -272,6 +272,13 @@ class ChannelActor(GeventActor):
         has fanned out (the rest reaches the member live, in order), so a member that
         was on another node catches up here too."""
         posts = self._cursor.since(after)
+        self._log.debug(
+            "channel_replay",
+            user_id=user_id,
+            after=after,
+            upto=self._cursor.position,
+            posts=len(posts),
+        )
         oldest = int((time.time() - REPLAY_WINDOW_S) * 1000)
         for cseq, post in posts:
             if post.sender_id != user_id and post.ts >= oldest:

@@ -337,17 +337,18 @@ class Cluster:
         return self.liveness.healthy
 
     def _on_log_entry(self, key: str, cseq: int, post: e.ChannelPost) -> None:
-        channel = self._logs.get(key)
-        ref = self.ctx.channels.get(*channel) if channel and self.ctx is not None else None
-        if ref is not None:
-            try_tell(ref, chm.LogPost(cseq, post))
+        self._to_log_follower(key, chm.LogPost(cseq, post))
 
     def _on_log_gap(self, key: str) -> None:
         self.log_gaps += 1
+        self._to_log_follower(key, chm.LogGap())
+
+    def _to_log_follower(self, key: str, message: object) -> None:
+        """Tell the channel actor here that reads the log ``key``."""
         channel = self._logs.get(key)
         ref = self.ctx.channels.get(*channel) if channel and self.ctx is not None else None
         if ref is not None:
-            try_tell(ref, chm.LogGap())
+            try_tell(ref, message)
 
     def _on_envelope(self, envelope: e.AnyEnvelope) -> None:
         self.received += 1
