@@ -271,13 +271,17 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
             return False
         if self.link is not None:
             self.link.close(DisconnectCode.SHUTDOWN, "replaced by a newer link")
-        self.link = link
+            self.link = None
         self._timers.cancel("grace")
         self._timers.cancel("unreachable")
         if not resumed:
             # A fresh login starts with no attributes, whatever an older session left.
             self.ctx.attributes.put(self.app_id, self.user_id, {})
         self._set_own_presence(PeerOnlineState.ONLINE)
+        # The link goes to the outlet only now: while the calls above wait on Redis, a
+        # channel would write its messages straight to it, ahead of login_ok, and a
+        # client taking them would ask to catch up from past what its old link lost.
+        self.link = link
         self._send(
             LoginOk(
                 rid,
