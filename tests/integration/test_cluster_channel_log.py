@@ -112,3 +112,31 @@ def test_past_the_queue_bound_channel_messages_are_refused_not_dropped(tmp_path,
         bob_rec.wait_for("on_message_received", count=len(accepted), timeout=20)
         gevent.sleep(0.3)
         assert texts(bob_rec) == accepted
+
+
+def test_peer_message_to_a_known_route_waits_out_a_redis_outage(tmp_path, make_client):
+    """Redis away longer than a cached route is trusted (5 s): the sender's session
+    does not fail on the route lookup; the message goes to the known node once Redis is
+    back, and its sender is told the truth (OK only if bob got it)."""
+    with (
+        redis_process(tmp_path, appendonly=True) as redis_server,
+        running_server(store=redis_server.url) as a,
+        running_server(store=redis_server.url) as b,
+    ):
+        alice, _ = make_client(a.url)
+        alice.login(None, "alice").get(timeout=5)
+        bob, bob_rec = make_client(b.url)
+        bob.login(None, "bob").get(timeout=5)
+        first = alice.send_message_to_peer("bob", alice.create_message("before"))
+        assert first.get(timeout=5) is ra.PeerMessageErrCode.OK
+        redis_server.kill()
+        gevent.sleep(5.5)
+        sent = alice.send_message_to_peer("bob", alice.create_message("during"))
+        gevent.sleep(2.5)  # (the lookup's retries give up within ~2 s)
+        redis_server.start()
+        try:
+            sent.get(timeout=15)
+            bob_rec.wait_for("on_message_received_from_peer", count=2, timeout=10)
+        except RequestError as exc:
+            assert exc.code is ra.PeerMessageErrCode.SENT_TIMEOUT  # noqa: PT017
+        assert a.context.metrics.actor_events["crashed"] == 0
