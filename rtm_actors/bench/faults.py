@@ -6,7 +6,10 @@ nodes' URLs), and keeps peer messages (with and without offline messaging) and
 channel messages flowing while it injects one fault after another:
 
 - ``redis``: Redis killed (kill -9) and started again ``redis_down`` seconds later;
-- ``node``: node B killed (kill -9); its clients move to node A; B is started again.
+- ``node``: node B killed (kill -9); its clients move to node A; B is started again;
+- ``slow``: the peer messages go to a receiver that logged in and stopped reading (a
+  raw socket); once its session has ended, the receiver logs in again with the SDK and
+  gets what was kept for it (the messages answered ``CACHED_BY_SERVER``).
 
 Per fault and kind of traffic it counts, from the senders' receipts and the
 receivers' ledgers (``bench.ledger.Ledger``): sent, acknowledged, failures reported
@@ -30,11 +33,14 @@ import gevent.socket
 
 import rtm_actors as ra
 from rtm_actors.bench.ledger import Ledger
+from rtm_actors.testing.hostile import HostileSocket
 from rtm_actors.testing.redis_process import RedisProcess, free_port
 
 ACKED = {ra.PeerMessageErrCode.OK, ra.PeerMessageErrCode.CACHED_BY_SERVER}
 OFFLINE = ra.SendMessageOptions(enable_offline_messaging=True)
 KINDS = ("peer", "peer offline", "channel")
+#: The slow consumer's receiver number in the ledgers.
+SLOW = 10_000
 
 
 @dataclass
@@ -124,8 +130,10 @@ class Cluster:
         self.service = service
         #: Per fault (in order), per kind of traffic: what was sent and what arrived.
         self.phases: list[dict[str, Traffic]] = []
-        self.senders = [self._client(f"s{i}", [urls[0], urls[1]]) for i in range(pairs)]
-        self.receivers = [self._client(f"r{i}", [urls[1], urls[0]], i) for i in range(pairs)]
+        #: Sender i's peer messages go to (user id, receiver number).
+        self.peer_to: Callable[[int], tuple[str, int]] = lambda i: (f"r{i}", i)
+        self.senders = [self.client(f"s{i}", [urls[0], urls[1]]) for i in range(pairs)]
+        self.receivers = [self.client(f"r{i}", [urls[1], urls[0]], i) for i in range(pairs)]
         self.channels = []
         for i, rtm in enumerate([*self.senders, *self.receivers]):
             channel = rtm.create_channel("faults", self._member(i))
@@ -142,16 +150,18 @@ class Cluster:
         fault still counts there: each message names its fault)."""
         self.phases.append({kind: Traffic() for kind in KINDS})
 
-    def settled(self) -> bool:
-        """Every message answered, and every acknowledged one fully delivered."""
+    def settled(self, *, delivered: bool = True) -> bool:
+        """Every message answered, and (``delivered``) every acknowledged one fully
+        delivered."""
         for phase in self.phases:
             for t in phase.values():
-                answered = len(t.acked) + t.failed
-                if answered < t.ledger.sent or any(t.ledger.owed(n) for n in t.acked):
+                if len(t.acked) + t.failed < t.ledger.sent:
+                    return False
+                if delivered and any(t.ledger.owed(n) for n in t.acked):
                     return False
         return True
 
-    def _client(self, user_id: str, urls: list[str], receiver: int = -1) -> Any:
+    def client(self, user_id: str, urls: list[str], receiver: int = -1) -> Any:
         outer = self
 
         class Peer(ra.RtmServiceEventHandler):
@@ -177,12 +187,13 @@ class Cluster:
     def send_peer(self, i: int, *, offline: bool) -> None:
         kind = "peer offline" if offline else "peer"
         traffic = self.traffic[kind]
-        n = traffic.ledger.send(1, i)
+        to, receiver = self.peer_to(i)
+        n = traffic.ledger.send(1, receiver)
         traffic.sent_at[n] = time.time()
         rtm = self.senders[i]
         text = f"{len(self.phases) - 1} {kind.replace(' ', '_')} {n}"
         future = rtm.send_message_to_peer(
-            f"r{i}", rtm.create_message(text), OFFLINE if offline else None
+            to, rtm.create_message(text), OFFLINE if offline else None
         )
         gevent.spawn(self._outcome, traffic, n, lambda: future.get(40) in ACKED)
 
@@ -227,6 +238,7 @@ def run_faults(
     before: float = 2.0,
     after: float = 3.0,
     settle: float = 20.0,
+    slow_consumer: bool = True,
 ) -> list[Row]:
     """Run every fault in turn under traffic; answer the table's rows."""
     rows: list[Row] = []
@@ -270,9 +282,35 @@ def run_faults(
 
         under_traffic(f"redis kill -9, down {redis_down:g} s, AOF", redis_restart)
         under_traffic("node kill -9, restarted after 2 s", node_kill)
+        if slow_consumer:
+            faults.append("slow consumer (stops reading)")
+            cluster.begin()
+            _slow_consumer(cluster, rate, before + after)
         for fault, phase in zip(faults, cluster.phases, strict=True):
             rows.extend(t.row(fault, kind) for kind, t in phase.items())
     return rows
+
+
+def _slow_consumer(cluster: Cluster, rate: float, seconds: float) -> None:
+    """Peer messages to a receiver that stops reading, until every sender has an
+    answer (its session ends after the server's idle timeout and grace period); then
+    it logs in again and gets what was kept for it."""
+    slow = HostileSocket(cluster.urls[0])
+    slow.upgrade()
+    slow.login("slow", app_id="faults")
+    gevent.sleep(0.5)
+    cluster.peer_to = lambda _i: ("slow", SLOW)
+    loop = gevent.spawn(traffic_loop, cluster, rate)
+    gevent.sleep(seconds)
+    loop.kill()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not cluster.settled(delivered=False):
+        gevent.sleep(0.5)
+    slow.close()
+    cluster.senders.append(cluster.client("slow", cluster.urls, SLOW))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not cluster.settled():
+        gevent.sleep(0.2)
 
 
 def as_dicts(rows: list[Row]) -> list[dict[str, Any]]:
