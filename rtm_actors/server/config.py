@@ -109,3 +109,6 @@ class ServerConfig:
     #: room for are refused (PEER_UNREACHABLE). 8 MiB: 256 messages of 32 KB, far more
     #: than a client that acknowledges as it reads ever has in flight.
     max_unacked_bytes: int = 8 << 20
+    #: Several nodes on one Redis: envelopes a node queues while Redis is away. Past
+    #: half of it, channel messages are refused (FAILURE) rather than dropped later.
+    cluster_publish_queue: int = 200_000
