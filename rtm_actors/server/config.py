@@ -119,6 +119,9 @@ class ServerConfig:
     #: room for are refused (PEER_UNREACHABLE). 8 MiB: 256 messages of 32 KB, far more
     #: than a client that acknowledges as it reads ever has in flight.
     max_unacked_bytes: int = 8 << 20
+    #: Several nodes on one Redis: envelopes a node queues while Redis is away. Past
+    #: half of it, channel messages are refused (FAILURE) rather than dropped later.
+    cluster_publish_queue: int = 200_000
 
 
 #: The config file's section of every ``ServerConfig`` field (``rtm-actors config
@@ -167,5 +170,10 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     ),
     "channels": ("channel_tick", "empty_channel_ttl"),
     "invitations": ("invitation_timings", "invitation_rate", "max_live_invitations"),
-    "cluster": ("node_heartbeat", "node_expiry", "assume_redis_durable"),
+    "cluster": (
+        "node_heartbeat",
+        "node_expiry",
+        "assume_redis_durable",
+        "cluster_publish_queue",
+    ),
 }
