@@ -109,6 +109,7 @@ def _config_check(args: argparse.Namespace) -> int:
 
 #: Exit status for settings refused before anything starts (as argparse's usage errors).
 _EXIT_BAD_CONFIG = 2
+
 #: Seconds past the server's shutdown timeout before the process exits regardless.
 _EXIT_GRACE = 5.0
 _EXIT_FORCED = 70  # EX_SOFTWARE
