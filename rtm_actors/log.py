@@ -20,6 +20,8 @@ _LEVELS = {
     "error": logging.ERROR,
     "critical": logging.CRITICAL,
 }
+#: The level names ``configure_logging`` takes, lowest first.
+LOG_LEVELS = tuple(_LEVELS)
 
 
 def configure_logging(

@@ -92,6 +92,10 @@ class Ledger:
         self._remaining[n] -= 1
         return self._remaining[n]
 
+    def owed(self, n: int) -> int:
+        """Deliveries message ``n`` still owes."""
+        return self._remaining[n]
+
     def tally(self) -> Tally:
         """The totals so far."""
         return Tally(

@@ -63,9 +63,8 @@ class ChannelActor(GeventActor):
         state = self._state
         match message:
             case ChannelMessage(epoch=epoch, cseq=cseq, peer_id=peer_id, message=wire, ts=ts):
-                if epoch == state.epoch and cseq <= state.cseq:
-                    return  # already seen (a replay after a reconnect)
-                state.epoch, state.cseq = epoch, cseq
+                if not state.first_delivery(epoch, cseq):
+                    return
                 self._callback("on_message_received", peer_id, Message.from_wire(wire, ts))
             case MemberJoined(user_id=user_id):
                 self._callback("on_member_joined", ChannelMember(user_id, state.channel_id))

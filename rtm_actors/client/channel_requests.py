@@ -8,6 +8,7 @@ from typing import Any
 
 from rtm_actors.client.requests import ClientState, Request
 from rtm_actors.client.values import ChannelAttribute, ChannelMember
+from rtm_actors.protocol.channel import SeenNumbers
 from rtm_actors.protocol.codes import (
     AttributeOperationErr,
     ChannelMessageErrCode,
@@ -48,7 +49,19 @@ class ChannelState:
     joining: bool = False
     released: bool = False
     epoch: str = ""
+    #: The newest message number had in ``epoch`` (the catch-up cursor).
     cseq: int = 0
+    #: Every number had recently in ``epoch``: a replay is delivered once.
+    seen: SeenNumbers = field(default_factory=SeenNumbers)
+
+    def first_delivery(self, epoch: str, cseq: int) -> bool:
+        """Whether message ``cseq`` of ``epoch`` is new here (and move the cursor)."""
+        if epoch != self.epoch:
+            self.epoch, self.cseq, self.seen = epoch, 0, SeenNumbers()
+        if not self.seen.first(cseq):
+            return False  # already had (a replay after a reconnect)
+        self.cseq = max(self.cseq, cseq)
+        return True
 
 
 Callback = tuple[str, tuple[Any, ...]]
@@ -69,7 +82,7 @@ class JoinRequest(Request):
         assert self.channel is not None
         channel = self.channel
         if channel.epoch != reply.epoch:
-            channel.epoch, channel.cseq = reply.epoch, 0
+            channel.epoch, channel.cseq, channel.seen = reply.epoch, 0, SeenNumbers()
         channel.joined = True
         self.member_count = reply.member_count
         return None

@@ -106,7 +106,9 @@ class RtmServiceActor(GeventActor):
         self._invitations: RecentIds[Any] = RecentIds(4096)
         #: Invitations that arrived before the app made its call manager.
         self._early_invitations: list[InvitationEvent] = []
-        self._catch_up_due = False
+        #: After a resumed login: each joined channel's (epoch, cseq) as the old link
+        #: left it, to ask for what followed once the link is up.
+        self._catch_up_from: list[tuple[str, str, int]] = []
         self._state = ClientState()
         self._had_session = False
         self._seen: RecentIds[bool] = RecentIds(config.dedup_window)
@@ -141,8 +143,7 @@ class RtmServiceActor(GeventActor):
                 self._link = up
                 for pending in self._pending.values():
                     up.send(pending.frame)
-                if self._catch_up_due:
-                    self._catch_up_due = False
+                if self._catch_up_from:
                     self._catch_up(up)
             case cm.CallManagerSet(manager=manager):
                 self._call_manager = manager
@@ -306,7 +307,9 @@ class RtmServiceActor(GeventActor):
                         self._log.debug("request_answered", code=0, **_request_fields(request))
                     request.settle(frame, self._state, self._notifier(request))
             case LoginOk(resumed=resumed):
-                self._catch_up_due = resumed
+                # The cursors now, before any message of the new link moves them: a
+                # newer live message must not hide the ones the old link lost.
+                self._catch_up_from = self._cursors() if resumed else []
                 if not resumed:
                     # A fresh server session numbers its pushes from 1 again.
                     self._ack_due = self._acked = self._processed_seq = 0
@@ -335,11 +338,16 @@ class RtmServiceActor(GeventActor):
             elif self.supervisor_ref is not None:
                 try_tell(self.supervisor_ref, message)
 
+    def _cursors(self) -> list[tuple[str, str, int]]:
+        return [
+            (c.channel_id, c.epoch, c.cseq) for c in self._channels.values() if c.joined and c.epoch
+        ]
+
     def _catch_up(self, link: ClientLink) -> None:
         """After a resumed link: ask each joined channel for what the link lost."""
-        for channel in self._channels.values():
-            if channel.joined and channel.epoch:
-                link.send(codec.encode(CatchUp(channel.channel_id, channel.epoch, channel.cseq)))
+        cursors, self._catch_up_from = self._catch_up_from, []
+        for channel_id, epoch, cseq in cursors:
+            link.send(codec.encode(CatchUp(channel_id, epoch, cseq)))
 
     def _notifier(self, request: Request) -> Any:
         handler = request.handler or self._handler

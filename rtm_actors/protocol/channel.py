@@ -7,6 +7,7 @@ most 512; a member back from a short drop gets at most 32 messages of the last 3
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -53,6 +54,33 @@ class ReplayBuffer(Generic[T]):
             for r in self._recent
             if r.cseq > after and r.at >= oldest and r.sender_id != exclude_sender
         ]
+
+
+class SeenNumbers:
+    """The channel message numbers a member has had within one epoch (the newest
+    ``size``): a replay it already had is dropped, one it missed is kept even when it
+    arrives after newer messages (a resumed link gets live messages before the replay
+    it asked for)."""
+
+    __slots__ = ("_heap", "_seen", "floor", "size")
+
+    def __init__(self, size: int = 1024) -> None:
+        self._heap: list[int] = []
+        self._seen: set[int] = set()
+        #: Numbers up to this one count as had (forgotten past ``size``).
+        self.floor = 0
+        self.size = size
+
+    def first(self, cseq: int) -> bool:
+        """Whether ``cseq`` is new to the member (and remember it)."""
+        if cseq <= self.floor or cseq in self._seen:
+            return False
+        self._seen.add(cseq)
+        heapq.heappush(self._heap, cseq)
+        if len(self._heap) > self.size:
+            self.floor = heapq.heappop(self._heap)
+            self._seen.discard(self.floor)
+        return True
 
 
 def count_interval(count: int) -> float:

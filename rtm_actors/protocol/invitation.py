@@ -48,8 +48,14 @@ from rtm_actors.protocol.codes import (
 class InvitationTimings:
     """Agora's invitation timings (spec 5.3): offline retry, acknowledgement, expiry."""
 
+    #: An invitation waits this long for an offline callee to log in, then fails
+    #: (PEER_OFFLINE).
     offline_retry: float = 30.0
+    #: An invitation the callee's SDK has not acknowledged fails after this long
+    #: (PEER_NO_RESPONSE).
     no_ack: float = 30.0
+    #: An invitation not yet accepted, refused or canceled fails after this long
+    #: (INVITATION_EXPIRE).
     expire: float = 60.0
 
 

@@ -8,15 +8,18 @@ a member back from a short drop can ask for what it missed (at most 32, 30 s).
 An empty channel stops after ``empty_channel_ttl`` and its attributes go with it.
 
 With several nodes (a ``Cluster``), each node with members has its own actor for the
-channel: it fans out to its own members, sends its posts and member events to the
-channel's topic once for all the other nodes, and keeps who is a member through
-them (``_remote``) so that counts, member lists and member events are the channel's.
+channel: its members' posts are appended to the channel's log in Redis, and it fans
+out every entry of the log (from any node) to its own members, numbered by the entry
+id, so numbers and catch-up are the same on every node (``cluster/channel_log.py``);
+member events go to the channel's topic, and it keeps who is a member through other
+nodes (``_remote``) so that counts, member lists and member events are the channel's.
 """
 
 from __future__ import annotations
 
 import random
 import secrets
+import time
 from typing import Any
 
 import structlog
@@ -25,6 +28,7 @@ from rtm_actors.protocol import codec
 from rtm_actors.protocol.attributes import CHANNEL_LIMITS, apply_write, select
 from rtm_actors.protocol.channel import (
     GET_MEMBERS_LIMIT,
+    REPLAY_WINDOW_S,
     CountPacer,
     ReplayBuffer,
     member_events_enabled,
@@ -88,9 +92,13 @@ class ChannelActor(GeventActor):
         self._cluster: Any = getattr(registry, "cluster", None)
         #: Members through other nodes: user id -> node.
         self._remote: dict[str, str] = {}
+        #: With a cluster: where this actor is in the channel's log (``LogCursor``).
+        self._cursor: Any = None
 
     def on_start(self) -> None:
         if self._cluster is not None:
+            self._cursor = self._cluster.follow_log(self.app_id, self.channel_id)
+            self.epoch = self._cursor.epoch
             self._load_remote()
         self._timers.start("tick", self._config.channel_tick, cm.Tick())
 
@@ -115,8 +123,11 @@ class ChannelActor(GeventActor):
                 try_tell(session, cm.SendFrame(ChannelAttributesReply(rid, 0, attrs)))
             case cm.Tick():
                 self._tick()
-            case cm.RemotePost(post=post):
-                self._fan_out(post.sender_id, post.message, post.ts)
+            case cm.LogPost(cseq=cseq, post=post):
+                self._logged(cseq, post)
+            case cm.LogGap():
+                # Past the log's bound: say so (the members' catch-up cannot cover it).
+                self._log.warning("channel_messages_missed", reason="log trimmed before read")
             case cm.RemoteMember(change=change):
                 self._remote_member(change.user_id, change.node, joined=change.joined)
             case cm.RemoteAttributes(notify=notify):
@@ -195,26 +206,43 @@ class ChannelActor(GeventActor):
     # -- messages ----------------------------------------------------------------
 
     def _publish(self, p: cm.Publish) -> None:
+        cluster = self._cluster
         if self._members.get(p.user_id) is not p.session:
-            reply = Reply(p.rid, ChannelMessageErrCode.NOT_IN_CHANNEL)
-            try_tell(p.session, cm.SendFrame(reply))
-            return
-        try_tell(p.session, cm.SendFrame(Reply(p.rid, ChannelMessageErrCode.OK, p.ts)))
+            code = ChannelMessageErrCode.NOT_IN_CHANNEL
+        elif cluster is not None and cluster.publisher.backlogged:
+            # Redis has been away so long that the queue nears its bound: refuse the
+            # message (the sender can retry) rather than drop it later unseen.
+            code = ChannelMessageErrCode.FAILURE
+            cluster.refused_posts += 1
+        else:
+            code = ChannelMessageErrCode.OK
+        try_tell(p.session, cm.SendFrame(Reply(p.rid, code, p.ts if code == 0 else 0)))
         key = (p.user_id, p.message.id)
-        if key in self._published:
-            return  # the same message re-sent after a reconnect: published already
+        if code != ChannelMessageErrCode.OK or key in self._published:
+            return  # refused, or re-sent after a reconnect: published already
         self._published.put(key, True)
-        self._fan_out(p.user_id, p.message, p.ts)
-        if self._remote:
-            # Once for all the other nodes; each fans it out to its own members.
-            self._cluster.post(self.app_id, self.channel_id, p.user_id, p.message, p.ts)
+        if cluster is None:
+            self._fan_out(p.user_id, p.message, p.ts)
+        else:
+            # To the channel's log (even with no other member now: one that is moving
+            # between nodes catches up from it); every node with members reads it.
+            cluster.post(self.app_id, self.channel_id, p.user_id, p.message, p.ts)
 
     def _fan_out(self, sender_id: str, message: Any, ts: int) -> None:
-        """Number the message, encode it once, and hand the bytes to each local member."""
+        """Number the message (one node), and hand it to each local member."""
         self._cseq += 1
-        frame = ChannelMessage(self.channel_id, self.epoch, self._cseq, sender_id, message, ts)
+        self._deliver(self._cseq, sender_id, message, ts)
+
+    def _logged(self, cseq: int, post: Any) -> None:
+        """The channel log's next entry: numbered by its id on every node."""
+        if self._cursor.advance(cseq, post):
+            self._deliver(cseq, post.sender_id, post.message, post.ts)
+
+    def _deliver(self, cseq: int, sender_id: str, message: Any, ts: int) -> None:
+        """Encode the message once, and hand the bytes to each local member."""
+        frame = ChannelMessage(self.channel_id, self.epoch, cseq, sender_id, message, ts)
         data = wsio.frame(codec.encode(frame))  # encoded once for every member
-        self._recent.append(self._cseq, now(), sender_id, data)
+        self._recent.append(cseq, now(), sender_id, data)
         delivery = cm.SendBytes(self.channel_id, data)
         outlets = self._outlets
         channel_id = self.channel_id
@@ -240,8 +268,31 @@ class ChannelActor(GeventActor):
     def _replay(self, session: Any, user_id: str, epoch: str, after: int) -> None:
         if epoch != self.epoch:
             return  # the channel was recreated since: nothing to replay
+        if self._cluster is not None:
+            self._replay_log(session, user_id, after)
+            return
         for data in self._recent.since(after, now(), exclude_sender=user_id):
             try_tell(session, cm.SendBytes(self.channel_id, data))
+
+    def _replay_log(self, session: Any, user_id: str, after: int) -> None:
+        """Replay from the channel's log what followed ``after`` up to what this actor
+        has fanned out (the rest reaches the member live, in order), so a member that
+        was on another node catches up here too."""
+        posts = self._cursor.since(after)
+        self._log.debug(
+            "channel_replay",
+            user_id=user_id,
+            after=after,
+            upto=self._cursor.position,
+            posts=len(posts),
+        )
+        oldest = int((time.time() - REPLAY_WINDOW_S) * 1000)
+        for cseq, post in posts:
+            if post.sender_id != user_id and post.ts >= oldest:
+                frame = ChannelMessage(
+                    self.channel_id, self.epoch, cseq, post.sender_id, post.message, post.ts
+                )
+                try_tell(session, cm.SendBytes(self.channel_id, wsio.frame(codec.encode(frame))))
 
     # -- attributes ----------------------------------------------------------------
 

@@ -102,10 +102,16 @@ class SendEvent(msgspec.Struct, frozen=True):
     frame: Any
 
 
-class RemotePost(msgspec.Struct, frozen=True):
-    """Cluster -> channel: a message published on another node (a ``ChannelPost``)."""
+class LogPost(msgspec.Struct, frozen=True):
+    """Cluster -> channel: the channel log's entry number ``cseq`` (a ``ChannelPost``,
+    from any node, this one too)."""
 
+    cseq: int
     post: Any
+
+
+class LogGap(msgspec.Struct, frozen=True):
+    """Cluster -> channel: log entries were trimmed before this node read them."""
 
 
 class RemoteMember(msgspec.Struct, frozen=True):

@@ -30,20 +30,29 @@ class ServerConfig:
     max_unauthenticated: int = 1000
     #: Logins per user id per second across the server (Agora's client limit is 2/s).
     login_rate: int = 5
-    #: Peer messages per user per 3 s (Agora's server SDK limit: 1,500 / 3 s).
+    #: Peer and channel messages per user per ``message_rate_window`` (Agora's server
+    #: SDK limit: 1,500 / 3 s).
     message_rate: int = 1500
+    #: The window of ``message_rate``, in seconds.
     message_rate_window: float = 3.0
     #: Messages waiting in a session's inbox before its client is cut off as slow.
     max_backlog: int = 5000
-    #: Per-user call limits (count, window in seconds): Agora's Linux SDK 1.4 values.
-    #: A user's limits outlive its sessions (``server/user_rates.py``).
+    #: Presence queries (count, window in seconds). This and the rates below are per
+    #: user, Agora's Linux SDK 1.4 values, and outlive sessions (``server/user_rates.py``).
     presence_query_rate: tuple[int, float] = (100, 5.0)
+    #: Presence subscriptions (count, window in seconds).
     subscribe_rate: tuple[int, float] = (10, 5.0)
+    #: User and channel attribute writes (count, window in seconds).
     attribute_write_rate: tuple[int, float] = (100, 5.0)
+    #: User and channel attribute reads (count, window in seconds).
     attribute_read_rate: tuple[int, float] = (400, 5.0)
+    #: Channel joins (count, window in seconds).
     join_rate: tuple[int, float] = (50, 3.0)
+    #: Joins of one and the same channel (count, window in seconds).
     same_channel_join_rate: tuple[int, float] = (2, 5.0)
+    #: Channel member list queries (count, window in seconds).
     get_members_rate: tuple[int, float] = (5, 2.0)
+    #: Channel member count queries (count, window in seconds).
     member_count_rate: tuple[int, float] = (1, 1.0)
     #: How often a channel sends member counts and checks whether it is idle.
     channel_tick: float = 0.5
@@ -63,9 +72,10 @@ class ServerConfig:
     max_frame_bytes: int = 256 * 1024
     #: Seconds ``stop()`` waits for sessions to close and stores to flush.
     shutdown_timeout: float = 5.0
-    #: Several nodes on one Redis: how often a node refreshes its heartbeat key, and
-    #: its TTL. A dead node is noticed within ``node_expiry + node_heartbeat`` seconds.
+    #: Several nodes on one Redis: how often a node refreshes its heartbeat key (seconds).
+    #: A dead node is noticed within ``node_expiry + node_heartbeat`` seconds.
     node_heartbeat: float = 1.0
+    #: The TTL of a node's heartbeat key, in seconds.
     node_expiry: float = 3.0
     #: Several nodes on one Redis: keep offline messages in a Redis without an
     #: append-only file (``appendonly no``) anyway, accepting that a Redis restart
@@ -109,3 +119,61 @@ class ServerConfig:
     #: room for are refused (PEER_UNREACHABLE). 8 MiB: 256 messages of 32 KB, far more
     #: than a client that acknowledges as it reads ever has in flight.
     max_unacked_bytes: int = 8 << 20
+    #: Several nodes on one Redis: envelopes a node queues while Redis is away. Past
+    #: half of it, channel messages are refused (FAILURE) rather than dropped later.
+    cluster_publish_queue: int = 200_000
+
+
+#: The config file's section of every ``ServerConfig`` field (``rtm-actors config
+#: defaults``, docs/operations.md), in the order the file lists them. A new field
+#: needs a place here (tests/unit/test_config_file.py checks every field has one).
+#: ``invitation_timings`` is a dataclass: its own fields are keys of its section.
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "transport": (
+        "request_timeout",
+        "login_timeout",
+        "max_unauthenticated",
+        "max_connections",
+        "idle_timeout",
+        "heartbeat_interval",
+        "write_timeout",
+        "max_frame_bytes",
+        "max_pending_bytes",
+        "shutdown_timeout",
+    ),
+    "sessions": (
+        "grace_period",
+        "unreachable_after",
+        "token_warning",
+        "max_backlog",
+        "max_unacked",
+        "max_unacked_bytes",
+        "dedup_window",
+    ),
+    "limits": (
+        "login_rate",
+        "message_rate",
+        "message_rate_window",
+        "presence_query_rate",
+        "subscribe_rate",
+        "attribute_write_rate",
+        "attribute_read_rate",
+        "join_rate",
+        "same_channel_join_rate",
+        "get_members_rate",
+        "member_count_rate",
+        "renew_rate",
+        "max_offline_messages",
+        "offline_quota_per_sender",
+        "offline_quota_per_app",
+        "max_empty_channels_per_app",
+    ),
+    "channels": ("channel_tick", "empty_channel_ttl"),
+    "invitations": ("invitation_timings", "invitation_rate", "max_live_invitations"),
+    "cluster": (
+        "node_heartbeat",
+        "node_expiry",
+        "assume_redis_durable",
+        "cluster_publish_queue",
+    ),
+}

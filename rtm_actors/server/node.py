@@ -291,6 +291,7 @@ def _cluster_context(url: str, config: ServerConfig, certificates: dict[str, str
         expiry=config.node_expiry,
         assume_durable=config.assume_redis_durable,
         policy=_offline_policy(config),
+        max_queued=config.cluster_publish_queue,
     )
     return ServerContext(
         config=config,

@@ -218,6 +218,16 @@ def _cluster(cluster: Any) -> Iterator[Metric]:
         "rtm_cluster_publish_dropped", "envelopes dropped while Redis was away", publisher.dropped
     )
     yield _counter("rtm_cluster_received", "envelopes received from other nodes", cluster.received)
+    yield _counter(
+        "rtm_cluster_channel_log_gaps",
+        "channel log entries trimmed before this node read them (members missed messages)",
+        cluster.log_gaps,
+    )
+    yield _counter(
+        "rtm_cluster_channel_refused",
+        "channel messages refused (FAILURE) while the publish queue was half full",
+        cluster.refused_posts,
+    )
 
 
 def _counters(ctx: Any) -> Iterator[Metric]:

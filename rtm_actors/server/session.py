@@ -279,7 +279,7 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
             return False
         if self.link is not None:
             self.link.close(DisconnectCode.SHUTDOWN, "replaced by a newer link")
-        self.link = link
+            self.link = None
         if token is not None:
             # Before the log line below, which reports the expiry.
             self._set_token(token)
@@ -289,6 +289,10 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
             # A fresh login starts with no attributes, whatever an older session left.
             self.ctx.attributes.put(self.app_id, self.user_id, {})
         self._set_own_presence(PeerOnlineState.ONLINE)
+        # The link goes to the outlet only now: while the calls above wait on Redis, a
+        # channel would write its messages straight to it, ahead of login_ok, and a
+        # client taking them would ask to catch up from past what its old link lost.
+        self.link = link
         self._send(
             LoginOk(
                 rid,

@@ -2,6 +2,8 @@
 
 ``server_process(**config)`` starts ``python -m rtm_actors.testing.process`` with the
 given ``ServerConfig`` fields, waits for the URL it prints, and stops it after. The
+fields travel as a config file, read by the loader ``rtm-actors serve --config`` uses
+(``server/config_file.py``): one way to configure a server from outside Python. The
 child runs the server as ``rtm-actors serve`` does (GC tuning, SIGTERM stops it), on
 127.0.0.1, an ephemeral port and the memory store.
 """
@@ -10,16 +12,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import resource
 import signal
 import subprocess
 import sys
+import tempfile
 import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 #: Printed by the child once it listens; the URL follows.
@@ -81,21 +83,50 @@ def server_process(
     ``nofile``: the child's open-file limit (RLIMIT_NOFILE), set before it listens.
     ``log_path``: a file for the child's log (stderr, warnings and up); else discarded.
     """
-    command = [sys.executable, "-m", "rtm_actors.testing.process", "--config", json.dumps(config)]
-    if nofile is not None:
-        command += ["--nofile", str(nofile)]
+    with tempfile.TemporaryDirectory(prefix="rtm-server-") as folder:
+        config_path = os.path.join(folder, "rtm.toml")
+        with open(config_path, "w") as file:
+            file.write(config_toml(**config))
+        command = [sys.executable, "-m", "rtm_actors.testing.process", "--config", config_path]
+        if nofile is not None:
+            command += ["--nofile", str(nofile)]
+        env = {**os.environ, **(extra_env or {})}
+        with contextlib.ExitStack() as files:
+            stderr: Any = (
+                files.enter_context(open(log_path, "w")) if log_path else subprocess.DEVNULL
+            )
+            proc = subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env
+            )
+        try:
+            url = _wait_ready(proc, startup_timeout)
+            yield ServerProcess(url, proc)
+        finally:
+            _stop(proc)
+
+
+@contextmanager
+def serve_process(
+    *args: str, extra_env: dict[str, str] | None = None, startup_timeout: float = 20.0
+) -> Iterator[ServerProcess]:
+    """Run ``rtm-actors serve *args`` itself (flags, ``--config``, the environment
+    as an operator gives them); stop it after. Its log is discarded."""
+    command = [sys.executable, "-m", "rtm_actors.cli", "serve", *args]
     env = {**os.environ, **(extra_env or {})}
-    with contextlib.ExitStack() as files:
-        stderr: Any = files.enter_context(open(log_path, "w")) if log_path else subprocess.DEVNULL
-        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env)
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+    )
     try:
-        url = _wait_ready(proc, startup_timeout)
-        yield ServerProcess(url, proc)
+        yield ServerProcess(_wait_ready(proc, startup_timeout, SERVE_READY_PREFIX), proc)
     finally:
         _stop(proc)
 
 
-def _wait_ready(proc: subprocess.Popen[str], timeout: float) -> str:
+#: What ``rtm-actors serve`` prints once it listens; the URL follows.
+SERVE_READY_PREFIX = "rtm-actors serving on "
+
+
+def _wait_ready(proc: subprocess.Popen[str], timeout: float, prefix: str = READY_PREFIX) -> str:
     import gevent
 
     assert proc.stdout is not None
@@ -105,8 +136,8 @@ def _wait_ready(proc: subprocess.Popen[str], timeout: float) -> str:
             if not line:
                 msg = f"the server process exited with {proc.wait()}"
                 raise RuntimeError(msg)
-            if line.startswith(READY_PREFIX):
-                return line[len(READY_PREFIX) :].strip()
+            if line.startswith(prefix):
+                return line[len(prefix) :].split()[0]
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:
@@ -121,18 +152,18 @@ def _stop(proc: subprocess.Popen[str]) -> None:
             proc.wait()
 
 
-def config_from_json(text: str) -> Any:
-    """A ``ServerConfig`` from a JSON object of its fields (lists become tuples)."""
-    from rtm_actors.server import ServerConfig
+def config_toml(**fields: Any) -> str:
+    """A config file setting these ``ServerConfig`` fields (lists as tuples).
 
-    known = {f.name for f in fields(ServerConfig)}
-    values = json.loads(text)
-    unknown = set(values) - known
-    if unknown:
-        msg = f"unknown ServerConfig fields: {sorted(unknown)}"
-        raise ValueError(msg)
-    typed: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
-    return ServerConfig(**typed)
+    Raises:
+        TypeError: a field ``ServerConfig`` does not have.
+    """
+    from rtm_actors.server import ServerConfig
+    from rtm_actors.server.config_render import render_settings
+    from rtm_actors.server.settings import ServeSettings
+
+    typed: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
+    return render_settings(ServeSettings(config=ServerConfig(**typed)), only_changed=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -142,9 +173,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rtm_actors.log import configure_logging
     from rtm_actors.runtime.gctune import tune_for_server
     from rtm_actors.server import RtmServer
+    from rtm_actors.server.config_file import load_settings
 
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--config", default="{}", help="ServerConfig fields as JSON")
+    parser.add_argument("--config", help="a config file (its [sections]; rtm-actors serve's)")
     parser.add_argument("--store", default="memory")
     parser.add_argument("--nofile", type=int, help="open-file limit (RLIMIT_NOFILE) to run with")
     args = parser.parse_args(argv)
@@ -153,9 +185,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         resource.setrlimit(resource.RLIMIT_NOFILE, (args.nofile, hard))
     configure_logging("warning")
     tune_for_server()
-    server = RtmServer(
-        host="127.0.0.1", port=0, store=args.store, config=config_from_json(args.config)
-    )
+    # The test's environment may set RTM_ACTORS_* for other servers: this one's
+    # settings are the file's alone.
+    settings = load_settings(args.config, environ={})
+    server = RtmServer(host="127.0.0.1", port=0, store=args.store, config=settings.config)
     server.start()
     sys.stdout.write(f"{READY_PREFIX}{server.url}\n")
     sys.stdout.flush()

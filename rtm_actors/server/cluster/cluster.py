@@ -9,6 +9,7 @@ a user on another node, and channel membership, posts and attributes.
 
 from __future__ import annotations
 
+import itertools
 import secrets
 import time
 from typing import Any, cast
@@ -25,6 +26,7 @@ from rtm_actors.runtime.redis_socket import gevent_redis
 from rtm_actors.server import channel_messages as chm
 from rtm_actors.server.cluster import envelopes as e
 from rtm_actors.server.cluster.bans import ClusterBans
+from rtm_actors.server.cluster.channel_log import LOG_MAX, ChannelLog, LogCursor, LogReader
 from rtm_actors.server.cluster.inbound import dispatch
 from rtm_actors.server.cluster.keys import Keys
 from rtm_actors.server.cluster.liveness import Liveness
@@ -62,6 +64,7 @@ class Cluster:
         policy: OfflinePolicy | None = None,
         node_id: str | None = None,
         assume_durable: bool = False,
+        max_queued: int = 200_000,
     ) -> None:
         self.node_id = node_id or secrets.token_hex(6)
         self.url_hint = ""
@@ -75,8 +78,25 @@ class Cluster:
         self.channel_attributes = RedisChannelAttributeStore(self.client)
         self.routing = RedisRoutingStore(self.client)
         self.membership = RedisMembershipStore(self.client)
-        self.publisher = Publisher(self.client)
+        self.publisher = Publisher(self.client, max_queued, stream_max=LOG_MAX)
         self.subscriber = Subscriber(self._sub_client, self._on_envelope, self.resync)
+        self.channel_log = ChannelLog(self.client, self.keys.prefix)
+        self._log_client = gevent_redis(url, socket_timeout=None, max_connections=2)
+        self.log_reader = LogReader(
+            self._log_client,
+            self.client,
+            self.keys.node(self.node_id) + ":wake",
+            self._on_log_entry,
+            self._on_log_gap,
+        )
+        #: stream key -> (app id, channel id) of the channel logs this node reads.
+        self._logs: dict[str, tuple[str, str]] = {}
+        #: Numbers this node's channel posts (``channel_log.FirstSeen``).
+        self._post_seq = itertools.count(1)
+        #: Channel log entries trimmed before this node read them (a metric).
+        self.log_gaps = 0
+        #: Channel messages refused because the publish queue was half full (a metric).
+        self.refused_posts = 0
         self.liveness = Liveness(self, heartbeat, expiry)
         self.ctx: Any = None
         #: (app id, user id) -> (node, trusted until): saves a Redis round trip per message.
@@ -97,6 +117,7 @@ class Cluster:
             ctx.bans.apply(_decode_ban(raw), banned=True)
         self.check_durability()
         self.publisher.start()
+        self.log_reader.start()
         self.subscriber.start([self.keys.inbox(self.node_id), self.keys.presence])
         self.liveness.start()
         log.info("node_joined_cluster", node=self.node_id, url=url_hint)
@@ -144,8 +165,10 @@ class Cluster:
         self.publisher.flush()
         self.publisher.stop()
         self.subscriber.stop()
+        self.log_reader.stop()
         self.client.close()
         self._sub_client.close()
+        self._log_client.close()
         log.info("node_left_cluster", node=self.node_id)
 
     # -- users -------------------------------------------------------------------
@@ -171,7 +194,14 @@ class Cluster:
         now = time.monotonic()
         if cached is not None and cached[1] > now and not fresh:
             return cached[0]
-        route = self.routing.locate(key[0], [key[1]]).get(key[1])
+        try:
+            route = self.routing.locate(key[0], [key[1]]).get(key[1])
+        except redis.RedisError:
+            if cached is None or fresh:
+                raise
+            # Redis is away: the last known route is the best guess (a message sent
+            # there waits in the publish queue, and its receipt says what became of it).
+            return cached[0]
         if route is None:
             self._routes.pop(key, None)
             return None
@@ -230,6 +260,18 @@ class Cluster:
     def channel_closed(self, app_id: str, channel_id: str) -> None:
         """The channel actor here stopped."""
         self.subscriber.unsubscribe(self.keys.channel(app_id, channel_id))
+        key = self.channel_log.key(app_id, channel_id)
+        self._logs.pop(key, None)
+        self.log_reader.unfollow(key)
+
+    def follow_log(self, app_id: str, channel_id: str) -> LogCursor:
+        """A channel actor starts here: read the channel's log from its newest entry
+        on; the actor's cursor starts there."""
+        key = self.channel_log.key(app_id, channel_id)
+        tail = self.channel_log.tail(app_id, channel_id)
+        self._logs[key] = (app_id, channel_id)
+        self.log_reader.follow(key, tail)
+        return LogCursor(self.channel_log, app_id, channel_id, tail)
 
     def remote_members(self, app_id: str, channel_id: str) -> dict[str, str]:
         """Members through other nodes: user id -> node."""
@@ -256,9 +298,11 @@ class Cluster:
         self.publisher.publish(self.keys.channel(app_id, channel_id), change)
 
     def post(self, app_id: str, channel_id: str, sender_id: str, msg: WireMessage, ts: int) -> None:
-        """A channel message published here, for the members on other nodes."""
-        post = e.ChannelPost(self.node_id, app_id, channel_id, sender_id, msg, ts)
-        self.publisher.publish(self.keys.channel(app_id, channel_id), post)
+        """A channel message published here: appended to the channel's log, from which
+        every node with members (this one too) fans it out."""
+        seq = next(self._post_seq)
+        post = e.ChannelPost(self.node_id, app_id, channel_id, sender_id, msg, ts, seq)
+        self.publisher.append(self.channel_log.key(app_id, channel_id), post)
 
     def write_attributes(
         self, app_id: str, channel_id: str, attributes: dict[str, StoredAttribute], *, notify: bool
@@ -273,6 +317,7 @@ class Cluster:
         try:
             if not self.membership.counts(app_id, [channel_id])[channel_id]:
                 self.channel_attributes.put(app_id, channel_id, {})
+                self.channel_log.delete(app_id, channel_id)
         except redis.RedisError as exc:
             log.warning("channel_cleanup_failed", channel=channel_id, error=str(exc))
 
@@ -291,6 +336,20 @@ class Cluster:
         """This node reached Redis at its last heartbeat."""
         return self.liveness.healthy
 
+    def _on_log_entry(self, key: str, cseq: int, post: e.ChannelPost) -> None:
+        self._to_log_follower(key, chm.LogPost(cseq, post))
+
+    def _on_log_gap(self, key: str) -> None:
+        self.log_gaps += 1
+        self._to_log_follower(key, chm.LogGap())
+
+    def _to_log_follower(self, key: str, message: object) -> None:
+        """Tell the channel actor here that reads the log ``key``."""
+        channel = self._logs.get(key)
+        ref = self.ctx.channels.get(*channel) if channel and self.ctx is not None else None
+        if ref is not None:
+            try_tell(ref, message)
+
     def _on_envelope(self, envelope: e.AnyEnvelope) -> None:
         self.received += 1
         if self.ctx is not None:
@@ -308,6 +367,7 @@ class Cluster:
             change = e.MemberChange(node, app_id, channel_id, user_id, node, joined=False)
             self.publisher.publish(self.keys.channel(app_id, channel_id), change)
         self.client.srem(self.keys.nodes, node)
+        self.client.delete(self.keys.node(node) + ":wake")
         if node != self.node_id or users or members:
             log.info(
                 "node_reaped", node=node, by=self.node_id, users=len(users), members=len(members)

@@ -5,8 +5,9 @@ scoped by database):
 
 - ``{p}node:{node}``: one node's inbox (peer messages, their results, kicks,
   replies and invitation traffic for users whose session is there);
-- ``{p}ch:{app}:{channel}``: a channel's posts, member events and attribute
-  changes, subscribed by each node with a live actor for it;
+- ``{p}ch:{app}:{channel}``: a channel's member events and attribute changes,
+  subscribed by each node with a live actor for it (its posts go to the channel's
+  log stream instead: ``channel_log``);
 - ``{p}presence``: users' state changes, subscribed by every node.
 
 A publish carries a list of envelopes (the publisher batches per topic), so a burst
@@ -138,6 +139,8 @@ class ChannelPost(Envelope, frozen=True, tag="c"):
     sender_id: str
     message: WireMessage
     ts: int
+    #: The origin's number for its posts (``channel_log.FirstSeen`` drops a copy).
+    seq: int = 0
 
 
 class MemberChange(Envelope, frozen=True, tag="m"):
@@ -175,5 +178,5 @@ AnyEnvelope = (
     | AttributesChanged
 )
 
-encode_batch = msgspec.msgpack.Encoder().encode
+encode_batch = encode_one = msgspec.msgpack.Encoder().encode
 decode_batch = msgspec.msgpack.Decoder(list[AnyEnvelope]).decode

@@ -38,8 +38,6 @@ if TYPE_CHECKING:
 def dispatch(cluster: Cluster, ctx: Any, env: e.AnyEnvelope) -> None:
     """Hand ``env`` to the actor it is for on this node."""
     match env:
-        case e.ChannelPost(origin=origin) if origin != cluster.node_id:
-            _to_channel(ctx, env.app_id, env.channel_id, chm.RemotePost(env))
         case e.MemberChange(origin=origin) if origin != cluster.node_id:
             _to_channel(ctx, env.app_id, env.channel_id, chm.RemoteMember(env))
         case e.AttributesChanged(origin=origin) if origin != cluster.node_id:

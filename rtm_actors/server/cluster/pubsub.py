@@ -6,6 +6,9 @@ round, all in one pipeline. Actors on hot paths therefore never wait for Redis, 
 under load a round carries many envelopes per command (RUNTIME-NOTES: redis-py does
 ~8k unpipelined commands/s but ~86k/s in pipelines).
 
+The same rounds append channel posts to their channel's log stream (``append``: one
+``XADD`` per post, so each gets its own entry id), in the order they were queued.
+
 ``Subscriber`` reads in its own greenlet on a gevent socket, so the hub keeps
 running while it waits. Both retry with backoff while Redis is away; the subscriber
 subscribes again to every topic when it is back and reports the outage so the node
@@ -23,7 +26,7 @@ import gevent.event
 import redis
 import structlog
 
-from rtm_actors.server.cluster.envelopes import AnyEnvelope, decode_batch, encode_batch
+from rtm_actors.server.cluster.envelopes import AnyEnvelope, decode_batch, encode_batch, encode_one
 
 log = structlog.get_logger("rtm_actors.server.cluster")
 
@@ -52,9 +55,11 @@ class Backoff:
 class Publisher:
     """Queues envelopes by topic and publishes them in batches from one greenlet."""
 
-    def __init__(self, client: Any, max_queued: int = 200_000) -> None:
+    def __init__(self, client: Any, max_queued: int = 200_000, stream_max: int = 10_000) -> None:
         self._r = client
-        self._queue: deque[tuple[str, AnyEnvelope]] = deque()
+        #: (topic or stream key, envelope, whether it is appended to a stream).
+        self._queue: deque[tuple[str, AnyEnvelope, bool]] = deque()
+        self._stream_max = stream_max
         self._wake = gevent.event.Event()
         self._max_queued = max_queued
         self._greenlet: gevent.Greenlet[Any, Any] | None = None
@@ -70,13 +75,27 @@ class Publisher:
         """Start the publishing greenlet."""
         self._greenlet = gevent.spawn(self._run)
 
+    @property
+    def backlogged(self) -> bool:
+        """Half the bound is queued (Redis has been away long): channel posts are
+        refused from here on, so that the bound never drops one silently."""
+        return len(self._queue) * 2 >= self._max_queued
+
     def publish(self, topic: str, envelope: AnyEnvelope) -> None:
         """Queue ``envelope`` for ``topic`` (sent within one round trip, in order)."""
+        self._put(topic, envelope, stream=False)
+
+    def append(self, stream: str, envelope: AnyEnvelope) -> None:
+        """Queue ``envelope`` to be appended to ``stream`` (capped, approximately, at
+        ``stream_max`` entries), in order with everything queued before it."""
+        self._put(stream, envelope, stream=True)
+
+    def _put(self, target: str, envelope: AnyEnvelope, *, stream: bool) -> None:
         if len(self._queue) >= self._max_queued:
             # Redis has been away too long: drop the oldest rather than grow forever.
             self._queue.popleft()
             self.dropped += 1
-        self._queue.append((topic, envelope))
+        self._queue.append((target, envelope, stream))
         self._wake.set()
 
     def flush(self, timeout: float = 2.0) -> None:
@@ -98,9 +117,13 @@ class Publisher:
             self._wake.clear()
             while self._queue:
                 batch: dict[str, list[AnyEnvelope]] = {}
+                appends: list[tuple[str, AnyEnvelope]] = []
                 taken = 0
-                for topic, envelope in self._queue:
-                    batch.setdefault(topic, []).append(envelope)
+                for target, envelope, stream in self._queue:
+                    if stream:
+                        appends.append((target, envelope))
+                    else:
+                        batch.setdefault(target, []).append(envelope)
                     taken += 1
                     if taken >= ROUND:
                         break
@@ -108,6 +131,9 @@ class Publisher:
                     pipe = self._r.pipeline(transaction=False)
                     for topic, envelopes in batch.items():
                         pipe.publish(topic, encode_batch(envelopes))
+                    for key, envelope in appends:
+                        fields = {"e": encode_one(envelope)}
+                        pipe.xadd(key, fields, maxlen=self._stream_max, approximate=True)
                     pipe.execute()
                 except redis.RedisError as exc:
                     log.warning("publish_failed", error=str(exc), queued=len(self._queue))
