@@ -29,8 +29,8 @@ from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
 from rtm_actors.client.service import AgoraService
+from rtm_actors.loadtest.seats import Seats, cached_plan
 from rtm_actors.loadtest.tally import Ledger, Tally
-from rtm_actors.locust.seats import Seats, cached_plan
 from rtm_actors.log import configure_logging
 
 log = structlog.get_logger("rtm_actors.locust")

@@ -95,9 +95,9 @@ def test_headless_run_reports_calls_failures_and_deliveries(server, tmp_path):
     """Every SDK call is a request with its own name, a failure names its Agora code,
     and deliveries come back as their own request type."""
     process = _locust(
-        "-f", str(HERE / "locustfiles" / "probe.py"), "--headless", "-u", "10", "-r", "10",
+        "-f", str(HERE / "locustfiles" / "probe.py"), "--headless", "-u", "13", "-r", "13",
         "-t", "4s", "--host", server.url, "--csv", "run", "--exit-code-on-error", "0",
-        # 3 users of each of the 3 planned classes (and Lonely): a plan of 3 each.
+        # 3 users of each of the 4 planned classes (and Lonely): a plan of 3 each.
         "--rtm-plan-users", "3", "--rtm-settle", "0.5", "--only-summary",
         cwd=tmp_path,
     )  # fmt: skip

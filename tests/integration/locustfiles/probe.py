@@ -1,17 +1,33 @@
-"""Every measured call once in a while, and one user whose peer never exists."""
+"""Every measured call within a few seconds, and one user whose peer never exists."""
 
 from locust import task
 
-from rtm_actors.locust import InviteTasks, MixedTasks, PresenceTasks, RtmUser
+from rtm_actors.locust import (
+    ChannelTasks,
+    InviteTasks,
+    MixedTasks,
+    PresenceTasks,
+    RtmUser,
+)
+
+
+class PresenceEvenly(PresenceTasks):
+    # Queries and attribute ops alike, so a short run surely has both.
+    tasks = {PresenceTasks.query_peer: 1, PresenceTasks.attributes: 1}
 
 
 class Mixed(RtmUser):
     tasks = [MixedTasks]
 
 
+class Group(RtmUser):
+    prefix = "grp"
+    tasks = [ChannelTasks]
+
+
 class Presence(RtmUser):
     prefix = "pr"
-    tasks = [PresenceTasks]
+    tasks = [PresenceEvenly]
 
 
 class Caller(RtmUser):

@@ -1,10 +1,10 @@
-"""Which user of the load tool's seeded plan each Locust user plays.
+"""Which user of the seeded plan each user started on the fly plays (Locust's).
 
-``rtm-actors loadtest`` decides up front (``build_plan``) who talks to whom and who
-is in which channel; Locust spawns users one by one, in several processes. A
-process's ``Seats`` hands out plan users ``w, w+K, w+2K, ...`` (worker ``w`` of ``K``,
-as the load tool's ``--workers`` do), so the same seed pairs the same users whatever
-process runs them. A stopped Locust user gives its seat back for the next one.
+``build_plan`` decides up front who talks to whom and who is in which channel; Locust
+spawns users one by one, in several processes. A process's ``Seats`` hands out plan
+users ``w, w+K, w+2K, ...`` (worker ``w`` of ``K``, as the load tool's ``--workers``
+do), so the same seed pairs the same users whatever process runs them. A stopped
+user gives its seat back for the next one. No Locust here, so it is tested without.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import structlog
 
 from rtm_actors.loadtest.scenario import Plan, UserPlan, build_plan
 
-log = structlog.get_logger("rtm_actors.locust")
+log = structlog.get_logger("rtm_actors.loadtest")
 
 
 @lru_cache(maxsize=16)
