@@ -270,6 +270,9 @@ def _meta(
     logged_in = counters.get("logged_in_after_login", 0)
     grown = counters.get("rss_kib_logged_in", 0) - counters.get("rss_kib_base", 0)
     server_cpu = max(0.0, meter.cpu_at_drained - meter.cpu_at_go)
+    client_cpu = counters.get("cpu_ms_traffic", 0) / 1000
+    server_per = _us_per(server_cpu, stats.delivered) if server.embedded else None
+    client_per = _us_per(client_cpu, stats.delivered)
     return {
         "users": counters.get("users", 0),
         "logged_in": logged_in,
@@ -277,19 +280,29 @@ def _meta(
         "client_rss_kib": counters.get("rss_kib_logged_in", 0),
         "client_rss_kib_peak": counters.get("rss_kib_peak", 0),
         "client_kib_per_user": round(grown / logged_in, 1) if logged_in else None,
-        "client_cpu_s_traffic": counters.get("cpu_ms_traffic", 0) / 1000,
+        "client_cpu_s_traffic": client_cpu,
+        # Both sides' CPU per delivered message side by side, so the SDK's cost is read
+        # as a ratio to the server's from one file (issue 19's target: at most 1).
+        "client_cpu_us_per_delivery": client_per,
+        "server_cpu_us_per_delivery": server_per,
+        "client_server_cpu_ratio": round(client_per / server_per, 2)
+        if client_per and server_per
+        else None,
         "server": {
             "embedded": server.embedded,
             "url": server.url,
             "rss_kib": server_rss or None,
             "cpu_s_traffic": round(server_cpu, 3) if server.embedded else None,
-            "cpu_us_per_delivery": round(server_cpu / stats.delivered * 1e6, 1)
-            if server.embedded and stats.delivered
-            else None,
+            "cpu_us_per_delivery": server_per,
         },
         "capped": bool(counters.get("capped", 0)),
         "wall_s": round(time.time() - origin, 3),
     }
+
+
+def _us_per(cpu_s: float, count: int) -> float | None:
+    """Microseconds of CPU per item, or None when nothing was counted."""
+    return round(cpu_s / count * 1e6, 1) if count else None
 
 
 # -- worker processes ----------------------------------------------------------------
