@@ -1,0 +1,68 @@
+"""A round writer on a real socket pair: a round's frames go out in one write when it
+ends, in order, what the socket cannot take goes later in order, and a writer past its
+byte bound fails."""
+
+from __future__ import annotations
+
+import gevent
+import gevent.socket
+
+from rtm_actors.client.link import MaskKeys
+from rtm_actors.runtime.round_writer import RoundWriter
+
+
+def read_available(sock: gevent.socket.socket) -> bytes:
+    data = b""
+    sock.setblocking(False)
+    try:
+        while chunk := sock._sock.recv(1 << 20):
+            data += chunk
+    except BlockingIOError:
+        pass
+    return data
+
+
+def test_a_rounds_writes_go_out_when_it_ends_in_order():
+    """Nothing is written before the round ends; then all of it, in order."""
+    ours, theirs = gevent.socket.socketpair()
+    writer = RoundWriter(ours, lambda: None)
+    for data in (b"one", b"two", b"three"):
+        assert writer.write(data)
+    assert read_available(theirs) == b""
+    gevent.sleep(0)
+    assert read_available(theirs) == b"onetwothree"
+    assert writer.idle
+
+
+def test_what_the_socket_cannot_take_follows_in_order():
+    """Megabytes more than the socket buffers arrive whole and in order."""
+    ours, theirs = gevent.socket.socketpair()
+    writer = RoundWriter(ours, lambda: None)
+    chunks = [bytes([i]) * 100_000 for i in range(40)]
+    for chunk in chunks:
+        writer.write(chunk)
+    got = b""
+    while len(got) < 4_000_000:
+        gevent.sleep(0.001)
+        got += read_available(theirs)
+    assert got == b"".join(chunks)
+
+
+def test_a_writer_past_its_byte_bound_fails_and_says_so():
+    """The other side stopped reading: past the bound the writer fails once."""
+    ours, _theirs = gevent.socket.socketpair()
+    failures = []
+    writer = RoundWriter(ours, lambda: failures.append(1), max_pending_bytes=1 << 20)
+    while writer.write(b"z" * 65536):
+        gevent.sleep(0)
+    assert writer.failed
+    assert failures == [1]
+    assert not writer.write(b"more")
+
+
+def test_mask_keys_are_four_bytes_and_come_from_a_pooled_read():
+    """Keys are 4 bytes, differ, and a pool of N gives N keys before it reads again."""
+    keys = MaskKeys(keys=8)
+    got = [keys.next() for _ in range(16)]
+    assert all(len(k) == 4 for k in got)
+    assert len(set(got)) > 8
