@@ -133,7 +133,21 @@ class ClientLink:
         on_closed: Callable[[ClientLink], object],
     ) -> None:
         """Spawn the reader greenlet: every frame to ``on_frame``, then ``on_closed``."""
-        self._reader = gevent.spawn(self._read_loop, on_frame, on_closed)
+
+        def on_frames(link: ClientLink, frames: list[AnyServerFrame]) -> None:
+            for frame in frames:
+                on_frame(link, frame)
+
+        self.start_batched(on_frames, on_closed)
+
+    def start_batched(
+        self,
+        on_frames: Callable[[ClientLink, list[AnyServerFrame]], object],
+        on_closed: Callable[[ClientLink], object],
+    ) -> None:
+        """Spawn the reader greenlet: the frames of each read, in one list, to
+        ``on_frames``; then ``on_closed``."""
+        self._reader = gevent.spawn(self._read_loop, on_frames, on_closed)
 
     def send(self, payload: bytes) -> bool:
         """Send one text frame; answer False if the link is (now) closed."""
@@ -193,7 +207,7 @@ class ClientLink:
 
     def _read_loop(
         self,
-        on_frame: Callable[[ClientLink, AnyServerFrame], object],
+        on_frames: Callable[[ClientLink, list[AnyServerFrame]], object],
         on_closed: Callable[[ClientLink], object],
     ) -> None:
         parser = ServerFrameParser(_MAX_MESSAGE_BYTES)
@@ -206,9 +220,8 @@ class ClientLink:
                     for ping in parser.pings:
                         self._writer.write(masked_frame(ping, _mask_keys.next(), OP_PONG))
                     parser.pings.clear()
-                    for message in messages:
-                        # A malformed frame from the server is a broken link, not a crash.
-                        on_frame(self, codec.decode_server_frame(message))
+                    if messages:
+                        _deliver(self, messages, on_frames)
                     if parser.close is not None:
                         self.close_code, self.close_reason = parser.close
                         return
@@ -222,6 +235,22 @@ class ClientLink:
             self.close()
             self._ended.set()
             on_closed(self)
+
+
+def _deliver(
+    link: ClientLink,
+    messages: list[bytes],
+    on_frames: Callable[[ClientLink, list[AnyServerFrame]], object],
+) -> None:
+    frames: list[AnyServerFrame] = []
+    try:
+        # (``extend`` keeps the frames decoded before one that fails.)
+        frames.extend(codec.decode_server_frame(message) for message in messages)
+    finally:
+        # A malformed frame from the server is a broken link, not a crash: the frames
+        # before it still count.
+        if frames:
+            on_frames(link, frames)
 
 
 def _tls_context(cafile: str | None) -> Any:

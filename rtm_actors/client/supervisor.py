@@ -175,8 +175,8 @@ class ConnectionSupervisor(GeventActor):
             return
         self._link = link
         service = self._service
-        link.start(
-            on_frame=lambda lk, frame: try_tell(service, cm.ServerFrame(lk, frame)),
+        link.start_batched(
+            on_frames=lambda lk, frames: try_tell(service, cm.ServerFrames(lk, frames)),
             # Through the service too, so the end of the link comes after its last frames.
             on_closed=lambda lk: try_tell(service, cm.LinkClosed(lk)),
         )
