@@ -83,10 +83,11 @@ class RtmServiceActor(GeventActor):
 
     shutdown_tier = 10
     #: Taken in the teller's greenlet while idle (``runtime.actor``): the reader's
-    #: frames and the link's end, a greenlet switch and wake-up less per read. Each
-    #: only sends on the link (which never blocks) and tells other actors: the
-    #: application's callbacks stay on the dispatcher's greenlet.
+    #: frames, the link's end and the facade's requests, a greenlet switch and
+    #: wake-up less each. Each only sends on the link (which never blocks) and tells
+    #: other actors: the application's callbacks stay on the dispatcher's greenlet.
     inline_messages = frozenset({cm.ServerFrames, cm.LinkClosed, cm.LoginReported})
+    inline_bases = (Request,)
 
     def __init__(
         self,
