@@ -215,6 +215,7 @@ def run_load(
     *,
     observer: Observer | None = None,
     progress: Callable[[dict[str, Any]], None] | None = None,
+    tune_gc: bool = False,
 ) -> LoadResult:
     """Run a load test and answer its merged result.
 
@@ -222,6 +223,8 @@ def run_load(
         options: what to run (see ``LoadOptions``).
         observer: sees every acknowledgement and delivery (``--workers 1`` only).
         progress: gets every progress snapshot (see ``progress.ProgressPrinter``).
+        tune_gc: tune this process's garbage collector once the users are logged in
+            (``runtime.gctune``; for process entry points: it is process-wide).
 
     Raises:
         ValueError: the options are out of bounds.
@@ -238,7 +241,8 @@ def run_load(
         meter = _Meter(server)
         if options.workers == 1:
             control = _LocalControlWithMeter(progress, meter)
-            stats = Worker(options, server.url, origin, observer=observer).run(control)
+            worker = Worker(options, server.url, origin, observer=observer, tune_gc=tune_gc)
+            stats = worker.run(control)
         else:
             stats = _run_workers(options, server.url, origin, progress, meter)
         server_rss = server.rss_kib()
