@@ -9,17 +9,7 @@ import gevent.socket
 
 from rtm_actors.client.link import MaskKeys
 from rtm_actors.runtime.round_writer import RoundWriter
-
-
-def read_available(sock: gevent.socket.socket) -> bytes:
-    data = b""
-    sock.setblocking(False)
-    try:
-        while chunk := sock._sock.recv(1 << 20):
-            data += chunk
-    except BlockingIOError:
-        pass
-    return data
+from tests.unit.test_link_writes import read_available
 
 
 def test_a_rounds_writes_go_out_when_it_ends_in_order():
