@@ -54,6 +54,11 @@ class ConnectionSupervisor(GeventActor):
     """One per ``RtmService``: the link, login, heartbeats and reconnects."""
 
     shutdown_tier = 5
+    #: Taken inline (``runtime.actor``): heartbeat timers from the process's timer
+    #: relay, session frames and the link's end from the service's turn. A ping is then
+    #: no wake-up of this actor's greenlet. None of their turns blocks (opening and
+    #: closing a link after a logout run in greenlets of their own).
+    inline_messages = frozenset({cm.TimerFired, cm.ServerFrame, cm.LinkClosed})
 
     def __init__(
         self,
