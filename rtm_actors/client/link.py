@@ -92,7 +92,7 @@ class ClientLink:
         self.id = next(_link_ids)
         self._sock = sock
         self._leftover = leftover
-        self._writer = RoundWriter(sock, self.close)
+        self._writer = RoundWriter(sock, self._write_failed)
         self.closed = False
         #: Loop time of the last frame received (the heartbeat reads it).
         self.last_rx = now()
@@ -158,6 +158,11 @@ class ClientLink:
         return not self.closed and self._writer.write(
             masked_frame(payload, _mask_keys.next(), opcode)
         )
+
+    def _write_failed(self, _stalled: bool) -> None:
+        # Broken, or the server stopped reading (16 MiB waiting): the link is dead.
+        with contextlib.suppress(OSError):
+            self.close()
 
     def wait_ended(self, timeout: float) -> bool:
         """Wait until the reader has seen the link end (the server closed it)."""

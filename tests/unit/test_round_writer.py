@@ -15,7 +15,7 @@ from tests.unit.test_link_writes import read_available
 def test_a_rounds_writes_go_out_when_it_ends_in_order():
     """Nothing is written before the round ends; then all of it, in order."""
     ours, theirs = gevent.socket.socketpair()
-    writer = RoundWriter(ours, lambda: None)
+    writer = RoundWriter(ours, lambda _stalled: None)
     for data in (b"one", b"two", b"three"):
         assert writer.write(data)
     assert read_available(theirs) == b""
@@ -27,7 +27,7 @@ def test_a_rounds_writes_go_out_when_it_ends_in_order():
 def test_what_the_socket_cannot_take_follows_in_order():
     """Megabytes more than the socket buffers arrive whole and in order."""
     ours, theirs = gevent.socket.socketpair()
-    writer = RoundWriter(ours, lambda: None)
+    writer = RoundWriter(ours, lambda _stalled: None)
     chunks = [bytes([i]) * 100_000 for i in range(40)]
     for chunk in chunks:
         writer.write(chunk)
@@ -42,11 +42,11 @@ def test_a_writer_past_its_byte_bound_fails_and_says_so():
     """The other side stopped reading: past the bound the writer fails once."""
     ours, _theirs = gevent.socket.socketpair()
     failures = []
-    writer = RoundWriter(ours, lambda: failures.append(1), max_pending_bytes=1 << 20)
+    writer = RoundWriter(ours, failures.append, max_pending_bytes=1 << 20)
     while writer.write(b"z" * 65536):
         gevent.sleep(0)
     assert writer.failed
-    assert failures == [1]
+    assert failures == [True]  # stalled, not broken
     assert not writer.write(b"more")
 
 
@@ -56,3 +56,21 @@ def test_mask_keys_are_four_bytes_and_come_from_a_pooled_read():
     got = [keys.next() for _ in range(16)]
     assert all(len(k) == 4 for k in got)
     assert len(set(got)) > 8
+
+
+def test_an_owner_holding_its_writer_is_freed_by_reference_counting():
+    """The writer calls a method of its owner back weakly: no cycle to collect."""
+    import weakref
+
+    class Owner:
+        def __init__(self, sock) -> None:
+            self.writer = RoundWriter(sock, self.failed)
+
+        def failed(self, stalled: bool) -> None:
+            pass
+
+    ours, _theirs = gevent.socket.socketpair()
+    owner = Owner(ours)
+    alive = weakref.ref(owner)
+    del owner
+    assert alive() is None
