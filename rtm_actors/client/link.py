@@ -35,6 +35,7 @@ from rtm_actors.protocol.wsframes import (
     OP_BINARY,
     OP_CLOSE,
     OP_PONG,
+    OP_TEXT,
     FramingError,
     ServerFrameParser,
     close_payload,
@@ -94,8 +95,9 @@ class ClientLink:
         self._leftover = leftover
         self._writer = RoundWriter(sock, self._write_failed)
         self.closed = False
-        #: Loop time of the last frame received (the heartbeat reads it).
+        #: Loop time of the last frame received, and sent (the heartbeat reads them).
         self.last_rx = now()
+        self.last_tx = self.last_rx
         #: Close code the server gave, if it closed the link with one.
         self.close_code: int | None = None
         self.close_reason = ""
@@ -151,13 +153,14 @@ class ClientLink:
 
     def send(self, payload: bytes) -> bool:
         """Send one text frame; answer False if the link is (now) closed."""
-        return not self.closed and self._writer.write(masked_frame(payload, _mask_keys.next()))
+        return self.send_frame(payload, OP_TEXT)
 
     def send_frame(self, payload: bytes, opcode: int = OP_BINARY) -> bool:
         """Send one frame of any opcode (tests send what a client should not)."""
-        return not self.closed and self._writer.write(
-            masked_frame(payload, _mask_keys.next(), opcode)
-        )
+        if self.closed:
+            return False
+        self.last_tx = now()
+        return self._writer.write(masked_frame(payload, _mask_keys.next(), opcode))
 
     def _write_failed(self, _stalled: bool) -> None:
         # Broken, or the server stopped reading (16 MiB waiting): the link is dead.

@@ -108,6 +108,7 @@ class ConnectionSupervisor(GeventActor):
             case cm.TimerFired(timer=timer):
                 if self._link is not None:
                     machine.traffic_seen(self._link.last_rx)
+                    machine.traffic_sent(self._link.last_tx)
                 self._run(machine.timer_fired(timer, now()))
             case cm.LinkOpened(attempt=attempt, link=link):
                 self._on_link_opened(attempt, link)
