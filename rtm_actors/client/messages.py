@@ -81,6 +81,15 @@ class ServerFrame:
 
 
 @dataclass(frozen=True, slots=True)
+class ServerFrames:
+    """Reader greenlet -> service: every frame one read brought in, in order (one turn
+    and one acknowledgement per batch, not per frame)."""
+
+    link: ClientLink
+    frames: list[AnyServerFrame]
+
+
+@dataclass(frozen=True, slots=True)
 class LinkUp:
     """Supervisor -> service: requests can go out on ``link``."""
 

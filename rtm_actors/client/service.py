@@ -13,6 +13,7 @@ from importlib import metadata
 from typing import Any
 
 import msgspec
+import pykka
 import structlog
 
 from rtm_actors.client import messages as cm
@@ -59,7 +60,7 @@ from rtm_actors.protocol.limits import (
     is_valid_message,
     is_valid_user_id,
 )
-from rtm_actors.runtime import now
+from rtm_actors.runtime import now, try_tell
 
 log = structlog.get_logger("rtm_actors.client")
 
@@ -258,7 +259,7 @@ class RtmService(PresenceMethods, ChannelMethods, SettingsMethods):
             now() + self._config.peer_message_timeout,
             message_id=message.message_id,
         )
-        self._actor.tell(request)
+        self._submit(request)
         return request.future
 
     def _send_check(self, peer_id: str, message: Message) -> PeerMessageErrCode | None:
@@ -305,7 +306,7 @@ class RtmService(PresenceMethods, ChannelMethods, SettingsMethods):
         request = kind(
             rid, codec.encode(make_frame(rid)), RtmFuture(rid), now() + timeout, **fields
         )
-        self._actor.tell(request)
+        self._submit(request)
         return request.future
 
     # -- call invitations ------------------------------------------------------------
@@ -347,8 +348,15 @@ class RtmService(PresenceMethods, ChannelMethods, SettingsMethods):
         deadline = now() + (timeout or self._config.request_timeout)
         request = kind(rid, codec.encode(frame), RtmFuture(rid), deadline, **fields)
         if self._actor is not None:
-            self._actor.tell(request)
+            self._submit(request)
         return request.future
+
+    def _submit(self, request: Request) -> None:
+        """Hand ``request`` to the service actor, inline in this greenlet when the
+        actor is idle (it only queues the frame on the link, which never blocks)."""
+        if not try_tell(self._actor, request):
+            msg = f"{self._actor} not found"
+            raise pykka.ActorDeadError(msg)
 
     def _notify(self, method: str, *args: Any) -> None:
         if self._dispatcher is not None and self._handler is not None:

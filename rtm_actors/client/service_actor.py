@@ -82,6 +82,12 @@ class RtmServiceActor(GeventActor):
     """One per ``RtmService``: requests in flight, received pushes, restoration."""
 
     shutdown_tier = 10
+    #: Taken in the teller's greenlet while idle (``runtime.actor``): the reader's
+    #: frames, the link's end and the facade's requests, a greenlet switch and
+    #: wake-up less each. Each only sends on the link (which never blocks) and tells
+    #: other actors: the application's callbacks stay on the dispatcher's greenlet.
+    inline_messages = frozenset({cm.ServerFrames, cm.LinkClosed, cm.LoginReported})
+    inline_bases = (Request,)
 
     def __init__(
         self,
@@ -125,11 +131,12 @@ class RtmServiceActor(GeventActor):
 
     def on_receive(self, message: Any) -> None:
         match message:
-            case cm.ServerFrame(link=link, frame=frame):
-                if self._held is None:
-                    self._on_frame(link, frame)
-                else:
-                    self._held.append(message)
+            case cm.ServerFrames(link=link, frames=frames):
+                for frame in frames:
+                    if self._held is None:
+                        self._on_frame(link, frame)
+                    else:  # a login_ok came: hold what follows it until it is reported
+                        self._held.append(cm.ServerFrame(link, frame))
             case cm.LoginReported():
                 self._release_held()
             case cm.LinkClosed():

@@ -216,7 +216,7 @@ class ChannelPort:
         service = self._service
         rid = next(service._rids)
         request = kind(rid, codec.encode(make_frame(rid)), RtmFuture(), now() + timeout, **fields)
-        service._actor.tell(request)
+        service._submit(request)
         return request.future
 
     def notify(self, handler: Any, method: str, *args: Any) -> None:

@@ -54,6 +54,11 @@ class ConnectionSupervisor(GeventActor):
     """One per ``RtmService``: the link, login, heartbeats and reconnects."""
 
     shutdown_tier = 5
+    #: Taken inline (``runtime.actor``): heartbeat timers from the process's timer
+    #: relay, session frames and the link's end from the service's turn. A ping is then
+    #: no wake-up of this actor's greenlet. None of their turns blocks (opening and
+    #: closing a link after a logout run in greenlets of their own).
+    inline_messages = frozenset({cm.TimerFired, cm.ServerFrame, cm.LinkClosed})
 
     def __init__(
         self,
@@ -103,6 +108,7 @@ class ConnectionSupervisor(GeventActor):
             case cm.TimerFired(timer=timer):
                 if self._link is not None:
                     machine.traffic_seen(self._link.last_rx)
+                    machine.traffic_sent(self._link.last_tx)
                 self._run(machine.timer_fired(timer, now()))
             case cm.LinkOpened(attempt=attempt, link=link):
                 self._on_link_opened(attempt, link)
@@ -175,8 +181,8 @@ class ConnectionSupervisor(GeventActor):
             return
         self._link = link
         service = self._service
-        link.start(
-            on_frame=lambda lk, frame: try_tell(service, cm.ServerFrame(lk, frame)),
+        link.start_batched(
+            on_frames=lambda lk, frames: try_tell(service, cm.ServerFrames(lk, frames)),
             # Through the service too, so the end of the link comes after its last frames.
             on_closed=lambda lk: try_tell(service, cm.LinkClosed(lk)),
         )

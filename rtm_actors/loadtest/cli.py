@@ -145,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
             sys.stderr, interval=options.progress_interval, workers=options.workers
         )
     try:
-        result = run_load(options, progress=printer)
+        result = run_load(options, progress=printer, tune_gc=True)
     except (ValueError, LoadError) as exc:
         if printer is not None:
             printer.close()

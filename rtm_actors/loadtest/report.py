@@ -27,6 +27,12 @@ def _latency_rows(name: str, figures: dict[str, Any]) -> str:
     return f"  {name:<16} {figures['count']:>10,}{cells}"
 
 
+def _per_delivery(us: float | None, ratio: float | None) -> str:
+    if not us:
+        return ""
+    return f", {us:,.0f} us per delivery" + (f" ({ratio:.2f}x the server's)" if ratio else "")
+
+
 def format_summary(result: LoadResult) -> str:
     """The summary table printed when a run ends."""
     o = result.options
@@ -76,6 +82,7 @@ def format_summary(result: LoadResult) -> str:
     lines.append(
         f"  client       {memory}, RSS {s['client_rss_kib'] / 1024:,.0f} MiB,"
         f" CPU {s['client_cpu_s_traffic']:.2f} s during traffic"
+        + _per_delivery(s.get("client_cpu_us_per_delivery"), s.get("client_server_cpu_ratio"))
         + (", message cap reached" if s["capped"] else "")
     )
     lagging = generator_warning(s)

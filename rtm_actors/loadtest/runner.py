@@ -215,6 +215,7 @@ def run_load(
     *,
     observer: Observer | None = None,
     progress: Callable[[dict[str, Any]], None] | None = None,
+    tune_gc: bool = False,
 ) -> LoadResult:
     """Run a load test and answer its merged result.
 
@@ -222,6 +223,8 @@ def run_load(
         options: what to run (see ``LoadOptions``).
         observer: sees every acknowledgement and delivery (``--workers 1`` only).
         progress: gets every progress snapshot (see ``progress.ProgressPrinter``).
+        tune_gc: tune this process's garbage collector once the users are logged in
+            (``runtime.gctune``; for process entry points: it is process-wide).
 
     Raises:
         ValueError: the options are out of bounds.
@@ -238,7 +241,8 @@ def run_load(
         meter = _Meter(server)
         if options.workers == 1:
             control = _LocalControlWithMeter(progress, meter)
-            stats = Worker(options, server.url, origin, observer=observer).run(control)
+            worker = Worker(options, server.url, origin, observer=observer, tune_gc=tune_gc)
+            stats = worker.run(control)
         else:
             stats = _run_workers(options, server.url, origin, progress, meter)
         server_rss = server.rss_kib()
@@ -270,6 +274,9 @@ def _meta(
     logged_in = counters.get("logged_in_after_login", 0)
     grown = counters.get("rss_kib_logged_in", 0) - counters.get("rss_kib_base", 0)
     server_cpu = max(0.0, meter.cpu_at_drained - meter.cpu_at_go)
+    client_cpu = counters.get("cpu_ms_traffic", 0) / 1000
+    server_per = _us_per(server_cpu, stats.delivered) if server.embedded else None
+    client_per = _us_per(client_cpu, stats.delivered)
     return {
         "users": counters.get("users", 0),
         "logged_in": logged_in,
@@ -277,19 +284,29 @@ def _meta(
         "client_rss_kib": counters.get("rss_kib_logged_in", 0),
         "client_rss_kib_peak": counters.get("rss_kib_peak", 0),
         "client_kib_per_user": round(grown / logged_in, 1) if logged_in else None,
-        "client_cpu_s_traffic": counters.get("cpu_ms_traffic", 0) / 1000,
+        "client_cpu_s_traffic": client_cpu,
+        # Both sides' CPU per delivered message side by side, so the SDK's cost is read
+        # as a ratio to the server's from one file (issue 19's target: at most 1).
+        "client_cpu_us_per_delivery": client_per,
+        "server_cpu_us_per_delivery": server_per,
+        "client_server_cpu_ratio": round(client_per / server_per, 2)
+        if client_per and server_per
+        else None,
         "server": {
             "embedded": server.embedded,
             "url": server.url,
             "rss_kib": server_rss or None,
             "cpu_s_traffic": round(server_cpu, 3) if server.embedded else None,
-            "cpu_us_per_delivery": round(server_cpu / stats.delivered * 1e6, 1)
-            if server.embedded and stats.delivered
-            else None,
+            "cpu_us_per_delivery": server_per,
         },
         "capped": bool(counters.get("capped", 0)),
         "wall_s": round(time.time() - origin, 3),
     }
+
+
+def _us_per(cpu_s: float, count: int) -> float | None:
+    """Microseconds of CPU per item, or None when nothing was counted."""
+    return round(cpu_s / count * 1e6, 1) if count else None
 
 
 # -- worker processes ----------------------------------------------------------------

@@ -208,6 +208,8 @@ class ConnectionMachine:
         #: Waiting for ``renew_token`` before trying again.
         self.awaiting_token = False
         self._last_rx = 0.0
+        #: When the shell last sent a frame (never, until it says so).
+        self._last_tx = float("-inf")
 
     # -- application calls ---------------------------------------------------
 
@@ -341,15 +343,21 @@ class ConnectionMachine:
         if timer is Timer.HEARTBEAT and self.link_up:
             if now - self._last_rx > self.timings.heartbeat_timeout:
                 return [CloseLink(), *self.link_lost()]
-            return [
-                SendPing(),
-                StartTimer(Timer.HEARTBEAT, self.timings.heartbeat_interval),
-            ]
+            interval = self.timings.heartbeat_interval
+            if now - self._last_rx < interval and now - self._last_tx < interval:
+                # Frames went both ways within the interval: the link is proven alive
+                # and the server has heard from us; a ping would add nothing.
+                return [StartTimer(Timer.HEARTBEAT, interval)]
+            return [SendPing(), StartTimer(Timer.HEARTBEAT, interval)]
         return []
 
     def traffic_seen(self, now: float) -> None:
         """Any frame arrived: the link is alive."""
         self._last_rx = now
+
+    def traffic_sent(self, now: float) -> None:
+        """A frame went out at ``now`` (with one in too, no ping is due that interval)."""
+        self._last_tx = now
 
     # -- helpers -------------------------------------------------------------
 

@@ -15,14 +15,15 @@ On top of the hooks it handles pykka's pitfalls (see RUNTIME-NOTES.md):
   ``run_callback_threadsafe``, so it is delivered without anything else waking the hub;
 * a crash is reported to the actor's supervisor, if it has one.
 
-And it adds one thing pykka does not have: *inline turns*. A message whose type an
-actor lists in ``inline_messages``, told (``try_tell``) while that actor is idle, is
-handled at once in the teller's greenlet instead of waking the actor's own. The actor
-rules hold: one message at a time (a turn that yields keeps the actor busy, and its
-own loop waits for it), in the order told (only when nothing waits in the inbox). What
-it saves is the greenlet switch, about 5 us, which on the peer-message path (four
-messages per message) was most of what the runtime cost on top of the socket. Such an
-actor starts its greenlet only when a message first has to wait in its inbox.
+And it adds one thing pykka does not have: *inline turns*. A message whose type an actor
+lists in ``inline_messages`` (or a subclass of one in ``inline_bases``), told
+(``try_tell``) while that actor is idle, is handled at once in the teller's greenlet
+instead of waking the actor's own. The actor rules hold: one message at a time (a turn
+that yields keeps the actor busy, and its own loop waits for it), in the order told
+(only when nothing waits in the inbox). What it saves is the greenlet switch, about 5
+us, which on the peer-message path (four messages per message) was most of what the
+runtime cost on top of the socket. Such an actor starts its greenlet only when a message
+first has to wait in its inbox.
 """
 
 from __future__ import annotations
@@ -169,7 +170,9 @@ def try_tell(ref: Any, message: object) -> bool:
         # pykka's ``tell`` inlined (the hot path: several tells per message).
         if ref.actor_stopped.is_set():
             return False
-        if type(message) in ref.actor_class.inline_messages:
+        actor_class = ref.actor_class
+        kind = type(message)
+        if kind in actor_class.inline_messages or issubclass(kind, actor_class.inline_bases):
             actor = ref._actor_weakref()
             if actor is not None and actor._run_inline(message):
                 return True
@@ -209,6 +212,8 @@ class GeventActor(pykka.Actor):
     #: (see the module's docstring). Their handlers must not assume which greenlet
     #: runs them; one that yields only delays its teller.
     inline_messages: ClassVar[frozenset[type]] = frozenset()
+    #: Base classes whose every subclass is taken inline too (a family of requests).
+    inline_bases: ClassVar[tuple[type, ...]] = ()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # pykka's ``Actor.__init__``, its four fields set here instead: its stop flag
@@ -251,7 +256,7 @@ class GeventActor(pykka.Actor):
         obj = cls(*args, **kwargs)
         obj.supervisor = supervisor
         registry.add(obj.actor_ref, cls.shutdown_tier)
-        if cls.inline_messages:
+        if cls.inline_messages or cls.inline_bases:
             # Its greenlet starts when a message first has to wait in its inbox: one
             # that takes its messages inline may never need one (a login then spawns
             # nothing, an idle user keeps no parked greenlet).

@@ -16,7 +16,8 @@ reads. A server spawns a greenlet per login (the connection's handler; the sessi
 actor's own starts only once a message has to wait for it); gevent.spawn cost 10.8 us
 with tracking, 4.3 us without.
 
-Process-wide, so only process entry points call it (``rtm-actors serve``); an
+Process-wide, so only process entry points call it (``rtm-actors serve``; the load
+tool once its simulated users are logged in, so that they are frozen too); an
 application that embeds the server can call it at its own start.
 """
 

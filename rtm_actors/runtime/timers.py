@@ -1,7 +1,11 @@
 """Timers for actors: a message told to an actor after a delay, without a greenlet.
 
-A loop timer's callback runs on the hub and only puts a message in the actor's inbox,
-so a timer costs a few hundred bytes, not a greenlet.
+A loop timer's callback runs on the hub and hands the message to ``TimerRelay``, one
+greenlet per process that tells it with ``try_tell``: an idle actor that takes the
+message inline (``GeventActor.inline_messages``) handles it there, with no wake-up of
+a greenlet of its own (a hub callback may not run turns: they may yield). So a timer
+costs a few hundred bytes, not a greenlet, and a heartbeat no actor wake-up. A turn
+taken inline there must never block: it would hold up every timer of the process.
 """
 
 from __future__ import annotations
@@ -10,6 +14,9 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 import gevent
+import gevent.event
+
+from rtm_actors.runtime.actor import try_tell
 
 
 def call_later(delay: float, callback: Callable[..., Any], *args: Any) -> Any:
@@ -56,5 +63,36 @@ class NamedTimers:
 
     def _fire(self, name: Hashable, message: object) -> None:
         self._timers.pop(name, None)
-        if self._ref.is_alive():
-            self._ref.tell(message)
+        _relay.put(self._ref, message)
+
+
+class TimerRelay:
+    """Tells fired timers' messages to their actors, from one greenlet, in firing order."""
+
+    __slots__ = ("_due", "_wake", "greenlet")
+
+    def __init__(self) -> None:
+        self._due: list[tuple[Any, object]] = []
+        self._wake: Any = None
+        self.greenlet: Any = None
+
+    def put(self, ref: Any, message: object) -> None:
+        """Queue ``message`` for ``ref`` (called from the hub)."""
+        self._due.append((ref, message))
+        if self.greenlet is None or self.greenlet.dead:  # (dead: a kill cut a turn)
+            self._wake = gevent.event.Event()
+            self.greenlet = gevent.spawn(self._run)
+        else:
+            self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            due, self._due = self._due, []
+            for ref, message in due:
+                try_tell(ref, message)
+            if not self._due:
+                self._wake.clear()
+                self._wake.wait()
+
+
+_relay = TimerRelay()

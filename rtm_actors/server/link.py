@@ -7,54 +7,41 @@ import itertools
 import socket
 from typing import Any
 
-import gevent
-
 from rtm_actors.protocol import codec
 from rtm_actors.protocol.codes import ConnectionChangeReason, DisconnectCode
 from rtm_actors.protocol.frames import Kick
 from rtm_actors.runtime import now
+from rtm_actors.runtime.round_writer import MAX_HELD_FRAMES as MAX_HELD_FRAMES, RoundWriter
 from rtm_actors.server import wsio
 
 _link_ids = itertools.count(1)
-#: A link writes what it holds for the end of the round once this many frames wait.
-MAX_HELD_FRAMES = 64
 
 
 class Link:
     """A client's websocket. Writes are complete frames; failures mark it closed.
 
-    Any greenlet may send on a link, and sending never blocks the sender: a frame the
-    socket takes at once is written there and then (one non-blocking ``send``); one it
-    cannot take waits, with every frame sent after it, for a flusher greenlet that
-    writes them in order. So a channel can write its members' frames itself, between
-    the frames their sessions write, and a member that does not read holds up nobody
-    but itself: more than ``max_pending`` frames or ``max_pending_bytes`` bytes
-    waiting (a frame may be 256 KiB: a count alone would let one socket hold a
-    gigabyte), or a write stuck past ``write_timeout``, cut it off as a slow consumer.
-
-    On a plain socket every frame sent while the event loop runs one round (the
-    greenlets it woke, one after another) goes out in one write when the round ends:
-    the frames a user gets from many senders at once cost one system call, whoever
-    sent them. On TLS, whose writes may block, every write goes by the flusher.
+    Any greenlet may send on a link, and sending never blocks the sender: frames go
+    out through a ``RoundWriter`` (one write per event-loop round on a plain socket;
+    what the socket cannot take waits, in order, for a flusher greenlet). So a channel
+    can write its members' frames itself, between the frames their sessions write,
+    and a member that does not read holds up nobody but itself: more than
+    ``max_pending`` frames or ``max_pending_bytes`` bytes waiting (a frame may be 256
+    KiB: a count alone would let one socket hold a gigabyte), or a write stuck past
+    ``write_timeout``, cut it off as a slow consumer.
     """
 
     __slots__ = (
-        "_close_after_flush",
-        "_held",
-        "_pending",
-        "_pending_bytes",
+        "__weakref__",  # its writer calls back through a weak method (no cycle)
+        "_writer",
         "closed",
         "id",
         "idle",
         "last_rx",
-        "max_pending",
-        "max_pending_bytes",
         "peer",
         "raw",
         "sock",
         "stalled",
         "token",
-        "write_timeout",
         "ws",
     )
 
@@ -71,11 +58,11 @@ class Link:
         self.last_rx = now()
         self.ws = ws
         self.sock = ws.handler.socket
-        self.raw = wsio.raw_socket(self.sock)
+        self._writer = RoundWriter(
+            self.sock, self._write_failed, max_pending_bytes, max_pending, write_timeout
+        )
+        self.raw = self._writer.raw
         self.peer = peer
-        self.write_timeout = write_timeout
-        self.max_pending = max_pending
-        self.max_pending_bytes = max_pending_bytes
         #: The checked login token (its expiry drives the session's token timers).
         self.token: Any = None
         self.closed = False
@@ -83,13 +70,6 @@ class Link:
         self.stalled = False
         #: Silent past the idle timeout: ``expire`` ended its reads.
         self.idle = False
-        #: Frames waiting for the flusher (None: no flusher, the socket takes writes).
-        self._pending: list[bytes] | None = None
-        #: Bytes waiting for the flusher, with those of the write it is in.
-        self._pending_bytes = 0
-        self._close_after_flush = False
-        #: Frames sent during this round of the event loop (None: none yet).
-        self._held: list[bytes] | None = None
 
     def send(self, payload: bytes) -> bool:
         """Send one text frame; answer False (and mark closed) if the socket failed."""
@@ -99,74 +79,13 @@ class Link:
         """Send a pre-built frame (encode once, send to many), in order, without blocking."""
         if self.closed:
             return False
-        pending = self._pending
-        if pending is not None:
-            self._pending_bytes += len(data)
-            if len(pending) >= self.max_pending or self._pending_bytes > self.max_pending_bytes:
-                self._cut_off()
-                return False
-            pending.append(data)
-            return True
-        held = self._held
-        if held is not None:
-            held.append(data)
-            if len(held) >= MAX_HELD_FRAMES:
-                self._write_held()
-            return True
-        if self.raw is None:
-            # TLS: a write may block, so the flusher greenlet does them all.
-            self._pending = [data]
-            self._pending_bytes = len(data)
-            gevent.spawn(self._flush)
-            return True
-        self._held = [data]
-        _run_when_round_ends(self._write_held)
-        return True
+        return self._writer.write(data)
 
-    def _write_held(self) -> None:
-        """Write, in one write, the frames sent since the event loop's round began."""
-        held = self._held
-        if held is None:
-            return
-        self._held = None
-        if not self.closed:
-            self._write(held[0] if len(held) == 1 else b"".join(held))
-
-    def _write(self, data: bytes) -> bool:
-        try:
-            sent = self.raw.send(data)
-        except BlockingIOError:
-            sent = 0
-        except (OSError, AttributeError):
-            # Reset or broken pipe; or the socket is already gone.
-            self.closed = True
-            return False
-        if sent < len(data):
-            # The socket's buffer is full: the rest, and all after it, go by the flusher.
-            self._pending = [data[sent:]]
-            self._pending_bytes = len(data) - sent
-            gevent.spawn(self._flush)
-        return True
-
-    def _flush(self) -> None:
-        """Write the waiting frames in order, each batch within the write timeout."""
-        pending = self._pending
-        try:
-            while pending:
-                data = b"".join(pending)
-                pending.clear()
-                with gevent.Timeout(self.write_timeout, wsio.SlowConsumerError):
-                    self.sock.sendall(data)
-                self._pending_bytes -= len(data)
-        except wsio.SlowConsumerError:
-            self._pending = None
+    def _write_failed(self, stalled: bool) -> None:
+        if stalled:
             self._cut_off()
-            return
-        except (OSError, AttributeError):
-            self.closed = True
-        self._pending = None
-        if self._close_after_flush:
-            self._shut()
+        else:
+            self.closed = True  # reset or broken pipe: the reader sees the end too
 
     def _cut_off(self) -> None:
         # Stuck past the write timeout, or too far behind: a slow consumer. Cut it off,
@@ -182,16 +101,17 @@ class Link:
         reader greenlet then ends."""
         if self.closed:
             return
-        self._write_held()
+        writer = self._writer
+        writer.write_held()
         self.closed = True
-        if self._pending is not None and not self.stalled:
-            self._pending.append(wsio.close_frame(code, reason))
-            self._close_after_flush = True
-            return
-        if not self.stalled:
+        if self.stalled:
             # (A stalled socket has no room for a close frame: just shut it.)
-            with contextlib.suppress(OSError, wsio.SlowConsumerError):
-                wsio.send_all(self.sock, self.raw, wsio.close_frame(code, reason), 1.0)
+            self._shut()
+            return
+        if writer.finish_with(wsio.close_frame(code, reason), self._shut):
+            return
+        with contextlib.suppress(OSError, wsio.SlowConsumerError):
+            wsio.send_all(self.sock, self.raw, wsio.close_frame(code, reason), 1.0)
         self._shut()
 
     def expire(self) -> None:
@@ -212,12 +132,6 @@ def close_taken_over(link: Link) -> None:
     """This login lost to a newer one of the same user: say so, then close."""
     link.send(codec.encode(Kick(ConnectionChangeReason.REMOTE_LOGIN)))
     link.close(DisconnectCode.REMOTE_LOGIN, "REMOTE_LOGIN")
-
-
-def _run_when_round_ends(callback: Any) -> None:
-    # A hub callback: it runs once the greenlets woken this round have yielded.
-    # (``_write`` never blocks on a plain socket, so running in the hub is safe.)
-    gevent.get_hub().loop.run_callback(callback)
 
 
 class Outlet:

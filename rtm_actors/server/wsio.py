@@ -14,9 +14,8 @@ import base64
 import binascii
 import contextlib
 import socket
-import struct
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any
 
 import gevent
 import gevent.ssl
@@ -24,25 +23,26 @@ import structlog
 from geventwebsocket.exceptions import ProtocolError
 from geventwebsocket.handler import WebSocketHandler
 
+from rtm_actors.protocol.wsframes import (
+    CLOSE_PROTOCOL_ERROR as CLOSE_PROTOCOL_ERROR,
+    MAX_CONTROL_PAYLOAD as MAX_CONTROL_PAYLOAD,
+    MAX_FRAGMENTS as MAX_FRAGMENTS,
+    OP_BINARY as OP_BINARY,
+    OP_CLOSE as OP_CLOSE,
+    OP_CONTINUATION as OP_CONTINUATION,
+    OP_PING as OP_PING,
+    OP_PONG as OP_PONG,
+    OP_TEXT as OP_TEXT,
+    close_frame as close_frame,
+    frame as frame,
+    frame_head as frame_head,
+    payload_span as payload_span,
+    unmask as unmask,
+)
+from rtm_actors.runtime.round_writer import raw_socket as raw_socket
 from rtm_actors.server.admission import CONNECTION_KEY, Cutoff
 
 log = structlog.get_logger("rtm_actors.server.wsio")
-
-OP_CONTINUATION: Final = 0x0
-OP_TEXT: Final = 0x1
-OP_BINARY: Final = 0x2
-OP_CLOSE: Final = 0x8
-OP_PING: Final = 0x9
-OP_PONG: Final = 0xA
-
-#: RFC 6455's close code for a framing violation (ours, 3000-3999, are RTM-level).
-CLOSE_PROTOCOL_ERROR: Final = 1002
-#: RFC 6455 5.5: a control frame's payload is at most this many bytes.
-MAX_CONTROL_PAYLOAD: Final = 125
-#: Fragments in one message. Browsers and common client libraries send a message in
-#: one frame, and those that fragment cut at 4 KB or more (64 pieces of 256 KiB);
-#: without a cap an attacker's empty fragments (2 bytes each) grow a list forever.
-MAX_FRAGMENTS: Final = 1024
 
 
 class FrameTooBigError(Exception):
@@ -51,51 +51,6 @@ class FrameTooBigError(Exception):
 
 class PeerClosedError(Exception):
     """The other side closed the websocket (a close frame or EOF)."""
-
-
-def unmask(payload: bytes, mask: bytes) -> bytes:
-    """XOR ``payload`` with the repeating 4-byte ``mask``, as one integer operation."""
-    n = len(payload)
-    if not n:
-        return payload
-    key = (mask * (n // 4 + 1))[:n]
-    return (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(n, "little")
-
-
-def frame_head(opcode: int, n: int, mask_bit: int = 0) -> bytes:
-    """The header of a final frame of ``n`` payload bytes (``mask_bit`` 0x80: masked)."""
-    first = 0x80 | opcode
-    if n < 126:
-        return bytes((first, mask_bit | n))
-    if n < 65536:
-        return struct.pack("!BBH", first, mask_bit | 126, n)
-    return struct.pack("!BBQ", first, mask_bit | 127, n)
-
-
-def frame(payload: bytes, opcode: int = OP_TEXT) -> bytes:
-    """A complete, unmasked, final frame (server to client)."""
-    return frame_head(opcode, len(payload)) + payload
-
-
-def payload_span(buf: bytearray, pos: int, end: int) -> tuple[int, int]:
-    """For the frame at ``buf[pos]``: where its length field ends (its mask key, if
-    masked, else its payload starts there) and its payload length; a start of -1 when
-    the header is not all in yet."""
-    length = buf[pos + 1] & 0x7F
-    if length == 126:
-        if end - pos < 4:
-            return -1, 0
-        return pos + 4, (buf[pos + 2] << 8) | buf[pos + 3]
-    if length == 127:
-        if end - pos < 10:
-            return -1, 0
-        return pos + 10, int.from_bytes(buf[pos + 2 : pos + 10], "big")
-    return pos + 2, length
-
-
-def close_frame(code: int, reason: str = "") -> bytes:
-    """A close frame with a status code and a short reason (at most 123 bytes)."""
-    return frame(struct.pack("!H", code) + reason.encode("utf-8")[:123], OP_CLOSE)
 
 
 def check_header(b0: int, b1: int, length: int) -> None:
@@ -405,14 +360,6 @@ def set_nodelay(ws: Any) -> None:
 
 class SlowConsumerError(Exception):
     """A write could not finish within the write timeout: the client is not reading."""
-
-
-def raw_socket(sock: Any) -> Any:
-    """The OS-level non-blocking socket under a plain gevent socket (None under TLS,
-    where bytes must go through the SSL layer)."""
-    if isinstance(sock, gevent.ssl.SSLSocket):
-        return None
-    return getattr(sock, "_sock", None)
 
 
 def send_all(sock: Any, raw: Any, data: bytes, timeout: float) -> None:

@@ -13,7 +13,6 @@ import gevent
 import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
-from wsproto.events import BytesMessage
 
 import rtm_actors as ra
 from rtm_actors.client.link import ClientLink, LinkOpenError
@@ -140,7 +139,7 @@ def test_hostile_connections_do_not_hurt_the_server_or_its_good_users(make_clien
                     if isinstance(item, f.ClientFrame) and rng.random() < 0.3:
                         data = mutate(data, rng)
                     # Raw bytes on purpose: past the SDK's own encoder.
-                    link._sock.sendall(link._ws.send(BytesMessage(data=data)))
+                    link.send_frame(data)
             gevent.sleep(0.01)
             for link in links:
                 link.close()

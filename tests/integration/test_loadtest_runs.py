@@ -141,3 +141,27 @@ def test_command_line_with_embedded_server_writes_json_and_html(tmp_path, capsys
     assert page.count("<svg") >= 4
     assert "<script" not in page
     assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+
+
+def test_a_tuned_run_freezes_its_logged_in_users(server_url):
+    """tune_gc: once the users are logged in, they are frozen out of the collector's
+    scans and collections come rarer; an untuned run leaves the collector alone."""
+    import gc
+
+    import gevent
+
+    from rtm_actors.runtime.gctune import YOUNG_THRESHOLD
+
+    thresholds = gc.get_threshold()
+    gc.unfreeze()
+    options = LoadOptions(scenario="peer", users=4, duration=0.5, rate=1.0, url=server_url)
+    try:
+        assert run_load(options).failures() == []
+        assert gc.get_freeze_count() == 0
+        assert run_load(options, tune_gc=True).failures() == []
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold()[0] == YOUNG_THRESHOLD
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
+        gevent.config.track_greenlet_tree = True

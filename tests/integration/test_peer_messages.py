@@ -186,3 +186,49 @@ def test_apps_are_isolated(server, make_client):
         alice.send_message_to_peer("bob", alice.create_message("hi")).get(timeout=5)
     assert caught.value.code is PeerMessageErrCode.PEER_UNREACHABLE
     assert received(bob_rec) == []
+
+
+def test_a_stuck_callback_of_one_service_holds_up_no_ones_network_io(server, logged_in):
+    """One service's handler blocked in a callback: other services still send and
+    receive, and the stuck service itself still acknowledges and sends."""
+    import gevent.event
+
+    from rtm_actors.testing.server import fast_client_config
+
+    release = gevent.event.Event()
+
+    class Stuck(ra.RtmServiceEventHandler):
+        def __init__(self) -> None:
+            self.got: list[str] = []
+
+        def on_message_received_from_peer(self, peer_id, message):
+            self.got.append(message.text)
+            release.wait()
+
+    handler = Stuck()
+    stuck = ra.create_agora_service().create_rtm_service()
+    stuck.initialize("testapp", handler, server_url=server.url, config=fast_client_config())
+    try:
+        stuck.login(None, "stuck").get(timeout=5)
+        alice, _ = logged_in("alice")
+        _, bob_rec = logged_in("bob")
+        ok = PeerMessageErrCode.OK
+        assert (
+            alice.send_message_to_peer("stuck", alice.create_message("hold")).get(timeout=5) is ok
+        )
+        wait_until(lambda: handler.got == ["hold"], timeout=5)
+        for i in range(5):
+            assert (
+                alice.send_message_to_peer("bob", alice.create_message(f"m{i}")).get(timeout=5)
+                is ok
+            )
+        bob_rec.wait_for("on_message_received_from_peer", count=5)
+        assert (
+            alice.send_message_to_peer("stuck", alice.create_message("more")).get(timeout=5) is ok
+        )
+        assert stuck.send_message_to_peer("bob", stuck.create_message("out")).get(timeout=5) is ok
+        release.set()
+        wait_until(lambda: handler.got == ["hold", "more"], timeout=5)
+    finally:
+        release.set()
+        stuck.release()

@@ -683,6 +683,22 @@ def test_heartbeat_pings_while_traffic_is_recent() -> None:
     assert m.link_up
 
 
+def test_no_ping_while_frames_go_both_ways_within_the_interval() -> None:
+    """Traffic in and out within the interval proves the link: the timer only restarts;
+    traffic one way only, or a ping's own interval later, pings as before."""
+    m = connected(now=0.0)
+    m.traffic_seen(1.5)
+    m.traffic_sent(1.0)
+    assert m.timer_fired(Timer.HEARTBEAT, 2.0) == [
+        StartTimer(Timer.HEARTBEAT, T.heartbeat_interval)
+    ]
+    m.traffic_seen(3.9)  # in only
+    assert m.timer_fired(Timer.HEARTBEAT, 4.0)[0] == SendPing()
+    m.traffic_sent(4.0)  # the ping; its pong comes back
+    m.traffic_seen(4.01)
+    assert m.timer_fired(Timer.HEARTBEAT, 4.0 + T.heartbeat_interval)[0] == SendPing()
+
+
 def test_heartbeat_closes_and_retries_a_silent_link() -> None:
     """Silence past heartbeat_timeout: close the link and handle it as lost."""
     m = connected(now=0.0)

@@ -182,3 +182,26 @@ def test_a_tell_from_a_hub_callback_is_never_inline():
     hub.loop.run_callback(try_tell, ref, Note("from the hub"))
     assert handled_by(log, "from the hub") not in (hub, gevent.getcurrent())
     ref.stop()
+
+
+class Entry(Queued):
+    """A family of messages taken inline through their base class."""
+
+
+class Ledger(Journal):
+    inline_messages = frozenset()
+    inline_bases = (Entry,)
+
+
+def test_subclasses_of_an_inline_base_are_taken_inline_and_others_are_not():
+    """``inline_bases`` makes a whole family inline; its base's siblings still queue."""
+    log: list = []
+    ref = Ledger.start(log)
+    try:
+        assert try_tell(ref, Entry("entry"))
+        assert [(what, text) for what, text, _ in log] == [("begin", "entry"), ("end", "entry")]
+        assert log[0][2] is gevent.getcurrent()
+        assert try_tell(ref, Queued("queued"))
+        assert len(log) == 2  # waits for the actor's own greenlet
+    finally:
+        ref.stop()

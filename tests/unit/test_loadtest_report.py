@@ -6,6 +6,7 @@ import io
 import json
 import re
 import xml.etree.ElementTree as ET
+from types import SimpleNamespace
 
 import pytest
 
@@ -14,7 +15,7 @@ from rtm_actors.loadtest.options import LoadOptions
 from rtm_actors.loadtest.planned import PlannedUser
 from rtm_actors.loadtest.progress import ProgressBoard, ProgressPrinter
 from rtm_actors.loadtest.report import format_summary, generator_warning, write_json
-from rtm_actors.loadtest.runner import LoadResult, check_options
+from rtm_actors.loadtest.runner import LoadResult, _meta, check_options
 from rtm_actors.loadtest.stats import PEER_STREAM, Stats, stream_key
 from rtm_actors.loadtest.worker import resolve_user_class
 
@@ -200,3 +201,20 @@ def test_a_lagging_load_generator_is_called_out():
     behind = make_result()
     behind.stats.counters.update({"actions_planned": 10, "actions_done": 7})
     assert "7 of 10 planned actions" in (generator_warning(behind.summary()) or "")
+
+
+def test_client_and_server_cpu_per_delivery_sit_side_by_side_in_the_summary():
+    """The run's metadata carries both sides' CPU per delivery and their ratio."""
+    stats = Stats(0.0)
+    for seq in range(4):
+        stats.record_delivered(stream_key(PEER_STREAM, "a", "b"), seq, 1.0, 1.001)
+    stats.counters["cpu_ms_traffic"] = 2
+    server = SimpleNamespace(embedded=True, url="ws://127.0.0.1:1/rtm")
+    meter = SimpleNamespace(cpu_at_go=1.0, cpu_at_drained=1.001)
+    meta = _meta(LoadOptions(scenario="peer"), stats, server, meter, 0, 0.0)  # type: ignore[arg-type]
+    assert meta["client_cpu_us_per_delivery"] == 500.0
+    assert meta["server_cpu_us_per_delivery"] == 250.0
+    assert meta["client_server_cpu_ratio"] == 2.0
+    assert "500 us per delivery (2.00x the server's)" in format_summary(
+        LoadResult(LoadOptions(scenario="peer"), stats, {**make_result().meta, **meta})
+    )

@@ -201,6 +201,38 @@ def test_named_timers_tell_after_a_delay_and_cancel():
     assert sorted(log) == ["a fired", "b second"]
 
 
+class Beat:
+    """A timer message the ``Ticker`` takes inline."""
+
+
+class Ticker(GeventActor):
+    inline_messages = frozenset({Beat})
+
+    def __init__(self, log):
+        super().__init__()
+        self.log = log
+
+    def on_receive(self, message):
+        self.log.append(gevent.getcurrent())
+
+
+def test_a_timer_message_taken_inline_wakes_no_greenlet_of_the_actors_own():
+    """Timers are told from the process's relay greenlet: an idle actor that takes the
+    message inline handles it there and never starts its own loop greenlet."""
+    from rtm_actors.runtime import timers as timers_module
+
+    log = []
+    ref = Ticker.start(log)
+    ticker_timers = NamedTimers(ref)
+    for delay in (0.01, 0.02):
+        ticker_timers.start(delay, delay, Beat())
+    gevent.sleep(0.1)
+    assert len(log) == 2
+    assert set(log) == {timers_module._relay.greenlet}
+    assert not hasattr(ref._actor_weakref(), "greenlet")  # its loop never started
+    ref.stop()
+
+
 def test_supervisor_restarts_a_permanent_child_and_cleans_up_a_temporary_one():
     """one_for_one: a crashed permanent child is restarted; a temporary one gets on_exit."""
     sup = Supervisor.start(name="test")
