@@ -33,8 +33,9 @@ import gevent.socket
 
 import rtm_actors as ra
 from rtm_actors.bench.ledger import Ledger
+from rtm_actors.bench.servers import free_port
 from rtm_actors.testing.hostile import HostileSocket
-from rtm_actors.testing.redis_process import RedisProcess, free_port
+from rtm_actors.testing.redis_process import RedisProcess
 
 ACKED = {ra.PeerMessageErrCode.OK, ra.PeerMessageErrCode.CACHED_BY_SERVER}
 OFFLINE = ra.SendMessageOptions(enable_offline_messaging=True)

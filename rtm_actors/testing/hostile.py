@@ -25,6 +25,7 @@ import gevent.socket
 
 from rtm_actors.protocol import codec
 from rtm_actors.protocol.frames import Login
+from rtm_actors.protocol.wsframes import payload_span
 
 OP_CONTINUATION = 0x0
 OP_TEXT = 0x1
@@ -171,17 +172,21 @@ class HostileSocket:
         buf = self._inbox
         if len(buf) < 2:
             return None
-        n, start = buf[1] & 0x7F, 2
-        if n >= 126:
-            start = 4 if n == 126 else 10
-            if len(buf) < start:
-                return None
-            n = int.from_bytes(buf[2:start], "big")
-        if len(buf) < start + n:
+        start, n = payload_span(buf, 0, len(buf))
+        if start < 0 or len(buf) < start + n:
             return None
         frame = buf[0] & 0x0F, bytes(buf[start : start + n])
         del buf[: start + n]
         return frame
+
+    def read_frames(self, timeout: float) -> list[tuple[int, bytes]]:
+        """What arrives within ``timeout`` (0: only what is there now), as whole
+        frames (opcode, payload); a partial frame stays for the next call."""
+        self._fill(timeout)
+        frames = []
+        while (got := self._next_frame()) is not None:
+            frames.append(got)
+        return frames
 
     def is_open_after(self, seconds: float) -> bool:
         """Whether the connection is still open ``seconds`` from now (reads meanwhile)."""
@@ -220,7 +225,7 @@ class HostileSocket:
         self.sock.settimeout(timeout)
         try:
             chunk = self.sock.recv(65536)
-        except TimeoutError:
+        except (TimeoutError, BlockingIOError):  # (a timeout of 0: nothing there now)
             return True
         except OSError:
             return False

@@ -18,11 +18,13 @@ import signal
 import subprocess
 import sys
 import tempfile
-import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
+
+from rtm_actors.testing.http import http_get
 
 #: Printed by the child once it listens; the URL follows.
 READY_PREFIX = "rtm-actors-test-server "
@@ -38,11 +40,6 @@ class ServerProcess:
     @property
     def pid(self) -> int:
         return self.proc.pid
-
-    @property
-    def http_url(self) -> str:
-        """``http://host:port`` of the server (for /metrics, /healthz)."""
-        return "http" + self.url[2:].split("/rtm", 1)[0]
 
     def rss_mib(self) -> float:
         """The process's resident memory now, in MiB (from /proc)."""
@@ -61,12 +58,10 @@ class ServerProcess:
         return self.proc.poll() is None
 
     def get(self, path: str, timeout: float = 5.0) -> tuple[int, str]:
-        """An HTTP GET on the server: (status, body)."""
-        try:
-            with urllib.request.urlopen(self.http_url + path, timeout=timeout) as response:
-                return response.status, response.read().decode()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read().decode()
+        """An HTTP GET on the server: (status, body). On a gevent socket: a probe pair
+        in this process keeps running while it waits."""
+        parts = urlsplit(self.url)
+        return http_get(int(parts.port or 0), path, parts.hostname or "127.0.0.1", timeout)
 
 
 @contextmanager

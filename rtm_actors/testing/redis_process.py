@@ -7,7 +7,6 @@ persistence they want to test (``appendonly``), in a directory of their own.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -17,12 +16,7 @@ from pathlib import Path
 import gevent
 import gevent.socket
 
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nobody listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from rtm_actors.bench.servers import free_port
 
 
 class RedisProcess:

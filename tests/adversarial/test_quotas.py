@@ -5,7 +5,6 @@ against a server process while a probe pair exchanges messages; the bounds are t
 
 from __future__ import annotations
 
-import struct
 import time
 
 import gevent
@@ -25,7 +24,7 @@ from rtm_actors.protocol.frames import (
     SendPeerMessage,
     WireMessage,
 )
-from rtm_actors.testing.hostile import HostileSocket, client_frame
+from rtm_actors.testing.hostile import OP_TEXT, HostileSocket, client_frame
 
 pytestmark = pytest.mark.integration
 
@@ -38,17 +37,22 @@ class Attacker:
 
     def __init__(self, sock: HostileSocket, user_id: str) -> None:
         self.sock = sock
-        self._buf = bytearray()
+        #: Frames read while sending, not yet looked at by ``codes``.
+        self._read: list[object] = []
         assert "101" in sock.upgrade()
         sock.login(user_id)
-        assert any(isinstance(f, LoginOk) for f in self._frames_until(lambda f: True))
+        deadline = time.monotonic() + 5.0
+        while not any(isinstance(f, LoginOk) for f in self._read):
+            assert time.monotonic() < deadline, "no login_ok"
+            self._take(0.2)
+        self._read.clear()
 
     def send(self, frames: list[object], batch: int = 200) -> None:
         """Send the frames in batches, reading what arrives meanwhile."""
         for start in range(0, len(frames), batch):
             data = b"".join(client_frame(codec.encode(f)) for f in frames[start : start + batch])
             assert self.sock.send(data)
-            self._drain(0.0)
+            self._take(0.0)
             gevent.sleep(0)
 
     def codes(self, count: int, timeout: float = 20.0) -> list[int]:
@@ -56,54 +60,16 @@ class Attacker:
         replies: list[int] = []
         deadline = time.monotonic() + timeout
         while len(replies) < count and time.monotonic() < deadline:
-            frames = self._frames_until(lambda f: True, timeout=0.2)
-            replies.extend(f.code for f in frames if isinstance(f, Reply))
+            self._take(0.2)
+            replies.extend(f.code for f in self._read if isinstance(f, Reply))
+            self._read.clear()
         return replies
 
-    def _drain(self, timeout: float) -> None:
-        self.sock.sock.settimeout(timeout)
-        try:
-            chunk = self.sock.sock.recv(1 << 20)
-        except (TimeoutError, BlockingIOError):
-            return
-        self._buf += chunk
-
-    def _frames_until(self, done, timeout: float = 5.0) -> list[object]:
-        frames: list[object] = []
-        deadline = time.monotonic() + timeout
-        while True:
-            frames += self._parse()
-            if (frames and any(done(f) for f in frames)) or time.monotonic() >= deadline:
-                return frames
-            self.sock.sock.settimeout(max(0.01, deadline - time.monotonic()))
-            try:
-                chunk = self.sock.sock.recv(1 << 20)
-            except TimeoutError:
-                continue
-            if not chunk:
-                return frames
-            self._buf += chunk
-
-    def _parse(self) -> list[object]:
-        frames: list[object] = []
-        buf = self._buf
-        while len(buf) >= 2:
-            n, start = buf[1] & 0x7F, 2
-            if n == 126:
-                if len(buf) < 4:
-                    break
-                n, start = struct.unpack("!H", buf[2:4])[0], 4
-            elif n == 127:
-                if len(buf) < 10:
-                    break
-                n, start = struct.unpack("!Q", buf[2:10])[0], 10
-            if len(buf) < start + n:
-                break
-            opcode, payload = buf[0] & 0x0F, bytes(buf[start : start + n])
-            del buf[: start + n]
-            if opcode == 1:
-                frames.append(codec.decode_server_frame(payload))
-        return frames
+    def _take(self, timeout: float) -> None:
+        """Read what comes within ``timeout``; keep its decoded text frames."""
+        for opcode, payload in self.sock.read_frames(timeout):
+            if opcode == OP_TEXT:
+                self._read.append(codec.decode_server_frame(payload))
 
 
 def test_an_invitation_flood_gets_the_rate_limit_and_the_live_cap(start_server, hostile, probe):

@@ -8,7 +8,6 @@ import csv
 import importlib.util
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from rtm_actors.bench.servers import free_port
 from rtm_actors.testing.process import ServerProcess, server_process
 
 # Not importorskip: importing locust would monkey-patch the test runner itself.
@@ -50,12 +50,6 @@ def _locust(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subproc
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _tally(output: str) -> dict[str, Any]:
     for line in output.splitlines():
         if '"rtm_delivery_tally"' in line:
@@ -67,7 +61,7 @@ def _distributed(
     server: ServerProcess, tmp_path: Path, locustfile: Path, *extra: str
 ) -> tuple[int, str]:
     """A master and two workers on 127.0.0.1: the master's exit code and output."""
-    port = str(_free_port())
+    port = str(free_port())
     master = _locust(
         "-f", str(locustfile), "--master", "--master-bind-host", "127.0.0.1",
         "--master-bind-port", port, "--headless", "--expect-workers", "2",
