@@ -25,12 +25,13 @@ import gevent.socket
 
 from rtm_actors.protocol import codec
 from rtm_actors.protocol.frames import Login
-from rtm_actors.protocol.wsframes import payload_span
-
-OP_CONTINUATION = 0x0
-OP_TEXT = 0x1
-OP_CLOSE = 0x8
-OP_PING = 0x9
+from rtm_actors.protocol.wsframes import (
+    OP_CLOSE,
+    OP_PING,
+    OP_TEXT,
+    payload_span,
+    unmask,
+)
 
 
 def client_frame(
@@ -55,8 +56,7 @@ def client_frame(
     if not masked:
         return head + payload
     key = os.urandom(4)
-    body = bytes(b ^ key[i % 4] for i, b in enumerate(payload)) if payload else b""
-    return head + key + body
+    return head + key + unmask(payload, key)  # (XOR: masking is unmasking)
 
 
 def upgrade_request(url: str, key: str | None = None, version: str = "13") -> bytes:
@@ -77,6 +77,8 @@ class HostileSocket:
     def __init__(self, url: str, timeout: float = 5.0) -> None:
         parts = urlsplit(url)
         self.url = url
+        #: How long a send may wait for the server to take its bytes.
+        self.timeout = timeout
         self.sock = gevent.socket.create_connection((parts.hostname, parts.port), timeout)
         self._inbox = bytearray()
         #: The HTTP status line of the upgrade's answer, once read.
@@ -87,7 +89,9 @@ class HostileSocket:
     # -- sending ---------------------------------------------------------------
 
     def send(self, data: bytes) -> bool:
-        """Send raw bytes; False once the server has closed or reset the connection."""
+        """Send raw bytes; False once the server has closed or reset the connection (or
+        took nothing for ``timeout`` seconds)."""
+        self.sock.settimeout(self.timeout)  # (reads leave their own timeout behind)
         try:
             self.sock.sendall(data)
         except OSError:

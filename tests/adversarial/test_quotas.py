@@ -24,7 +24,8 @@ from rtm_actors.protocol.frames import (
     SendPeerMessage,
     WireMessage,
 )
-from rtm_actors.testing.hostile import OP_TEXT, HostileSocket, client_frame
+from rtm_actors.protocol.wsframes import OP_TEXT
+from rtm_actors.testing.hostile import HostileSocket, client_frame
 
 pytestmark = pytest.mark.integration
 

@@ -16,13 +16,9 @@ import pytest
 from rtm_actors.protocol import codec
 from rtm_actors.protocol.codes import DisconnectCode
 from rtm_actors.protocol.frames import SendPeerMessage, WireMessage
+from rtm_actors.protocol.wsframes import OP_CONTINUATION, OP_PING, OP_TEXT
 from rtm_actors.server.wsio import CLOSE_PROTOCOL_ERROR
-from rtm_actors.testing.hostile import (
-    OP_CONTINUATION,
-    OP_PING,
-    OP_TEXT,
-    client_frame,
-)
+from rtm_actors.testing.hostile import client_frame
 
 pytestmark = pytest.mark.integration
 
