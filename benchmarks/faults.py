@@ -17,13 +17,13 @@ import json
 import tempfile
 from pathlib import Path
 
-from rtm_actors.bench.faults import Row, as_dicts, run_faults
+from rtm_actors.bench.faults import FaultRow, as_dicts, run_faults
 from rtm_actors.log import configure_logging
 
 COLUMNS = ("sent", "acked", "failed", "unanswered", "deliveries", "lost", "duplicates", "late")
 
 
-def table(rows: list[Row]) -> str:
+def table(rows: list[FaultRow]) -> str:
     head = f"{'fault':38} {'traffic':13}" + "".join(f"{c:>11}" for c in COLUMNS)
     lines = [head, "-" * len(head)]
     for r in rows:

@@ -13,8 +13,8 @@ import gevent
 import gevent.pool
 
 from rtm_actors.bench.handler import Driver
-from rtm_actors.bench.ledger import Tally, percentile
-from rtm_actors.bench.servers import ServerProcess, client_class
+from rtm_actors.bench.ledger import BitLedgerTotals, percentile
+from rtm_actors.bench.servers import BenchServer, client_class
 from rtm_actors.loadtest import procstat
 
 HOST = "127.0.0.1"
@@ -39,17 +39,17 @@ class Settings:
 
 
 @dataclass
-class Outcome:
+class WorkloadOutcome:
     """One system's figures for one workload (or phase)."""
 
     metrics: dict[str, float] = field(default_factory=dict)
-    tally: Tally | None = None
+    tally: BitLedgerTotals | None = None
     errors: list[str] = field(default_factory=list)
 
 
 def connect_all(
     system: str,
-    server: ServerProcess,
+    server: BenchServer,
     handler: Any,
     names: list[str],
     settings: Settings,
@@ -101,7 +101,7 @@ def heartbeats(clients: list[Any], interval: float = 2.0) -> Iterator[None]:
 class Meter:
     """Wall time, server CPU and load CPU over a measured window."""
 
-    def __init__(self, server: ServerProcess) -> None:
+    def __init__(self, server: BenchServer) -> None:
         self.server = server
         self.elapsed = 0.0
         self.server_cpu = 0.0
@@ -142,7 +142,7 @@ def latency_metrics(latencies_ms: array[float], suffix: str = "") -> dict[str, f
 def measure(
     driver: Driver,
     clients: list[Any],
-    server: ServerProcess,
+    server: BenchServer,
     settings: Settings,
     start: Callable[[], None],
 ) -> Meter:

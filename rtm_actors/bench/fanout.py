@@ -13,10 +13,10 @@ from typing import Any
 
 import gevent
 
-from rtm_actors.bench.common import Outcome, Settings, connect_all, latency_metrics, measure
+from rtm_actors.bench.common import Settings, WorkloadOutcome, connect_all, latency_metrics, measure
 from rtm_actors.bench.handler import Driver
-from rtm_actors.bench.ledger import Ledger
-from rtm_actors.bench.servers import ServerProcess
+from rtm_actors.bench.ledger import BitLedger
+from rtm_actors.bench.servers import BenchServer
 
 CHANNEL = "bench-room"
 #: Channel messages on their way at once: about 1,600 deliveries in flight.
@@ -35,7 +35,7 @@ class FanoutDriver(Driver):
         super().__init__()
         self.names = [f"m{i}" for i in range(members)]
         self.sender: Any = None
-        self.ledger = Ledger()
+        self.ledger = BitLedger()
         self.latencies = array("d")
 
     def send(self) -> None:
@@ -60,7 +60,7 @@ class FanoutDriver(Driver):
         return self.ledger.delivered >= self.ledger.expected
 
 
-def run(system: str, server: ServerProcess, members: int, settings: Settings) -> Outcome:
+def run(system: str, server: BenchServer, members: int, settings: Settings) -> WorkloadOutcome:
     """Join ``members`` users to one channel, then fan out for the measured window."""
     driver = FanoutDriver(members)
     clients = connect_all(system, server, driver, driver.names, settings, lambda c: c.join(CHANNEL))
@@ -76,4 +76,4 @@ def run(system: str, server: ServerProcess, members: int, settings: Settings) ->
     metrics = {"deliveries/s": driver.counted / meter.elapsed}
     metrics.update(latency_metrics(driver.latencies))
     metrics.update(meter.cpu_metrics(driver.counted, "delivery"))
-    return Outcome(metrics, driver.ledger.tally(), list(driver.errors))
+    return WorkloadOutcome(metrics, driver.ledger.tally(), list(driver.errors))

@@ -12,7 +12,7 @@ channel messages flowing while it injects one fault after another:
   gets what was kept for it (the messages answered ``CACHED_BY_SERVER``).
 
 Per fault and kind of traffic it counts, from the senders' receipts and the
-receivers' ledgers (``bench.ledger.Ledger``): sent, acknowledged, failures reported
+receivers' ledgers (``bench.ledger.BitLedger``): sent, acknowledged, failures reported
 to the sender, acknowledged but never delivered (lost), duplicates, and late
 deliveries (more than a second after sending).
 """
@@ -32,7 +32,7 @@ import gevent
 import gevent.socket
 
 import rtm_actors as ra
-from rtm_actors.bench.ledger import Ledger
+from rtm_actors.bench.ledger import BitLedger
 from rtm_actors.bench.servers import free_port
 from rtm_actors.testing.hostile import HostileSocket
 from rtm_actors.testing.redis_process import RedisProcess
@@ -45,7 +45,7 @@ SLOW = 10_000
 
 
 @dataclass
-class Row:
+class FaultRow:
     """One kind of traffic through one fault."""
 
     fault: str
@@ -64,7 +64,7 @@ class Row:
 class Traffic:
     """One kind of traffic's ledger, and what its senders were told."""
 
-    ledger: Ledger = field(default_factory=Ledger)
+    ledger: BitLedger = field(default_factory=BitLedger)
     acked: set[int] = field(default_factory=set)
     failed: int = 0
     sent_at: dict[int, float] = field(default_factory=dict)
@@ -74,9 +74,9 @@ class Traffic:
         if self.ledger.deliver(receiver, n) != -1 and time.time() - self.sent_at[n] > 1.0:
             self.late += 1
 
-    def row(self, fault: str, kind: str) -> Row:
+    def row(self, fault: str, kind: str) -> FaultRow:
         tally = self.ledger.tally()
-        return Row(
+        return FaultRow(
             fault,
             kind,
             sent=tally.sent,
@@ -122,7 +122,7 @@ def start_node(port: int, store: str, logs: Path) -> subprocess.Popen[bytes]:
             gevent.sleep(0.05)
 
 
-class Cluster:
+class TwoNodeCluster:
     """Users on two nodes: senders on A, peer receivers on B, a channel across both."""
 
     def __init__(self, urls: list[str], pairs: int, service: Any) -> None:
@@ -218,7 +218,7 @@ class Cluster:
             traffic.failed += 1
 
 
-def traffic_loop(cluster: Cluster, rate: float) -> None:
+def traffic_loop(cluster: TwoNodeCluster, rate: float) -> None:
     """Each round: a peer message per pair (alternately offline), two channel messages
     (one from each node)."""
     round_no = 0
@@ -240,9 +240,9 @@ def run_faults(
     after: float = 3.0,
     settle: float = 20.0,
     slow_consumer: bool = True,
-) -> list[Row]:
+) -> list[FaultRow]:
     """Run every fault in turn under traffic; answer the table's rows."""
-    rows: list[Row] = []
+    rows: list[FaultRow] = []
     redis_server = RedisProcess(directory, appendonly=True, appendfsync="always")
     redis_server.start()
     ports = [free_port(), free_port()]
@@ -254,7 +254,7 @@ def run_faults(
         service = ra.create_agora_service()
         stack.callback(service.release)
         urls = [f"ws://127.0.0.1:{p}/rtm" for p in ports]
-        cluster = Cluster(urls, pairs, service)
+        cluster = TwoNodeCluster(urls, pairs, service)
 
         faults: list[str] = []
 
@@ -292,7 +292,7 @@ def run_faults(
     return rows
 
 
-def _slow_consumer(cluster: Cluster, rate: float, seconds: float) -> None:
+def _slow_consumer(cluster: TwoNodeCluster, rate: float, seconds: float) -> None:
     """Peer messages to a receiver that stops reading, until every sender has an
     answer (its session ends after the server's idle timeout and grace period); then
     it logs in again and gets what was kept for it."""
@@ -314,6 +314,6 @@ def _slow_consumer(cluster: Cluster, rate: float, seconds: float) -> None:
         gevent.sleep(0.2)
 
 
-def as_dicts(rows: list[Row]) -> list[dict[str, Any]]:
+def as_dicts(rows: list[FaultRow]) -> list[dict[str, Any]]:
     """The rows for JSON."""
     return [asdict(r) for r in rows]

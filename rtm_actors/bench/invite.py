@@ -11,10 +11,10 @@ import time
 from array import array
 from typing import Any
 
-from rtm_actors.bench.common import Outcome, Settings, connect_all, latency_metrics, measure
+from rtm_actors.bench.common import Settings, WorkloadOutcome, connect_all, latency_metrics, measure
 from rtm_actors.bench.handler import Driver
-from rtm_actors.bench.ledger import Ledger
-from rtm_actors.bench.servers import ServerProcess
+from rtm_actors.bench.ledger import BitLedger
+from rtm_actors.bench.servers import BenchServer
 
 
 class InviteDriver(Driver):
@@ -24,7 +24,7 @@ class InviteDriver(Driver):
         super().__init__()
         # Callers are even, their callees the odd user next to them.
         self.names = [f"c{i}" for i in range(2 * pairs)]
-        self.ledger = Ledger()
+        self.ledger = BitLedger()
         self.sent_at: dict[int, int] = {}
         self.latencies = array("d")
 
@@ -53,7 +53,7 @@ class InviteDriver(Driver):
         return self.ledger.delivered >= self.ledger.expected
 
 
-def run(system: str, server: ServerProcess, pairs: int, settings: Settings) -> Outcome:
+def run(system: str, server: BenchServer, pairs: int, settings: Settings) -> WorkloadOutcome:
     """``pairs`` callers inviting their callees for the measured window."""
     driver = InviteDriver(pairs)
     clients = connect_all(system, server, driver, driver.names, settings)
@@ -66,4 +66,4 @@ def run(system: str, server: ServerProcess, pairs: int, settings: Settings) -> O
     metrics = {"round trips/s": driver.counted / meter.elapsed}
     metrics.update(latency_metrics(driver.latencies))
     metrics.update(meter.cpu_metrics(driver.counted, "round trip"))
-    return Outcome(metrics, driver.ledger.tally(), list(driver.errors))
+    return WorkloadOutcome(metrics, driver.ledger.tally(), list(driver.errors))

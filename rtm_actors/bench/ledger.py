@@ -17,7 +17,7 @@ _CHUNK = 4096
 
 
 @dataclass(frozen=True, slots=True)
-class Tally:
+class BitLedgerTotals:
     """A ledger's totals."""
 
     sent: int
@@ -33,7 +33,7 @@ class Tally:
         return self.lost == 0 and self.duplicates == 0 and self.misrouted == 0
 
 
-class Ledger:
+class BitLedger:
     """Messages sent and their deliveries, one bit per (receiver, message)."""
 
     __slots__ = (
@@ -96,9 +96,9 @@ class Ledger:
         """Deliveries message ``n`` still owes."""
         return self._remaining[n]
 
-    def tally(self) -> Tally:
+    def tally(self) -> BitLedgerTotals:
         """The totals so far."""
-        return Tally(
+        return BitLedgerTotals(
             self.sent,
             self.expected,
             self.delivered,

@@ -7,7 +7,7 @@ from typing import Any
 import gevent
 
 from rtm_actors.bench.handler import LoadHandler
-from rtm_actors.bench.ws import ClosedError, WsConn
+from rtm_actors.bench.ws import BenchSocketClosedError, WsConn
 
 
 class LoadClient:
@@ -51,6 +51,6 @@ class LoadClient:
                 batch = conn.read_batch()
                 conn.hold()
                 conn.flush(self._dispatch(batch))
-        except (ClosedError, OSError):
+        except (BenchSocketClosedError, OSError):
             if not conn.closed:
                 self.handler.failed(self, "connection lost")

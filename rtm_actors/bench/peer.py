@@ -17,10 +17,10 @@ from typing import Any
 
 import gevent
 
-from rtm_actors.bench.common import Outcome, Settings, connect_all, latency_metrics, measure
+from rtm_actors.bench.common import Settings, WorkloadOutcome, connect_all, latency_metrics, measure
 from rtm_actors.bench.handler import Driver
-from rtm_actors.bench.ledger import Ledger
-from rtm_actors.bench.servers import ServerProcess
+from rtm_actors.bench.ledger import BitLedger
+from rtm_actors.bench.servers import BenchServer
 
 #: Messages awaiting receipt per user at full load (about 1,000-2,000 in flight).
 FULL_WINDOW = {100: 10, 1000: 2}
@@ -34,7 +34,7 @@ class PeerDriver(Driver):
         super().__init__()
         self.names = [f"u{i}" for i in range(users)]
         self.clients: list[Any] = []
-        self.ledger = Ledger()
+        self.ledger = BitLedger()
         self.window = window
         self.rng = random.Random(seed)
         self.closed_loop = False
@@ -98,11 +98,11 @@ class PeerDriver(Driver):
 
 def run(
     system: str,
-    server: ServerProcess,
+    server: BenchServer,
     users: int,
     settings: Settings,
     rate: float | None = None,
-) -> Outcome:
+) -> WorkloadOutcome:
     """One phase: full load (``rate`` None) or an open loop at ``rate`` msg/s."""
     driver = PeerDriver(users, FULL_WINDOW.get(users, 2))
     driver.clients = clients = connect_all(system, server, driver, driver.names, settings)
@@ -130,4 +130,4 @@ def run(
     errors = list(driver.errors)
     if driver.refused:
         errors.append(f"{driver.refused} sends refused")
-    return Outcome(metrics, t, errors)
+    return WorkloadOutcome(metrics, t, errors)

@@ -75,7 +75,7 @@ def _ours(row: Row) -> float | None:
 
 
 def targets() -> list[Target]:
-    """The goals of issue 9, for every workload size they apply to."""
+    """The goals we hold the server to, for every workload size they apply to."""
     out: list[Target] = []
     for users in (100, 1000):
         w = f"peer-{users}"

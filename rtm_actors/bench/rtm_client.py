@@ -15,7 +15,7 @@ import msgspec
 
 from rtm_actors.bench.handler import sent_ns_of, stamp
 from rtm_actors.bench.load_client import LoadClient
-from rtm_actors.bench.ws import ClosedError, WsConn
+from rtm_actors.bench.ws import BenchSocketClosedError, WsConn
 
 APP_ID = "bench"
 PATH = "/rtm"
@@ -43,7 +43,7 @@ class RtmLoadClient(LoadClient):
                 if frame["t"] == "login_ok":
                     return
                 msg = f"login refused: {frame}"
-                raise ClosedError(msg)
+                raise BenchSocketClosedError(msg)
 
     def heartbeat(self) -> None:
         """The protocol-level ping the server expects every ``heartbeat_s``."""
@@ -71,7 +71,7 @@ class RtmLoadClient(LoadClient):
                 if frame["t"] == "join_reply":
                     if frame["code"]:
                         msg = f"join refused: {frame}"
-                        raise ClosedError(msg)
+                        raise BenchSocketClosedError(msg)
                     channel_id = ""
                 elif "seq" in frame:
                     acked = frame["seq"]

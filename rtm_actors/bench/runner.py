@@ -14,7 +14,7 @@ from typing import Any
 import structlog
 
 from rtm_actors.bench import fanout, invite, peer, servers, sessions
-from rtm_actors.bench.common import Outcome, Settings
+from rtm_actors.bench.common import Settings, WorkloadOutcome
 from rtm_actors.bench.results import Report, detail
 
 log = structlog.get_logger("rtm_actors.bench")
@@ -36,7 +36,7 @@ class Sizes:
     idle_users: int = 5000
 
 
-Run = Callable[[str, servers.ServerProcess], Outcome]
+Run = Callable[[str, servers.BenchServer], WorkloadOutcome]
 
 
 def socketio_available() -> bool:
@@ -114,8 +114,8 @@ class Runner:
             self.report.add(workload, system, {"half-load rate msg/s": rate})
         self._each(workload, lambda system, srv: peer.run(system, srv, users, s, rate))
 
-    def _each(self, workload: str, run: Run) -> dict[str, Outcome]:
-        outcomes: dict[str, Outcome] = {}
+    def _each(self, workload: str, run: Run) -> dict[str, WorkloadOutcome]:
+        outcomes: dict[str, WorkloadOutcome] = {}
         for system in self.systems:
             t0 = time.perf_counter()
             try:
@@ -123,7 +123,7 @@ class Runner:
                     outcome = run(system, srv)
             except Exception as exc:  # noqa: BLE001 (one system failing must not end the run)
                 log.warning("bench_failed", workload=workload, system=system, error=repr(exc))
-                outcome = Outcome(errors=[repr(exc)])
+                outcome = WorkloadOutcome(errors=[repr(exc)])
             seconds = time.perf_counter() - t0
             metrics = dict(outcome.metrics)
             if outcome.tally is not None and not any(m.startswith(NOT_ONCE) for m in metrics):
@@ -138,13 +138,13 @@ class Runner:
 
 
 def _fanout_run(members: int, settings: Settings) -> Run:
-    def run(system: str, srv: servers.ServerProcess) -> Outcome:
+    def run(system: str, srv: servers.BenchServer) -> WorkloadOutcome:
         return fanout.run(system, srv, members, settings)
 
     return run
 
 
-def _progress_line(workload: str, system: str, seconds: float, outcome: Outcome) -> str:
+def _progress_line(workload: str, system: str, seconds: float, outcome: WorkloadOutcome) -> str:
     shown = ", ".join(f"{k} {v:,.1f}" for k, v in list(outcome.metrics.items())[:3])
     tally = outcome.tally
     lost = "" if tally is None or tally.clean else f" LOSS {tally}"

@@ -77,7 +77,7 @@ def load_pinned() -> Iterator[None]:
 
 
 @dataclass
-class ServerProcess:
+class BenchServer:
     """A running server of one system."""
 
     system: str
@@ -99,7 +99,7 @@ class ServerProcess:
 
 
 @contextlib.contextmanager
-def running(system: str, extra: tuple[str, ...] = ()) -> Iterator[ServerProcess]:
+def running(system: str, extra: tuple[str, ...] = ()) -> Iterator[BenchServer]:
     """Start ``system``'s server on a free loopback port; stop it afterwards."""
     port = free_port()
     child = subprocess.Popen(
@@ -111,7 +111,7 @@ def running(system: str, extra: tuple[str, ...] = ()) -> Iterator[ServerProcess]
             os.sched_setaffinity(child.pid, pinned[0])
     try:
         _wait_for_port(port, child)
-        yield ServerProcess(system, child.pid, port, child)
+        yield BenchServer(system, child.pid, port, child)
     finally:
         child.terminate()
         try:

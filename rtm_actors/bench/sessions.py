@@ -17,18 +17,18 @@ from typing import Any
 import gevent
 
 from rtm_actors.bench.common import (
-    Outcome,
     Settings,
+    WorkloadOutcome,
     close_all,
     connect_all,
     heartbeats,
     latency_metrics,
 )
 from rtm_actors.bench.handler import Driver
-from rtm_actors.bench.servers import ServerProcess
+from rtm_actors.bench.servers import BenchServer
 
 
-def run_login(system: str, server: ServerProcess, users: int, settings: Settings) -> Outcome:
+def run_login(system: str, server: BenchServer, users: int, settings: Settings) -> WorkloadOutcome:
     """A storm of ``users`` logins."""
     handler = Driver()
     times = array("d")
@@ -46,10 +46,10 @@ def run_login(system: str, server: ServerProcess, users: int, settings: Settings
     }
     # Latency of a login here is from the storm's start: the queue shows in it.
     metrics.update(latency_metrics(times, " since start"))
-    return Outcome(metrics, None, handler.errors)
+    return WorkloadOutcome(metrics, None, handler.errors)
 
 
-def run_idle(system: str, server: ServerProcess, users: int, settings: Settings) -> Outcome:
+def run_idle(system: str, server: BenchServer, users: int, settings: Settings) -> WorkloadOutcome:
     """``users`` idle logged-in users: server memory per user."""
     handler = Driver()
     gevent.sleep(0.5)
@@ -65,7 +65,7 @@ def run_idle(system: str, server: ServerProcess, users: int, settings: Settings)
         "server KB per user": (after - before) / users * 1.024,
         "server RSS MB": after / 1024.0,
     }
-    return Outcome(metrics, None, handler.errors)
+    return WorkloadOutcome(metrics, None, handler.errors)
 
 
 def _names(users: int) -> list[str]:

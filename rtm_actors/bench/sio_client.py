@@ -15,7 +15,7 @@ import msgspec
 
 from rtm_actors.bench.handler import LoadHandler, sent_ns_of, stamp
 from rtm_actors.bench.load_client import LoadClient
-from rtm_actors.bench.ws import ClosedError, WsConn
+from rtm_actors.bench.ws import BenchSocketClosedError, WsConn
 
 PATH = "/socket.io/?EIO=4&transport=websocket"
 
@@ -44,7 +44,7 @@ class SioLoadClient(LoadClient):
                 elif data[:2] == b"40":
                     return
                 elif data[:2] == b"44":
-                    raise ClosedError(data.decode(errors="replace"))
+                    raise BenchSocketClosedError(data.decode(errors="replace"))
 
     def heartbeat(self) -> None:
         """Nothing: on socket.io the server pings and ``_read_loop`` answers."""

@@ -28,7 +28,7 @@ _OP_PONG = 0xA
 _RECV = 256 * 1024
 
 
-class ClosedError(Exception):
+class BenchSocketClosedError(Exception):
     """The server closed the websocket (close frame or EOF)."""
 
 
@@ -66,12 +66,12 @@ class WsConn:
             chunk = sock.recv(4096)
             if not chunk:
                 sock.close()
-                raise ClosedError("closed during the handshake")
+                raise BenchSocketClosedError("closed during the handshake")
             data += chunk
         head, _, rest = data.partition(b"\r\n\r\n")
         if not head.startswith(b"HTTP/1.1 101"):
             sock.close()
-            raise ClosedError(head.split(b"\r\n", 1)[0].decode(errors="replace"))
+            raise BenchSocketClosedError(head.split(b"\r\n", 1)[0].decode(errors="replace"))
         sock.settimeout(None)
         return cls(sock, rest)
 
@@ -102,7 +102,7 @@ class WsConn:
     def read_batch(self) -> list[bytes]:
         """Every complete message buffered, or, if none, those the next ``recv`` completes.
 
-        Pings are answered here; raises ``ClosedError`` at a close frame or EOF.
+        Pings are answered here; raises ``BenchSocketClosedError`` at a close frame or EOF.
         """
         while True:
             if self._buf:
@@ -112,7 +112,7 @@ class WsConn:
             chunk = self.sock.recv(_RECV)
             if not chunk:
                 self.closed = True
-                raise ClosedError("EOF")
+                raise BenchSocketClosedError("EOF")
             self._buf += chunk
 
     def _parse(self) -> list[bytes]:
@@ -134,7 +134,7 @@ class WsConn:
                 self.sock.sendall(client_frame(payload, _OP_PONG))
             elif op == _OP_CLOSE:
                 self.closed = True
-                raise ClosedError("close frame")
+                raise BenchSocketClosedError("close frame")
             elif op != _OP_PONG:
                 out.append(payload)
         del buf[:pos]

@@ -155,7 +155,7 @@ class RefusedByServer:
     """The server refused to start the invitation (a limit: docs/security.md)."""
 
 
-class InvitationActor(GeventActor):
+class ClientInvitationActor(GeventActor):
     """One invitation on the client: feeds the server's events to its machine."""
 
     shutdown_tier = 15
@@ -177,28 +177,31 @@ class InvitationActor(GeventActor):
                 if inv.machine.received_by_peer():
                     self._callback("on_local_invitation_received_by_peer", inv)
             case InvitationEvent(event=event, code=code, response=response):
-                outcome = machines.Outcome(event)
+                outcome = machines.InvitationOutcome(event)
                 if self._local:
                     inv.response = response
                 if inv.machine.ended(outcome, code):
                     self._report(outcome)
             case SessionLost():
                 if inv.machine.session_lost():
-                    self._report(machines.Outcome.FAILED)
+                    self._report(machines.InvitationOutcome.FAILED)
             case FailedAtSend():
-                self._report(machines.Outcome.FAILED)
+                self._report(machines.InvitationOutcome.FAILED)
             case RefusedByServer():
                 if inv.machine.refused_at_send():
-                    self._report(machines.Outcome.FAILED)
+                    self._report(machines.InvitationOutcome.FAILED)
         if inv.state in (machines.LOCAL_TERMINAL | machines.REMOTE_TERMINAL):
             self.stop()
 
-    def _report(self, outcome: machines.Outcome) -> None:
+    def _report(self, outcome: machines.InvitationOutcome) -> None:
         inv = self.invitation
         side = "local" if self._local else "remote"
-        if outcome is machines.Outcome.FAILED:
+        if outcome is machines.InvitationOutcome.FAILED:
             self._callback(f"on_{side}_invitation_failure", inv, inv.machine.error)
-        elif self._local and outcome in (machines.Outcome.ACCEPTED, machines.Outcome.REFUSED):
+        elif self._local and outcome in (
+            machines.InvitationOutcome.ACCEPTED,
+            machines.InvitationOutcome.REFUSED,
+        ):
             self._callback(f"on_local_invitation_{outcome.value}", inv, inv.response)
         else:
             self._callback(f"on_{side}_invitation_{outcome.value}", inv)
@@ -266,7 +269,7 @@ class RtmCallManager:
         code = invitation.machine.send(logged_in=service.is_logged_in())
         if code is not Api.OK:
             return code
-        actor = InvitationActor.start(invitation, self, service._dispatcher)
+        actor = ClientInvitationActor.start(invitation, self, service._dispatcher)
         if invitation.state is LocalInvitationState.FAILURE:  # not logged in
             actor.tell(FailedAtSend())
             return Api.OK

@@ -3,7 +3,7 @@
 Requests (join, leave, send, members) travel through the service actor like every
 request, so they time out, and are re-sent after a reconnect, the same way. What the
 server pushes for the channel (messages, member events, counts, attribute updates)
-goes to the channel's own ``ChannelActor``, which keeps the replay cursor and fires the
+goes to the channel's own ``ClientChannelActor``, which keeps the replay cursor and fires the
 channel handler's callbacks on the service's callback greenlet.
 """
 
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from rtm_actors.client.service_channels import ChannelPort
 
 
-class ChannelActor(GeventActor):
+class ClientChannelActor(GeventActor):
     """The client side of one channel: cursor, and the channel's events."""
 
     shutdown_tier = 15

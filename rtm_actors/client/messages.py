@@ -30,7 +30,7 @@ class StartLogout:
 
 
 @dataclass(frozen=True, slots=True)
-class RenewToken:
+class RenewSessionToken:
     """Facade -> supervisor: use this token from now on."""
 
     token: str
@@ -59,21 +59,21 @@ class LinkOpenFailed:
 
 
 @dataclass(frozen=True, slots=True)
-class LinkClosed:
+class ClientLinkClosed:
     """Reader greenlet -> supervisor: ``link`` has ended."""
 
     link: ClientLink
 
 
 @dataclass(frozen=True, slots=True)
-class TimerFired:
+class SupervisorTimerFired:
     """A machine timer expired."""
 
     timer: Timer
 
 
 @dataclass(frozen=True, slots=True)
-class ServerFrame:
+class FrameFromServer:
     """Reader greenlet -> service (and service -> supervisor for session frames)."""
 
     link: ClientLink
@@ -105,7 +105,7 @@ class LoginReported:
 
 
 @dataclass(frozen=True, slots=True)
-class LinkDown:
+class HoldRequests:
     """Supervisor -> service: hold requests until the link is back."""
 
 

@@ -222,9 +222,9 @@ class RtmService(PresenceMethods, ChannelMethods, SettingsMethods):
         if self._box.state is ConnectionState.CONNECTED:
             # The server checks it and moves the session's expiry; the supervisor keeps
             # it for later reconnects either way.
-            self._supervisor.tell(cm.RenewToken(token, RtmFuture()))
+            self._supervisor.tell(cm.RenewSessionToken(token, RtmFuture()))
             return self._send_frame_request(RenewTokenRequest, RenewToken(0, token), token=token)
-        self._supervisor.tell(cm.RenewToken(token, future))
+        self._supervisor.tell(cm.RenewSessionToken(token, future))
         return future
 
     # -- peer messages ---------------------------------------------------------------

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from rtm_actors.client import messages as cm
-from rtm_actors.client.calls import InvitationActor, RemoteCallInvitation, SessionLost
+from rtm_actors.client.calls import ClientInvitationActor, RemoteCallInvitation, SessionLost
 from rtm_actors.client.channel_requests import ChannelState, JoinRequest
 from rtm_actors.client.config import ClientConfig
 from rtm_actors.client.dispatcher import Callback
@@ -86,7 +86,7 @@ class RtmServiceActor(GeventActor):
     #: frames, the link's end and the facade's requests, a greenlet switch and
     #: wake-up less each. Each only sends on the link (which never blocks) and tells
     #: other actors: the application's callbacks stay on the dispatcher's greenlet.
-    inline_messages = frozenset({cm.ServerFrames, cm.LinkClosed, cm.LoginReported})
+    inline_messages = frozenset({cm.ServerFrames, cm.ClientLinkClosed, cm.LoginReported})
     inline_bases = (Request,)
 
     def __init__(
@@ -126,7 +126,7 @@ class RtmServiceActor(GeventActor):
         #: Frames that came after a login_ok, held until the supervisor has reported the
         #: login to the handler (Agora: nothing of a session precedes on_login_success).
         #: None when not holding, so the hot path pays one identity check.
-        self._held: list[cm.ServerFrame | cm.LinkClosed] | None = None
+        self._held: list[cm.FrameFromServer | cm.ClientLinkClosed] | None = None
         self._timers = NamedTimers(self.actor_ref)
 
     def on_receive(self, message: Any) -> None:
@@ -136,10 +136,10 @@ class RtmServiceActor(GeventActor):
                     if self._held is None:
                         self._on_frame(link, frame)
                     else:  # a login_ok came: hold what follows it until it is reported
-                        self._held.append(cm.ServerFrame(link, frame))
+                        self._held.append(cm.FrameFromServer(link, frame))
             case cm.LoginReported():
                 self._release_held()
-            case cm.LinkClosed():
+            case cm.ClientLinkClosed():
                 if self._held is not None:
                     self._held.append(message)  # the end of a link comes after its frames
                 elif self.supervisor_ref is not None:
@@ -165,7 +165,7 @@ class RtmServiceActor(GeventActor):
                 channel_id = released.channel_id
                 if self._channels.get(channel_id) is released:
                     del self._channels[channel_id]
-            case cm.LinkDown():
+            case cm.HoldRequests():
                 self._link = None
             case cm.SessionEnded():
                 self._session_ended()
@@ -340,7 +340,7 @@ class RtmServiceActor(GeventActor):
         for message in held or ():
             if self._held is not None:  # a second login_ok among them: hold behind it
                 self._held.append(message)
-            elif isinstance(message, cm.ServerFrame):
+            elif isinstance(message, cm.FrameFromServer):
                 self._on_frame(message.link, message.frame)
             elif self.supervisor_ref is not None:
                 try_tell(self.supervisor_ref, message)
@@ -375,7 +375,7 @@ class RtmServiceActor(GeventActor):
                 self._early_invitations.append(event)
             return
         if actor is None and event.event == "received":
-            actor = InvitationActor.start(
+            actor = ClientInvitationActor.start(
                 RemoteCallInvitation(event), self._call_manager, self._dispatcher
             )
             self._invitations.put(key, actor)
@@ -403,7 +403,7 @@ class RtmServiceActor(GeventActor):
 
     def _forward(self, link: ClientLink, frame: Any) -> None:
         if self.supervisor_ref is not None:
-            try_tell(self.supervisor_ref, cm.ServerFrame(link, frame))
+            try_tell(self.supervisor_ref, cm.FrameFromServer(link, frame))
 
     def _callback(self, method: str, *args: Any) -> None:
         try_tell(self._dispatcher, Callback(self._handler, method, args))

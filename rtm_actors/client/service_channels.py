@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rtm_actors.client import messages as cm
-from rtm_actors.client.channel import Channel, ChannelActor
+from rtm_actors.client.channel import Channel, ClientChannelActor
 from rtm_actors.client.channel_requests import (
     ChannelAttributeWriteRequest,
     ChannelState,
@@ -76,7 +76,7 @@ class ChannelMethods:
         if existing is not None:
             return existing
         state = ChannelState(channel_id, event_handler)
-        state.actor = ChannelActor.start(state, self._dispatcher)
+        state.actor = ClientChannelActor.start(state, self._dispatcher)
         self._actor.tell(cm.ChannelCreated(state))
         channel = Channel(self._port, state)
         self._channel_objects[channel_id] = channel

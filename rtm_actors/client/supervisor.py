@@ -58,7 +58,7 @@ class ConnectionSupervisor(GeventActor):
     #: relay, session frames and the link's end from the service's turn. A ping is then
     #: no wake-up of this actor's greenlet. None of their turns blocks (opening and
     #: closing a link after a logout run in greenlets of their own).
-    inline_messages = frozenset({cm.TimerFired, cm.ServerFrame, cm.LinkClosed})
+    inline_messages = frozenset({cm.SupervisorTimerFired, cm.FrameFromServer, cm.ClientLinkClosed})
 
     def __init__(
         self,
@@ -98,14 +98,14 @@ class ConnectionSupervisor(GeventActor):
     def on_receive(self, message: Any) -> None:
         machine = self._machine
         match message:
-            case cm.ServerFrame(link=link, frame=frame):
+            case cm.FrameFromServer(link=link, frame=frame):
                 if link is self._link:
                     self._on_frame(frame)
                 if isinstance(frame, LoginOk):
                     # The state change and on_login_success are queued on the dispatcher
                     # now: what the server pushed after login_ok may go after them.
                     try_tell(self._service, cm.LoginReported(link))
-            case cm.TimerFired(timer=timer):
+            case cm.SupervisorTimerFired(timer=timer):
                 if self._link is not None:
                     machine.traffic_seen(self._link.last_rx)
                     machine.traffic_sent(self._link.last_tx)
@@ -117,7 +117,7 @@ class ConnectionSupervisor(GeventActor):
                     self._next_url = (self._next_url + 1) % len(self._urls)
                     self._log.info("link_open_failed", error=error, attempt=machine.attempt)
                     self._run(machine.link_lost())
-            case cm.LinkClosed(link=link) if link is self._link:
+            case cm.ClientLinkClosed(link=link) if link is self._link:
                 self._on_link_closed(link)
             case cm.LogoutFlushed(link=link) if link is self._logging_out:
                 # The server has ended the session: now the logout is complete.
@@ -127,7 +127,7 @@ class ConnectionSupervisor(GeventActor):
                 self._start_login(token, user_id, future)
             case cm.StartLogout(future=future):
                 self._start_logout(future)
-            case cm.RenewToken(token=token, future=future):
+            case cm.RenewSessionToken(token=token, future=future):
                 self._renew(token, future)
             case cm.Reconfigure(config=config, server_url=server_url):
                 self._config = config
@@ -184,7 +184,7 @@ class ConnectionSupervisor(GeventActor):
         link.start_batched(
             on_frames=lambda lk, frames: try_tell(service, cm.ServerFrames(lk, frames)),
             # Through the service too, so the end of the link comes after its last frames.
-            on_closed=lambda lk: try_tell(service, cm.LinkClosed(lk)),
+            on_closed=lambda lk: try_tell(service, cm.ClientLinkClosed(lk)),
         )
         self._run(self._machine.link_opened(now()))
 
@@ -245,7 +245,7 @@ class ConnectionSupervisor(GeventActor):
             case c.SendPing():
                 self._send(Ping(now()))
             case c.StartTimer(timer=timer, delay=delay):
-                self._timers.start(timer, delay, cm.TimerFired(timer))
+                self._timers.start(timer, delay, cm.SupervisorTimerFired(timer))
             case c.CancelTimer(timer=timer):
                 self._timers.cancel(timer)
             case c.LoginSucceeded():
@@ -261,7 +261,7 @@ class ConnectionSupervisor(GeventActor):
                 self._log.info("link_restored", resumed=resumed)
                 self._link_up()
             case c.LinkDown():
-                try_tell(self._service, cm.LinkDown())
+                try_tell(self._service, cm.HoldRequests())
             case c.TokenExpired():
                 self._callback("on_token_expired")
             case c.LoggedOut(reason=reason):

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 
 from rtm_actors.protocol.codes import MessageType
-from rtm_actors.protocol.frames import ChannelAttribute as WireChannelAttribute, WireMessage
+from rtm_actors.protocol.frames import WireChannelAttribute, WireMessage
 
 
 class OfflineFlag(int):

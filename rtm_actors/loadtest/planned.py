@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import gevent
 import gevent.event
 
-from rtm_actors.loadtest.scenario import CHANNEL, INVITE, PEER, QUERY, Tick
+from rtm_actors.loadtest.scenario import CHANNEL, INVITE, PEER, QUERY, PlannedAction
 from rtm_actors.loadtest.user import SimulatedUser
 from rtm_actors.runtime import Yielder
 
@@ -42,19 +42,19 @@ class PlannedUser(SimulatedUser):
         if self.plan.subscriptions:
             self.subscribe(self.plan.subscriptions)
 
-    def events(self) -> Iterator[Tick]:
+    def events(self) -> Iterator[PlannedAction]:
         """Ticks and drops in time order (``at``: seconds into the traffic phase)."""
         plan = self.context.plan
         drops = list(self.plan.drops)
         for tick in plan.ticks(self.plan):
             while drops and drops[0] <= tick.at:
-                yield Tick(drops.pop(0), DROP, "")
+                yield PlannedAction(drops.pop(0), DROP, "")
             yield tick
         for at in drops:
             if at < plan.duration:
-                yield Tick(at, DROP, "")
+                yield PlannedAction(at, DROP, "")
 
-    def act(self, tick: Tick) -> None:
+    def act(self, tick: PlannedAction) -> None:
         """Do one tick now, as if at its planned time (how late it is: ``schedule_lag``)."""
         context = self.context
         self.intended = context.go_at + tick.at
@@ -106,14 +106,16 @@ class TickScheduler:
     def __init__(self, users: Sequence[PlannedUser], go_at: float, clock: Callable[[], float]):
         self._go_at = go_at
         self._clock = clock
-        self._heap: list[tuple[float, int, PlannedUser, Iterator[Tick], Tick]] = []
+        self._heap: list[
+            tuple[float, int, PlannedUser, Iterator[PlannedAction], PlannedAction]
+        ] = []
         self._order = itertools.count()
         self._wake = gevent.event.Event()
         self._dropping = 0
         for user in users:
             self._push(user, user.events())
 
-    def _push(self, user: PlannedUser, events: Iterator[Tick]) -> None:
+    def _push(self, user: PlannedUser, events: Iterator[PlannedAction]) -> None:
         event = next(events, None)
         if event is not None:
             heapq.heappush(self._heap, (event.at, next(self._order), user, events, event))
@@ -143,7 +145,7 @@ class TickScheduler:
                 self._push(user, events)
             yielder.tick()
 
-    def _drop(self, user: PlannedUser, events: Iterator[Tick]) -> None:
+    def _drop(self, user: PlannedUser, events: Iterator[PlannedAction]) -> None:
         try:
             user.drop(user.context.plan.scenario.down_for)
         finally:

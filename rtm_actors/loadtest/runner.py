@@ -286,7 +286,7 @@ def _meta(
         "client_kib_per_user": round(grown / logged_in, 1) if logged_in else None,
         "client_cpu_s_traffic": client_cpu,
         # Both sides' CPU per delivered message side by side, so the SDK's cost is read
-        # as a ratio to the server's from one file (issue 19's target: at most 1).
+        # as a ratio to the server's from one file.
         "client_cpu_us_per_delivery": client_per,
         "server_cpu_us_per_delivery": server_per,
         "client_server_cpu_ratio": round(client_per / server_per, 2)

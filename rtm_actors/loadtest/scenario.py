@@ -150,7 +150,7 @@ _MASK = (1 << 64) - 1
 
 
 @dataclass(frozen=True, slots=True)
-class Tick:
+class PlannedAction:
     """One planned action: at ``at`` seconds into the traffic phase, do ``action`` to
     ``target`` (a user id, or a channel id for channel messages)."""
 
@@ -191,7 +191,7 @@ class Plan:
         """The users worker ``worker`` (0-based) of ``workers`` runs: every K-th one."""
         return self.users[worker::workers]
 
-    def ticks(self, user: UserPlan) -> Iterator[Tick]:
+    def ticks(self, user: UserPlan) -> Iterator[PlannedAction]:
         """``user``'s actions in time order: one every ``1/rate`` s from its offset,
         skipping the quiet spells around its drops. Same plan, same ticks."""
         if self.rate <= 0:
@@ -211,7 +211,7 @@ class Plan:
             target = self._target(user, action, rng)
             if target is None or any(lo <= at < hi for lo, hi in blocked):
                 continue
-            yield Tick(at, action, target)
+            yield PlannedAction(at, action, target)
 
     def _target(self, user: UserPlan, action: str, rng: SplitMix) -> str | None:
         if action == CHANNEL:

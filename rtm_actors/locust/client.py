@@ -93,8 +93,8 @@ class RtmClient:
         self._message_size = message_size
         #: The real SDK client: call anything on it (``measure`` reports the call).
         self.service: RtmService = agora.create_rtm_service()
-        self.service.initialize(app_id, _ServiceHandler(self), server_url=url)
-        self._calls = self.service.get_rtm_call_manager(_CallHandler(self))
+        self.service.initialize(app_id, _LocustServiceHandler(self), server_url=url)
+        self._calls = self.service.get_rtm_call_manager(_LocustCallHandler(self))
         self.channels: dict[str, Any] = {}
         #: Invitation id -> (stream, seq, outcome of the round trip).
         self._invitations: dict[
@@ -173,7 +173,7 @@ class RtmClient:
     def join(self, channel_id: str) -> bool:
         """Join a channel (reported as ``channel.join``)."""
         channel = self.channels.get(channel_id) or self.service.create_channel(
-            channel_id, _ChannelHandler(self, channel_id)
+            channel_id, _LocustChannelHandler(self, channel_id)
         )
         if channel is None:
             return False
@@ -302,7 +302,7 @@ class RtmClient:
 # -- the SDK's callbacks, routed to the client -------------------------------------------
 
 
-class _ServiceHandler(RtmServiceEventHandler):
+class _LocustServiceHandler(RtmServiceEventHandler):
     __slots__ = ("client",)
 
     def __init__(self, client: RtmClient) -> None:
@@ -313,7 +313,7 @@ class _ServiceHandler(RtmServiceEventHandler):
         self.client.delivered(stream, stream, message.text)
 
 
-class _ChannelHandler(ChannelEventHandler):
+class _LocustChannelHandler(ChannelEventHandler):
     __slots__ = ("channel_id", "client")
 
     def __init__(self, client: RtmClient, channel_id: str) -> None:
@@ -325,7 +325,7 @@ class _ChannelHandler(ChannelEventHandler):
         self.client.delivered(stream, member_key(stream, self.client.user_id), message.text)
 
 
-class _CallHandler(RtmCallEventHandler):
+class _LocustCallHandler(RtmCallEventHandler):
     __slots__ = ("client",)
 
     def __init__(self, client: RtmClient) -> None:

@@ -27,7 +27,7 @@ class WireMessage(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     raw: bytes | None = None
 
 
-class ChannelAttribute(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class WireChannelAttribute(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """One channel attribute with who last wrote it and when (ms since the epoch)."""
 
     key: str
@@ -357,7 +357,7 @@ class ChannelAttributesReply(ServerFrame, frozen=True, tag="channel_attrs_reply"
 
     rid: int
     code: int
-    attributes: list[ChannelAttribute] = []
+    attributes: list[WireChannelAttribute] = []
 
 
 class ChannelMessage(ServerFrame, frozen=True, tag="channel_msg"):
@@ -393,7 +393,7 @@ class ChannelAttributesUpdated(ServerFrame, frozen=True, tag="channel_attrs_upda
 
     seq: int
     channel_id: str
-    attributes: list[ChannelAttribute]
+    attributes: list[WireChannelAttribute]
 
 
 class MemberCount(ServerFrame, frozen=True, tag="member_count"):

@@ -59,7 +59,7 @@ class InvitationTimings:
     expire: float = 60.0
 
 
-class Outcome(Enum):
+class InvitationOutcome(Enum):
     """How an invitation ended, as the server tells both sides (wire values)."""
 
     ACCEPTED = "accepted"
@@ -108,12 +108,12 @@ class LocalInvitation:
             return True
         return False
 
-    def ended(self, outcome: Outcome, code: int = 0) -> bool:
+    def ended(self, outcome: InvitationOutcome, code: int = 0) -> bool:
         """The server's final word; answer whether it changed anything."""
         if self.state in LOCAL_TERMINAL or self.state is L.IDLE:
             return False
         self.state = _LOCAL_END[outcome]
-        if outcome is Outcome.FAILED:
+        if outcome is InvitationOutcome.FAILED:
             self.error = (
                 LocalErr(code) if code in LocalErr._value2member_map_ else LocalErr.PEER_OFFLINE
             )
@@ -136,10 +136,10 @@ class LocalInvitation:
 
 
 _LOCAL_END = {
-    Outcome.ACCEPTED: L.ACCEPTED_BY_REMOTE,
-    Outcome.REFUSED: L.REFUSED_BY_REMOTE,
-    Outcome.CANCELED: L.CANCELED,
-    Outcome.FAILED: L.FAILURE,
+    InvitationOutcome.ACCEPTED: L.ACCEPTED_BY_REMOTE,
+    InvitationOutcome.REFUSED: L.REFUSED_BY_REMOTE,
+    InvitationOutcome.CANCELED: L.CANCELED,
+    InvitationOutcome.FAILED: L.FAILURE,
 }
 
 
@@ -173,12 +173,12 @@ class RemoteInvitation:
         self._answered = True
         return Api.OK
 
-    def ended(self, outcome: Outcome, code: int = 0) -> bool:
+    def ended(self, outcome: InvitationOutcome, code: int = 0) -> bool:
         """The server's final word; answer whether it changed anything."""
         if self.state in REMOTE_TERMINAL:
             return False
         self.state = _REMOTE_END[outcome]
-        if outcome is Outcome.FAILED:
+        if outcome is InvitationOutcome.FAILED:
             self.error = (
                 RemoteErr(code) if code in RemoteErr._value2member_map_ else RemoteErr.PEER_OFFLINE
             )
@@ -193,17 +193,17 @@ class RemoteInvitation:
 
 
 _REMOTE_END = {
-    Outcome.ACCEPTED: R.ACCEPTED,
-    Outcome.REFUSED: R.REFUSED,
-    Outcome.CANCELED: R.CANCELED,
-    Outcome.FAILED: R.FAILURE,
+    InvitationOutcome.ACCEPTED: R.ACCEPTED,
+    InvitationOutcome.REFUSED: R.REFUSED,
+    InvitationOutcome.CANCELED: R.CANCELED,
+    InvitationOutcome.FAILED: R.FAILURE,
 }
 
 
 # -- the server's machine ------------------------------------------------------------
 
 
-class Phase(Enum):
+class InvitationPhase(Enum):
     """Where an invitation stands on the server."""
 
     PENDING = "pending"  # callee offline: waiting up to 30 s for it to log in
@@ -213,7 +213,7 @@ class Phase(Enum):
     DONE = "done"
 
 
-class Timer(Enum):
+class InvitationTimer(Enum):
     """The server machine's timers."""
 
     OFFLINE = "offline"
@@ -223,7 +223,7 @@ class Timer(Enum):
 
 @dataclass(frozen=True, slots=True)
 class ToCallee:
-    """Push to the callee: ``event`` is "received" or an ``Outcome`` value."""
+    """Push to the callee: ``event`` is "received" or an ``InvitationOutcome`` value."""
 
     event: str
     code: int = 0
@@ -231,17 +231,17 @@ class ToCallee:
 
 @dataclass(frozen=True, slots=True)
 class ToCaller:
-    """Push to the caller: "received_by_peer" or an ``Outcome`` value."""
+    """Push to the caller: "received_by_peer" or an ``InvitationOutcome`` value."""
 
     event: str
     code: int = 0
 
 
 @dataclass(frozen=True, slots=True)
-class StartTimer:
+class StartInvitationTimer:
     """Start a timer."""
 
-    timer: Timer
+    timer: InvitationTimer
     delay: float
 
 
@@ -254,10 +254,10 @@ class WatchCallee:
 class Finished:
     """The invitation is over: stop timers, forget it."""
 
-    outcome: Outcome
+    outcome: InvitationOutcome
 
 
-ServerEffect = ToCallee | ToCaller | StartTimer | WatchCallee | Finished
+ServerEffect = ToCallee | ToCaller | StartInvitationTimer | WatchCallee | Finished
 
 
 class ServerInvitation:
@@ -265,8 +265,8 @@ class ServerInvitation:
 
     def __init__(self, timings: InvitationTimings | None = None) -> None:
         self.timings = timings or InvitationTimings()
-        self.phase = Phase.PENDING
-        self.outcome: Outcome | None = None
+        self.phase = InvitationPhase.PENDING
+        self.outcome: InvitationOutcome | None = None
         self.callee_has_it = False
         self._started = False
 
@@ -275,99 +275,116 @@ class ServerInvitation:
         if self._started:
             return []
         self._started = True
-        expire = StartTimer(Timer.EXPIRE, self.timings.expire)
+        expire = StartInvitationTimer(InvitationTimer.EXPIRE, self.timings.expire)
         if callee_online:
             return [expire, *self._deliver()]
-        return [expire, StartTimer(Timer.OFFLINE, self.timings.offline_retry), WatchCallee()]
+        return [
+            expire,
+            StartInvitationTimer(InvitationTimer.OFFLINE, self.timings.offline_retry),
+            WatchCallee(),
+        ]
 
     def callee_online(self) -> list[ServerEffect]:
         """The callee logged in while the invitation waited for it."""
-        return self._deliver() if self.phase is Phase.PENDING else []
+        return self._deliver() if self.phase is InvitationPhase.PENDING else []
 
     def callee_acknowledged(self) -> list[ServerEffect]:
         """The callee's SDK has the invitation."""
-        if self.phase is not Phase.DELIVERED:
+        if self.phase is not InvitationPhase.DELIVERED:
             return []
-        self.phase = Phase.RECEIVED
+        self.phase = InvitationPhase.RECEIVED
         return [ToCaller("received_by_peer")]
 
     def accept(self) -> tuple[Api, list[ServerEffect]]:
         """The callee accepts."""
-        if self.phase is Phase.ACCEPTING:
+        if self.phase is InvitationPhase.ACCEPTING:
             return Api.ALREADY_ACCEPT, []
-        if self.phase not in (Phase.DELIVERED, Phase.RECEIVED):
+        if self.phase not in (InvitationPhase.DELIVERED, InvitationPhase.RECEIVED):
             return Api.ALREADY_END, []
-        self.phase = Phase.ACCEPTING
-        return Api.OK, [ToCaller(Outcome.ACCEPTED.value)]
+        self.phase = InvitationPhase.ACCEPTING
+        return Api.OK, [ToCaller(InvitationOutcome.ACCEPTED.value)]
 
     def caller_acknowledged_accept(self) -> list[ServerEffect]:
         """The caller's SDK has the acceptance: the handshake is complete."""
-        if self.phase is not Phase.ACCEPTING:
+        if self.phase is not InvitationPhase.ACCEPTING:
             return []
         return self._finish(
-            Outcome.ACCEPTED, to_caller=None, to_callee=ToCallee(Outcome.ACCEPTED.value)
+            InvitationOutcome.ACCEPTED,
+            to_caller=None,
+            to_callee=ToCallee(InvitationOutcome.ACCEPTED.value),
         )
 
     def refuse(self) -> tuple[Api, list[ServerEffect]]:
         """The callee refuses."""
-        if self.phase is Phase.ACCEPTING:
+        if self.phase is InvitationPhase.ACCEPTING:
             return Api.ALREADY_ACCEPT, []
-        if self.phase not in (Phase.DELIVERED, Phase.RECEIVED):
+        if self.phase not in (InvitationPhase.DELIVERED, InvitationPhase.RECEIVED):
             return Api.ALREADY_END, []
-        return Api.OK, self._finish(Outcome.REFUSED)
+        return Api.OK, self._finish(InvitationOutcome.REFUSED)
 
     def cancel(self) -> tuple[Api, list[ServerEffect]]:
         """The caller cancels (too late once the callee accepted)."""
-        if self.phase in (Phase.ACCEPTING, Phase.DONE):
+        if self.phase in (InvitationPhase.ACCEPTING, InvitationPhase.DONE):
             return Api.ALREADY_END, []
-        return Api.OK, self._finish(Outcome.CANCELED)
+        return Api.OK, self._finish(InvitationOutcome.CANCELED)
 
-    def timer_fired(self, timer: Timer) -> list[ServerEffect]:
+    def timer_fired(self, timer: InvitationTimer) -> list[ServerEffect]:
         """A timer ran out."""
-        if timer is Timer.OFFLINE and self.phase is Phase.PENDING:
-            return self._finish(Outcome.FAILED, LocalErr.PEER_OFFLINE)
-        if timer is Timer.NO_ACK and self.phase is Phase.DELIVERED:
+        if timer is InvitationTimer.OFFLINE and self.phase is InvitationPhase.PENDING:
+            return self._finish(InvitationOutcome.FAILED, LocalErr.PEER_OFFLINE)
+        if timer is InvitationTimer.NO_ACK and self.phase is InvitationPhase.DELIVERED:
             return self._finish(
-                Outcome.FAILED, LocalErr.PEER_NO_RESPONSE, RemoteErr.INVITATION_EXPIRE
+                InvitationOutcome.FAILED, LocalErr.PEER_NO_RESPONSE, RemoteErr.INVITATION_EXPIRE
             )
-        if timer is Timer.EXPIRE and self.phase in (Phase.PENDING, Phase.DELIVERED, Phase.RECEIVED):
+        if timer is InvitationTimer.EXPIRE and self.phase in (
+            InvitationPhase.PENDING,
+            InvitationPhase.DELIVERED,
+            InvitationPhase.RECEIVED,
+        ):
             return self._finish(
-                Outcome.FAILED, LocalErr.INVITATION_EXPIRE, RemoteErr.INVITATION_EXPIRE
+                InvitationOutcome.FAILED, LocalErr.INVITATION_EXPIRE, RemoteErr.INVITATION_EXPIRE
             )
         return []
 
     def caller_gone(self) -> list[ServerEffect]:
         """The caller's session ended; its SDK fails the invitation on its own."""
-        if self.phase is Phase.DONE:
+        if self.phase is InvitationPhase.DONE:
             return []
-        code = RemoteErr.ACCEPT_FAILURE if self.phase is Phase.ACCEPTING else RemoteErr.PEER_OFFLINE
-        callee = ToCallee(Outcome.FAILED.value, code) if self.callee_has_it else None
-        return self._finish(Outcome.FAILED, to_caller=None, to_callee=callee)
+        code = (
+            RemoteErr.ACCEPT_FAILURE
+            if self.phase is InvitationPhase.ACCEPTING
+            else RemoteErr.PEER_OFFLINE
+        )
+        callee = ToCallee(InvitationOutcome.FAILED.value, code) if self.callee_has_it else None
+        return self._finish(InvitationOutcome.FAILED, to_caller=None, to_callee=callee)
 
     def callee_gone(self) -> list[ServerEffect]:
         """The callee's session ended before it answered."""
-        if self.phase not in (Phase.DELIVERED, Phase.RECEIVED):
+        if self.phase not in (InvitationPhase.DELIVERED, InvitationPhase.RECEIVED):
             return []
-        caller = ToCaller(Outcome.FAILED.value, LocalErr.PEER_OFFLINE)
-        return self._finish(Outcome.FAILED, to_caller=caller, to_callee=None)
+        caller = ToCaller(InvitationOutcome.FAILED.value, LocalErr.PEER_OFFLINE)
+        return self._finish(InvitationOutcome.FAILED, to_caller=caller, to_callee=None)
 
     # -- helpers ---------------------------------------------------------------------
 
     def _deliver(self) -> list[ServerEffect]:
-        self.phase = Phase.DELIVERED
+        self.phase = InvitationPhase.DELIVERED
         self.callee_has_it = True
-        return [ToCallee("received"), StartTimer(Timer.NO_ACK, self.timings.no_ack)]
+        return [
+            ToCallee("received"),
+            StartInvitationTimer(InvitationTimer.NO_ACK, self.timings.no_ack),
+        ]
 
     def _finish(
         self,
-        outcome: Outcome,
+        outcome: InvitationOutcome,
         caller_code: int = 0,
         callee_code: int = 0,
         *,
         to_caller: ToCaller | bool | None = True,
         to_callee: ToCallee | bool | None = True,
     ) -> list[ServerEffect]:
-        self.phase = Phase.DONE
+        self.phase = InvitationPhase.DONE
         self.outcome = outcome
         effects: list[ServerEffect] = []
         if isinstance(to_callee, ToCallee):

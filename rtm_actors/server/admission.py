@@ -42,7 +42,7 @@ CONNECTION_KEY: Final = "rtm_actors.connection"
 FD_RESERVE_MIN: Final = 64
 
 
-class Phase(IntEnum):
+class SocketPhase(IntEnum):
     """Where a connection is; the first two are *waiting* (unauthenticated)."""
 
     HTTP = 0
@@ -80,7 +80,7 @@ class Connection:
 
     __slots__ = ("_admission", "_cutoff", "_timer", "greenlet", "phase")
 
-    def __init__(self, admission: Admission, greenlet: Any, phase: Phase) -> None:
+    def __init__(self, admission: Admission, greenlet: Any, phase: SocketPhase) -> None:
         self._admission = admission
         self.greenlet = greenlet
         self.phase = phase
@@ -90,18 +90,18 @@ class Connection:
 
     def await_login(self, seconds: float) -> None:
         """Upgraded: the login deadline starts now (the request's is over)."""
-        if self.phase is Phase.HTTP:
-            self._admission.move(self, Phase.LOGIN)
+        if self.phase is SocketPhase.HTTP:
+            self._admission.move(self, SocketPhase.LOGIN)
             self.arm(seconds, LOGIN_TIMEOUT)
 
     def logged_in(self) -> bool:
         """The login is in: no deadline any more. False if the connection was cut off
         meanwhile (the cutoff had not reached it yet): then refuse the login."""
         self._disarm()
-        if self._cutoff is not None or self.phase is Phase.CLOSED:
+        if self._cutoff is not None or self.phase is SocketPhase.CLOSED:
             self._cutoff = None
             return False
-        self._admission.move(self, Phase.LOGGED_IN)
+        self._admission.move(self, SocketPhase.LOGGED_IN)
         return True
 
     def close(self) -> None:
@@ -111,7 +111,7 @@ class Connection:
 
     def cut(self, cutoff: Cutoff) -> None:
         """End a waiting connection: counted out now, the cutoff thrown at it next."""
-        if self.phase >= Phase.LOGGED_IN or self._cutoff is not None:
+        if self.phase >= SocketPhase.LOGGED_IN or self._cutoff is not None:
             return
         self._disarm()
         self._cutoff = cutoff
@@ -166,7 +166,7 @@ class Admission:
         return self.counts[0] + self.counts[1] + self.counts[2]
 
     def admit(
-        self, greenlet: Any, phase: Phase, seconds: float, cutoff: Cutoff
+        self, greenlet: Any, phase: SocketPhase, seconds: float, cutoff: Cutoff
     ) -> Connection | None:
         """Count a new socket in ``phase`` with a deadline; None: refuse it (full of
         logged-in users). Evicts the oldest waiting socket when a cap is reached."""
@@ -190,19 +190,19 @@ class Admission:
         self.evicted.note(max_waiting=self.max_waiting, max_connections=self.max_connections)
         return True
 
-    def move(self, conn: Connection, phase: Phase) -> None:
+    def move(self, conn: Connection, phase: SocketPhase) -> None:
         """``conn`` goes on to a later phase."""
         self.counts[conn.phase] -= 1
         self.counts[phase] += 1
         conn.phase = phase
-        if phase is Phase.LOGGED_IN:
+        if phase is SocketPhase.LOGGED_IN:
             self._waiting.pop(conn, None)
 
     def leave(self, conn: Connection) -> None:
         """``conn`` is no longer counted (idempotent)."""
-        if conn.phase is not Phase.CLOSED:
+        if conn.phase is not SocketPhase.CLOSED:
             self.counts[conn.phase] -= 1
-            conn.phase = Phase.CLOSED
+            conn.phase = SocketPhase.CLOSED
             self._waiting.pop(conn, None)
 
 
@@ -275,7 +275,7 @@ class AdmittingWSGIServer(WSGIServer):
 
     def do_handle(self, sock: Any, address: Any) -> None:
         """Admit the accepted socket (this runs in the hub) and start its greenlet."""
-        conn = self.admission.admit(None, Phase.HTTP, self.request_timeout, REQUEST_TIMEOUT)
+        conn = self.admission.admit(None, SocketPhase.HTTP, self.request_timeout, REQUEST_TIMEOUT)
         if conn is None:
             _refuse(sock)
             return

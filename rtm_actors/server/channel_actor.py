@@ -43,7 +43,6 @@ from rtm_actors.protocol.codes import (
 )
 from rtm_actors.protocol.flow import RecentIds
 from rtm_actors.protocol.frames import (
-    ChannelAttribute,
     ChannelAttributesReply,
     ChannelAttributesUpdated,
     ChannelMessage,
@@ -53,9 +52,10 @@ from rtm_actors.protocol.frames import (
     MemberLeft,
     MembersReply,
     Reply,
+    WireChannelAttribute,
 )
 from rtm_actors.runtime import GeventActor, NamedTimers, Yielder, now, try_tell
-from rtm_actors.server import channel_messages as cm, wsio
+from rtm_actors.server import channel_messages as chm, wsio
 from rtm_actors.store.base import StoredAttribute
 
 log = structlog.get_logger("rtm_actors.server.channel")
@@ -80,7 +80,7 @@ class ChannelActor(GeventActor):
         self._members: dict[str, Any] = {}  # user id -> session ref
         #: user id -> the member session's ``Outlet`` (as of its latest join).
         self._outlets: dict[str, Any] = {}
-        self._attributes: dict[str, ChannelAttribute] = {}
+        self._attributes: dict[str, WireChannelAttribute] = {}
         self._cseq = 0
         self._recent: ReplayBuffer[bytes] = ReplayBuffer()
         self._published: RecentIds[bool] = RecentIds(PUBLISHED_IDS)
@@ -100,48 +100,48 @@ class ChannelActor(GeventActor):
             self._cursor = self._cluster.follow_log(self.app_id, self.channel_id)
             self.epoch = self._cursor.epoch
             self._load_remote()
-        self._timers.start("tick", self._config.channel_tick, cm.Tick())
+        self._timers.start("tick", self._config.channel_tick, chm.ChannelTick())
 
     def on_receive(self, message: Any) -> None:
         match message:
-            case cm.Publish():
+            case chm.Publish():
                 self._publish(message)
-            case cm.Join():
+            case chm.Join():
                 self._join(message)
-            case cm.Leave(session=session, user_id=user_id, rid=rid):
+            case chm.Leave(session=session, user_id=user_id, rid=rid):
                 self._leave(session, user_id, rid)
-            case cm.CatchUpRequest(session=session, user_id=user_id, epoch=epoch, after=after):
+            case chm.CatchUpRequest(session=session, user_id=user_id, epoch=epoch, after=after):
                 if user_id in self._members:
                     self._replay(session, user_id, epoch, after)
-            case cm.ListMembers(session=session, user_id=user_id, rid=rid):
+            case chm.ListMembers(session=session, user_id=user_id, rid=rid):
                 self._list_members(session, user_id, rid)
-            case cm.WriteAttributes():
+            case chm.WriteAttributes():
                 self._write_attributes(message)
-            case cm.ReadAttributes(session=session, rid=rid, keys=keys):
+            case chm.ReadAttributes(session=session, rid=rid, keys=keys):
                 chosen = select(self._plain_attributes(), keys)
                 attrs = [self._attributes[k] for k in chosen]
-                try_tell(session, cm.SendFrame(ChannelAttributesReply(rid, 0, attrs)))
-            case cm.Tick():
+                try_tell(session, chm.SendFrame(ChannelAttributesReply(rid, 0, attrs)))
+            case chm.ChannelTick():
                 self._tick()
-            case cm.LogPost(cseq=cseq, post=post):
+            case chm.LogPost(cseq=cseq, post=post):
                 self._logged(cseq, post)
-            case cm.LogGap():
+            case chm.LogGap():
                 # Past the log's bound: say so (the members' catch-up cannot cover it).
                 self._log.warning("channel_messages_missed", reason="log trimmed before read")
-            case cm.RemoteMember(change=change):
+            case chm.RemoteMember(change=change):
                 self._remote_member(change.user_id, change.node, joined=change.joined)
-            case cm.RemoteAttributes(notify=notify):
+            case chm.RemoteAttributes(notify=notify):
                 self._load_attributes()
                 if notify:
                     self._notify_attributes()
-            case cm.Resync():
+            case chm.Resync():
                 for user_id in self._members:
                     self._cluster.member_joined(self.app_id, self.channel_id, user_id)
                 self._load_remote()
 
     # -- membership ------------------------------------------------------------
 
-    def _join(self, join: cm.Join) -> None:
+    def _join(self, join: chm.Join) -> None:
         user_id, session = join.user_id, join.session
         # Joining again from the same session (a request re-sent after a reconnect) is
         # answered OK again; the SDK refuses a second join by the application itself.
@@ -158,7 +158,7 @@ class ChannelActor(GeventActor):
         self._update_count()
         count = self._count()
         reply = JoinReply(join.rid, JoinChannelErr.OK, self.channel_id, self.epoch, count)
-        try_tell(session, cm.SendFrame(reply))
+        try_tell(session, chm.SendFrame(reply))
         if join.epoch:
             self._replay(session, user_id, join.epoch, join.after)
         if replaced is not session and moved is None and member_events_enabled(count):
@@ -168,7 +168,7 @@ class ChannelActor(GeventActor):
         if self._members.get(user_id) is not session:
             if rid:
                 reply = Reply(rid, LeaveChannelErr.NOT_IN_CHANNEL)
-                try_tell(session, cm.SendFrame(reply))
+                try_tell(session, chm.SendFrame(reply))
             return
         del self._members[user_id]
         self._outlets.pop(user_id, None)
@@ -179,7 +179,7 @@ class ChannelActor(GeventActor):
                 self._remote[user_id] = elsewhere  # it moved to another node: still a member
         self._update_count()
         if rid:
-            try_tell(session, cm.SendFrame(Reply(rid, LeaveChannelErr.OK)))
+            try_tell(session, chm.SendFrame(Reply(rid, LeaveChannelErr.OK)))
         if elsewhere is None and member_events_enabled(self._count() + 1):
             self._to_others(user_id, MemberLeft(0, self.channel_id, user_id))
         if not self._members:
@@ -190,22 +190,22 @@ class ChannelActor(GeventActor):
 
     def _list_members(self, session: Any, user_id: str, rid: int) -> None:
         if user_id not in self._members:
-            try_tell(session, cm.SendFrame(MembersReply(rid, GetMembersErr.NOT_IN_CHANNEL)))
+            try_tell(session, chm.SendFrame(MembersReply(rid, GetMembersErr.NOT_IN_CHANNEL)))
             return
         everyone = [*self._members, *self._remote]
         users = sample_members(everyone, GET_MEMBERS_LIMIT, random.shuffle)
-        try_tell(session, cm.SendFrame(MembersReply(rid, GetMembersErr.OK, users)))
+        try_tell(session, chm.SendFrame(MembersReply(rid, GetMembersErr.OK, users)))
 
     def _to_others(self, user_id: str, event: Any) -> None:
         yielder = Yielder()
         for member, session in list(self._members.items()):
             if member != user_id:
-                try_tell(session, cm.SendEvent(event))
+                try_tell(session, chm.SendEvent(event))
                 yielder.tick()
 
     # -- messages ----------------------------------------------------------------
 
-    def _publish(self, p: cm.Publish) -> None:
+    def _publish(self, p: chm.Publish) -> None:
         cluster = self._cluster
         if self._members.get(p.user_id) is not p.session:
             code = ChannelMessageErrCode.NOT_IN_CHANNEL
@@ -216,7 +216,7 @@ class ChannelActor(GeventActor):
             cluster.refused_posts += 1
         else:
             code = ChannelMessageErrCode.OK
-        try_tell(p.session, cm.SendFrame(Reply(p.rid, code, p.ts if code == 0 else 0)))
+        try_tell(p.session, chm.SendFrame(Reply(p.rid, code, p.ts if code == 0 else 0)))
         key = (p.user_id, p.message.id)
         if code != ChannelMessageErrCode.OK or key in self._published:
             return  # refused, or re-sent after a reconnect: published already
@@ -243,7 +243,7 @@ class ChannelActor(GeventActor):
         frame = ChannelMessage(self.channel_id, self.epoch, cseq, sender_id, message, ts)
         data = wsio.frame(codec.encode(frame))  # encoded once for every member
         self._recent.append(cseq, now(), sender_id, data)
-        delivery = cm.SendBytes(self.channel_id, data)
+        delivery = chm.SendBytes(self.channel_id, data)
         outlets = self._outlets
         channel_id = self.channel_id
         written = 0
@@ -272,7 +272,7 @@ class ChannelActor(GeventActor):
             self._replay_log(session, user_id, after)
             return
         for data in self._recent.since(after, now(), exclude_sender=user_id):
-            try_tell(session, cm.SendBytes(self.channel_id, data))
+            try_tell(session, chm.SendBytes(self.channel_id, data))
 
     def _replay_log(self, session: Any, user_id: str, after: int) -> None:
         """Replay from the channel's log what followed ``after`` up to what this actor
@@ -292,14 +292,14 @@ class ChannelActor(GeventActor):
                 frame = ChannelMessage(
                     self.channel_id, self.epoch, cseq, post.sender_id, post.message, post.ts
                 )
-                try_tell(session, cm.SendBytes(self.channel_id, wsio.frame(codec.encode(frame))))
+                try_tell(session, chm.SendBytes(self.channel_id, wsio.frame(codec.encode(frame))))
 
     # -- attributes ----------------------------------------------------------------
 
     def _plain_attributes(self) -> dict[str, str]:
         return {k: a.value for k, a in self._attributes.items()}
 
-    def _write_attributes(self, w: cm.WriteAttributes) -> None:
+    def _write_attributes(self, w: chm.WriteAttributes) -> None:
         code, after = apply_write(
             self._plain_attributes(), w.op, w.attributes, w.keys, CHANNEL_LIMITS
         )
@@ -310,7 +310,7 @@ class ChannelActor(GeventActor):
                     if k in self._attributes
                     and self._attributes[k].value == v
                     and k not in w.attributes
-                    else ChannelAttribute(k, v, w.user_id, w.ts)
+                    else WireChannelAttribute(k, v, w.user_id, w.ts)
                 )
                 for k, v in after.items()
             }
@@ -319,7 +319,7 @@ class ChannelActor(GeventActor):
                 k: StoredAttribute(a.value, a.user_id, a.ts) for k, a in self._attributes.items()
             }
             self._cluster.write_attributes(self.app_id, self.channel_id, stored, notify=w.notify)
-        try_tell(w.session, cm.SendFrame(Reply(w.rid, code)))
+        try_tell(w.session, chm.SendFrame(Reply(w.rid, code)))
         if code is AttributeOperationErr.OK and w.notify:
             self._notify_attributes()
 
@@ -336,7 +336,7 @@ class ChannelActor(GeventActor):
     def _load_attributes(self) -> None:
         stored = self._cluster.channel_attributes.get(self.app_id, self.channel_id)
         self._attributes = {
-            k: ChannelAttribute(k, a.value, a.user_id, a.ts) for k, a in stored.items()
+            k: WireChannelAttribute(k, a.value, a.user_id, a.ts) for k, a in stored.items()
         }
 
     def _remote_member(self, user_id: str, node: str, *, joined: bool) -> None:
@@ -371,7 +371,7 @@ class ChannelActor(GeventActor):
         if self._members and self._pacer.due(count, t):
             frame = MemberCount(self.channel_id, count)
             for session in list(self._members.values()):
-                try_tell(session, cm.SendFrame(frame))
+                try_tell(session, chm.SendFrame(frame))
         if (
             self._empty_since is not None
             and t - self._empty_since >= self._config.empty_channel_ttl
@@ -379,7 +379,7 @@ class ChannelActor(GeventActor):
             self._log.info("channel_stopped", reason="empty")
             self.stop()
             return
-        self._timers.start("tick", self._config.channel_tick, cm.Tick())
+        self._timers.start("tick", self._config.channel_tick, chm.ChannelTick())
 
     def on_stop(self) -> None:
         self._timers.cancel_all()

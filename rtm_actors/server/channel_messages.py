@@ -78,7 +78,7 @@ class ReadAttributes(msgspec.Struct, frozen=True):
     keys: list[str] | None
 
 
-class Tick(msgspec.Struct, frozen=True):
+class ChannelTick(msgspec.Struct, frozen=True):
     """The channel's periodic housekeeping (member counts, idle stop)."""
 
 

@@ -86,7 +86,7 @@ class ServerConfig:
     #: messages (PEER_UNREACHABLE) rather than drop one already answered
     #: CACHED_BY_SERVER; tests shrink it.
     max_offline_messages: int = MAX_OFFLINE_MESSAGES
-    # -- quotas per user and per app (issue 15); added at the end, see docs/security.md --
+    # -- quotas per user and per app; added at the end, see docs/security.md --
     #: Call invitations sent per user per window (Agora sets none; invitations travel
     #: like messages, far fewer are needed). Beyond: ``ALREADY_END``.
     invitation_rate: tuple[int, float] = (20, 5.0)
@@ -106,7 +106,7 @@ class ServerConfig:
     #: send buffer: a reader that keeps up never waits on it, one that stops reading
     #: costs at most this much.
     max_pending_bytes: int = 4 << 20
-    # -- admission (issue 15): every socket has a deadline and a place in a cap ------
+    # -- admission: every socket has a deadline and a place in a cap ------
     #: An accepted socket must complete its HTTP request (the websocket upgrade, or a
     #: probe) within this many seconds of the accept, or it is closed without an answer.
     request_timeout: float = 10.0

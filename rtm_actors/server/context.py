@@ -22,7 +22,7 @@ from rtm_actors.store.memory import MemoryUserAttributeStore
 
 @dataclass
 class ServerStats:
-    """Counters a node keeps (the metrics endpoint of issue 10 reads them)."""
+    """Counters a node keeps (the metrics endpoint reads them)."""
 
     logins: int = 0
     peer_messages: int = 0
@@ -52,13 +52,13 @@ class ServerContext:
     #: Invitations in flight per caller, (app id, caller id) -> count (the live cap).
     live_invitations: Counter[tuple[str, str]] = field(default_factory=Counter)
     stats: ServerStats = field(default_factory=ServerStats)
-    #: Event counts and latencies by kind, for the metrics endpoint (issue 10).
+    #: Event counts and latencies by kind, for the metrics endpoint.
     metrics: ServerMetrics = field(default_factory=ServerMetrics)
     #: Several nodes on one Redis (``server.cluster.Cluster``); None on a single node.
     cluster: Any = None
-    #: Every user's call limits: they outlive the user's sessions (issue 15, item 7).
+    #: Every user's call limits: they outlive the user's sessions.
     rates: UserRates = field(init=False)
-    #: What each sender and app holds in the offline store (issue 15, item 6).
+    #: What each sender and app holds in the offline store.
     offline_quota: OfflineQuota = field(init=False)
 
     def __post_init__(self) -> None:

@@ -40,7 +40,7 @@ from rtm_actors.server.admission import (
     Admission,
     Connection,
     Cutoff,
-    Phase,
+    SocketPhase,
     default_max_connections,
 )
 from rtm_actors.server.context import ServerContext, check_token
@@ -131,7 +131,9 @@ class Gateway:
         """Start the login deadline (absolute: a socket cannot re-arm it by sending)."""
         timeout = self.ctx.config.login_timeout
         if conn is None:
-            return self.admission.admit(gevent.getcurrent(), Phase.LOGIN, timeout, LOGIN_TIMEOUT)
+            return self.admission.admit(
+                gevent.getcurrent(), SocketPhase.LOGIN, timeout, LOGIN_TIMEOUT
+            )
         conn.await_login(timeout)
         return conn
 
@@ -263,7 +265,7 @@ class Gateway:
         tell(self.ctx.supervisor, Adopt(ref, self._child_spec(ref, link, key)))
         replaced = directory.register(key, ref, session_key)
         if replaced is not None:
-            tell(replaced, m.Kick(ConnectionChangeReason.REMOTE_LOGIN, successor=ref))
+            tell(replaced, m.KickSession(ConnectionChangeReason.REMOTE_LOGIN, successor=ref))
         if self.ctx.cluster is not None:
             # Across nodes: a session of this user on another node is kicked there.
             # (It must be ours before the session says the user is online.)
@@ -345,7 +347,7 @@ class Gateway:
         # Wait until the session has taken note: it may be inside a write on this
         # socket, and the socket must not be closed under a pending write. A failed
         # ask's exception, kept by its future, holds this frame (so the whole
-        # connection) in a cycle until a rare full collection (issue 15's soak): not
+        # connection) in a cycle until a rare full collection: not
         # asked when the session ended (a logout), cut when it ends meanwhile.
         if not session.is_alive():
             return

@@ -60,10 +60,10 @@ class PartyGone:
 
 
 @dataclass(frozen=True, slots=True)
-class TimerFired:
+class InvitationTimerFired:
     """A machine timer ran out."""
 
-    timer: inv.Timer
+    timer: inv.InvitationTimer
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +81,7 @@ def start_invitation(
     """Start an invitation's actor under the node's supervisor, which adopts it.
 
     Unadopted, every invitation's exit reached the supervisor as a child it never
-    heard of, and its URN stayed in the supervisor's early exits (issue 15's soak).
+    heard of, and its URN stayed in the supervisor's early exits.
     Adopted, a crash also takes the invitation out of ``ctx.invitations``.
     """
     ref = InvitationActor.start_under(
@@ -166,7 +166,7 @@ class InvitationActor(GeventActor):
                 self._run(machine.callee_gone())
             case m.PresenceUpdate(state=PeerOnlineState.ONLINE):
                 self._run(machine.callee_online())
-            case TimerFired(timer=timer):
+            case InvitationTimerFired(timer=timer):
                 self._run(machine.timer_fired(timer))
 
     def _run(self, effects: list[inv.ServerEffect]) -> None:
@@ -179,8 +179,8 @@ class InvitationActor(GeventActor):
                     self._push(self._callee, "callee", event, code)
                 case inv.ToCaller(event=event, code=code):
                     self._push(self._caller, "caller", event, code)
-                case inv.StartTimer(timer=timer, delay=delay):
-                    self._timers.start(timer, delay, TimerFired(timer))
+                case inv.StartInvitationTimer(timer=timer, delay=delay):
+                    self._timers.start(timer, delay, InvitationTimerFired(timer))
                 case inv.WatchCallee():
                     self._watching = True
                     self.ctx.presence.watch(self.actor_ref, self.app_id, [self.callee_id])

@@ -84,7 +84,7 @@ class Delivered(msgspec.Struct, frozen=True):
     code: PeerMessageErrCode
 
 
-class Kick(msgspec.Struct, frozen=True):
+class KickSession(msgspec.Struct, frozen=True):
     """End the session now: another login took over (``successor``) or a ban."""
 
     reason: ConnectionChangeReason

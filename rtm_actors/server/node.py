@@ -193,7 +193,7 @@ class RtmServer:
         ctx.bans.add((app_id, user_id))
         session = ctx.directory.route((app_id, user_id))
         if session is not None:
-            try_tell(session, m.Kick(ConnectionChangeReason.BANNED_BY_SERVER))
+            try_tell(session, m.KickSession(ConnectionChangeReason.BANNED_BY_SERVER))
         log.info("user_banned", app_id=app_id, user_id=user_id)
 
     def unban(self, app_id: str, user_id: str) -> None:

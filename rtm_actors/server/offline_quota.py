@@ -1,4 +1,4 @@
-"""How much each sender, and each app, may hold in the offline store (issue 15, item 6).
+"""How much each sender, and each app, may hold in the offline store.
 
 Without it one user filled the store with 4,700 messages of 32 KB in 10 s, kept for
 7 days. The store is keyed by receiver and its backends differ, so the node counts

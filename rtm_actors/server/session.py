@@ -232,7 +232,7 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
             case m.GraceExpired():
                 if self.link is None:
                     self._end("grace_expired")
-            case m.Kick(reason=reason, successor=successor):
+            case m.KickSession(reason=reason, successor=successor):
                 self._on_kick(reason, successor)
             case m.Shutdown():
                 self._close_link(DisconnectCode.SHUTDOWN, "server shutting down")
@@ -528,7 +528,7 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
 
         Past ``max_unacked`` the push is not kept and a connected client is cut off
         as slow: a client that never acknowledges made the session keep every
-        invitation and presence push it was sent (issue 15, item 5).
+        invitation and presence push it was sent.
         """
         if len(self._window) >= self.ctx.config.max_unacked:
             if self.link is not None:

@@ -52,7 +52,7 @@ class InvitationRequests:
         self.invitations: dict[InvitationKey, tuple[Any, str]] = {}
         #: Ids of invitations this session made that ended lately: one its client
         #: re-sends after a reconnect is not started again. Kept by the session, not
-        #: the node, so they go when it ends (issue 15's soak).
+        #: the node, so they go when it ends (a node-wide set grew without bound).
         self._ended_invitations: RecentIds[bool] = RecentIds(ENDED_INVITATIONS)
 
     def _invitation_ended(self, key: InvitationKey) -> None:

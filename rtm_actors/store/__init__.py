@@ -1,4 +1,4 @@
-"""Storage backends behind small interfaces: memory, SQLite (default), Redis (issue 7)."""
+"""Storage backends behind small interfaces: memory, SQLite (default), Redis."""
 
 from __future__ import annotations
 

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import gevent
 
-from rtm_actors.server.admission import LOGIN_TIMEOUT, REQUEST_TIMEOUT, Admission, Cutoff, Phase
+from rtm_actors.server.admission import (
+    LOGIN_TIMEOUT,
+    REQUEST_TIMEOUT,
+    Admission,
+    Cutoff,
+    SocketPhase,
+)
 
 
-def admit(admission: Admission, phase: Phase = Phase.HTTP):
+def admit(admission: Admission, phase: SocketPhase = SocketPhase.HTTP):
     return admission.admit(None, phase, 60.0, REQUEST_TIMEOUT)
 
 
@@ -32,7 +38,7 @@ def test_past_the_waiting_cap_the_oldest_waiting_connection_is_evicted():
     oldest, second = admit(admission), admit(admission)
     newest = admit(admission)
     assert newest is not None
-    assert admission.counts[Phase.HTTP] == 2
+    assert admission.counts[SocketPhase.HTTP] == 2
     assert not oldest.logged_in()
     assert second.logged_in()
     assert admission.evicted.total == 1
@@ -60,8 +66,8 @@ def test_the_deadline_is_thrown_into_the_waiting_greenlet_but_never_after_login(
             caught.append(cutoff.reason)
 
     waiting = gevent.spawn(wait, 1.0)
-    admission.admit(waiting, Phase.LOGIN, 0.05, LOGIN_TIMEOUT)
+    admission.admit(waiting, SocketPhase.LOGIN, 0.05, LOGIN_TIMEOUT)
     logged_in = gevent.spawn(wait, 0.3)
-    admission.admit(logged_in, Phase.LOGIN, 0.05, LOGIN_TIMEOUT).logged_in()
+    admission.admit(logged_in, SocketPhase.LOGIN, 0.05, LOGIN_TIMEOUT).logged_in()
     gevent.joinall([waiting, logged_in], timeout=2)
     assert caught == ["no login"]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from rtm_actors.bench.ledger import Ledger, percentile
+from rtm_actors.bench.ledger import BitLedger, percentile
 from rtm_actors.bench.results import Report, table
 
 
 def test_every_message_delivered_once_is_clean():
     """Peer messages each delivered once, to their receiver: nothing lost or doubled."""
-    ledger = Ledger()
+    ledger = BitLedger()
     numbers = [ledger.send(1, target=i % 3) for i in range(10)]
     for n in numbers:
         assert ledger.deliver(n % 3, n) == 0
@@ -19,7 +19,7 @@ def test_every_message_delivered_once_is_clean():
 
 def test_a_message_never_delivered_is_lost():
     """A missing delivery shows as a loss."""
-    ledger = Ledger()
+    ledger = BitLedger()
     first, second = ledger.send(1, 0), ledger.send(1, 0)
     ledger.deliver(0, first)
     tally = ledger.tally()
@@ -30,7 +30,7 @@ def test_a_message_never_delivered_is_lost():
 
 def test_a_second_delivery_is_a_duplicate():
     """The same message twice at the same receiver counts once, plus a duplicate."""
-    ledger = Ledger()
+    ledger = BitLedger()
     n = ledger.send(1, 4)
     assert ledger.deliver(4, n) == 0
     assert ledger.deliver(4, n) == -1
@@ -41,7 +41,7 @@ def test_a_second_delivery_is_a_duplicate():
 
 def test_a_delivery_to_the_wrong_user_is_misrouted():
     """A peer message arriving at someone else is not a delivery."""
-    ledger = Ledger()
+    ledger = BitLedger()
     n = ledger.send(1, 2)
     assert ledger.deliver(3, n) == -1
     assert ledger.deliver(0, 99) == -1  # never sent
@@ -51,7 +51,7 @@ def test_a_delivery_to_the_wrong_user_is_misrouted():
 
 def test_a_channel_message_owes_one_delivery_per_member():
     """A fanned-out message is complete when every member has it, each once."""
-    ledger = Ledger()
+    ledger = BitLedger()
     n = ledger.send(3)
     assert [ledger.deliver(m, n) for m in (1, 2, 3)] == [2, 1, 0]
     assert ledger.deliver(2, n) == -1

@@ -8,7 +8,7 @@ shells do (``server/invitation_actor.py``, ``client/calls.py``) in ``Sim``: each
 session is a FIFO of pushes, delivered to the SDK and acknowledged later in order; timers
 fire and parties leave at any point. Every reachable state of that system is explored
 breadth-first, and Hypothesis runs random action lists with random timings on top. Part 3
-checks that ``InvitationTimings`` reach the ``StartTimer`` effects.
+checks that ``InvitationTimings`` reach the ``StartInvitationTimer`` effects.
 
 The departure rule the code implements (asserted in ``Sim.check_final``):
 
@@ -46,15 +46,15 @@ from rtm_actors.protocol.invitation import (
     LOCAL_TERMINAL,
     REMOTE_TERMINAL,
     Finished,
+    InvitationOutcome,
+    InvitationPhase,
+    InvitationTimer,
     InvitationTimings,
     LocalInvitation,
-    Outcome,
-    Phase,
     RemoteInvitation,
     ServerEffect,
     ServerInvitation,
-    StartTimer,
-    Timer,
+    StartInvitationTimer,
     ToCallee,
     ToCaller,
     WatchCallee,
@@ -62,18 +62,18 @@ from rtm_actors.protocol.invitation import (
 
 EFFECT_TYPES = ServerEffect.__args__  # type: ignore[attr-defined]
 LOCAL_END = {
-    Outcome.ACCEPTED: L.ACCEPTED_BY_REMOTE,
-    Outcome.REFUSED: L.REFUSED_BY_REMOTE,
-    Outcome.CANCELED: L.CANCELED,
-    Outcome.FAILED: L.FAILURE,
+    InvitationOutcome.ACCEPTED: L.ACCEPTED_BY_REMOTE,
+    InvitationOutcome.REFUSED: L.REFUSED_BY_REMOTE,
+    InvitationOutcome.CANCELED: L.CANCELED,
+    InvitationOutcome.FAILED: L.FAILURE,
 }
 REMOTE_END = {
-    Outcome.ACCEPTED: R.ACCEPTED,
-    Outcome.REFUSED: R.REFUSED,
-    Outcome.CANCELED: R.CANCELED,
-    Outcome.FAILED: R.FAILURE,
+    InvitationOutcome.ACCEPTED: R.ACCEPTED,
+    InvitationOutcome.REFUSED: R.REFUSED,
+    InvitationOutcome.CANCELED: R.CANCELED,
+    InvitationOutcome.FAILED: R.FAILURE,
 }
-AGREEING = {(LOCAL_END[o], REMOTE_END[o]) for o in Outcome}
+AGREEING = {(LOCAL_END[o], REMOTE_END[o]) for o in InvitationOutcome}
 UNKNOWN_CODE = 99
 
 
@@ -81,7 +81,7 @@ def test_terminal_sets_match_the_spec() -> None:
     """The terminal states are the spec's: accepted, refused, canceled, failure."""
     assert {L.ACCEPTED_BY_REMOTE, L.REFUSED_BY_REMOTE, L.CANCELED, L.FAILURE} == LOCAL_TERMINAL
     assert {R.ACCEPTED, R.REFUSED, R.CANCELED, R.FAILURE} == REMOTE_TERMINAL
-    assert {o.value for o in Outcome} == {"accepted", "refused", "canceled", "failed"}
+    assert {o.value for o in InvitationOutcome} == {"accepted", "refused", "canceled", "failed"}
 
 
 # == Part 1a: the caller's machine ===================================================
@@ -91,16 +91,20 @@ LOCAL_INPUTS: dict[str, Callable[[LocalInvitation], object]] = {
     "send_logged_out": lambda m: m.send(logged_in=False),
     "cancel": lambda m: m.cancel(),
     "received_by_peer": lambda m: m.received_by_peer(),
-    "ended_accepted": lambda m: m.ended(Outcome.ACCEPTED),
-    "ended_accepted_with_code": lambda m: m.ended(Outcome.ACCEPTED, LocalErr.NOT_LOGGEDIN),
-    "ended_refused": lambda m: m.ended(Outcome.REFUSED),
-    "ended_canceled": lambda m: m.ended(Outcome.CANCELED),
-    "ended_failed_peer_offline": lambda m: m.ended(Outcome.FAILED, LocalErr.PEER_OFFLINE),
-    "ended_failed_no_response": lambda m: m.ended(Outcome.FAILED, LocalErr.PEER_NO_RESPONSE),
-    "ended_failed_expire": lambda m: m.ended(Outcome.FAILED, LocalErr.INVITATION_EXPIRE),
-    "ended_failed_not_loggedin": lambda m: m.ended(Outcome.FAILED, LocalErr.NOT_LOGGEDIN),
-    "ended_failed_unknown_code": lambda m: m.ended(Outcome.FAILED, UNKNOWN_CODE),
-    "ended_failed_no_code": lambda m: m.ended(Outcome.FAILED),
+    "ended_accepted": lambda m: m.ended(InvitationOutcome.ACCEPTED),
+    "ended_accepted_with_code": lambda m: m.ended(
+        InvitationOutcome.ACCEPTED, LocalErr.NOT_LOGGEDIN
+    ),
+    "ended_refused": lambda m: m.ended(InvitationOutcome.REFUSED),
+    "ended_canceled": lambda m: m.ended(InvitationOutcome.CANCELED),
+    "ended_failed_peer_offline": lambda m: m.ended(InvitationOutcome.FAILED, LocalErr.PEER_OFFLINE),
+    "ended_failed_no_response": lambda m: m.ended(
+        InvitationOutcome.FAILED, LocalErr.PEER_NO_RESPONSE
+    ),
+    "ended_failed_expire": lambda m: m.ended(InvitationOutcome.FAILED, LocalErr.INVITATION_EXPIRE),
+    "ended_failed_not_loggedin": lambda m: m.ended(InvitationOutcome.FAILED, LocalErr.NOT_LOGGEDIN),
+    "ended_failed_unknown_code": lambda m: m.ended(InvitationOutcome.FAILED, UNKNOWN_CODE),
+    "ended_failed_no_code": lambda m: m.ended(InvitationOutcome.FAILED),
     "session_lost": lambda m: m.session_lost(),
 }
 
@@ -228,15 +232,21 @@ def test_local_initial_state() -> None:
 REMOTE_INPUTS: dict[str, Callable[[RemoteInvitation], object]] = {
     "accept": lambda m: m.accept(),
     "refuse": lambda m: m.refuse(),
-    "ended_accepted": lambda m: m.ended(Outcome.ACCEPTED),
-    "ended_accepted_with_code": lambda m: m.ended(Outcome.ACCEPTED, RemoteErr.ACCEPT_FAILURE),
-    "ended_refused": lambda m: m.ended(Outcome.REFUSED),
-    "ended_canceled": lambda m: m.ended(Outcome.CANCELED),
-    "ended_failed_peer_offline": lambda m: m.ended(Outcome.FAILED, RemoteErr.PEER_OFFLINE),
-    "ended_failed_accept_failure": lambda m: m.ended(Outcome.FAILED, RemoteErr.ACCEPT_FAILURE),
-    "ended_failed_expire": lambda m: m.ended(Outcome.FAILED, RemoteErr.INVITATION_EXPIRE),
-    "ended_failed_unknown_code": lambda m: m.ended(Outcome.FAILED, UNKNOWN_CODE),
-    "ended_failed_no_code": lambda m: m.ended(Outcome.FAILED),
+    "ended_accepted": lambda m: m.ended(InvitationOutcome.ACCEPTED),
+    "ended_accepted_with_code": lambda m: m.ended(
+        InvitationOutcome.ACCEPTED, RemoteErr.ACCEPT_FAILURE
+    ),
+    "ended_refused": lambda m: m.ended(InvitationOutcome.REFUSED),
+    "ended_canceled": lambda m: m.ended(InvitationOutcome.CANCELED),
+    "ended_failed_peer_offline": lambda m: m.ended(
+        InvitationOutcome.FAILED, RemoteErr.PEER_OFFLINE
+    ),
+    "ended_failed_accept_failure": lambda m: m.ended(
+        InvitationOutcome.FAILED, RemoteErr.ACCEPT_FAILURE
+    ),
+    "ended_failed_expire": lambda m: m.ended(InvitationOutcome.FAILED, RemoteErr.INVITATION_EXPIRE),
+    "ended_failed_unknown_code": lambda m: m.ended(InvitationOutcome.FAILED, UNKNOWN_CODE),
+    "ended_failed_no_code": lambda m: m.ended(InvitationOutcome.FAILED),
     "session_lost": lambda m: m.session_lost(),
 }
 
@@ -358,9 +368,9 @@ def test_remote_initial_state() -> None:
 # == Part 1c: the server's machine ===================================================
 
 TIMINGS = InvitationTimings(offline_retry=11.0, no_ack=22.0, expire=33.0)
-EXPIRE_TIMER = StartTimer(Timer.EXPIRE, 33.0)
-OFFLINE_TIMER = StartTimer(Timer.OFFLINE, 11.0)
-NO_ACK_TIMER = StartTimer(Timer.NO_ACK, 22.0)
+EXPIRE_TIMER = StartInvitationTimer(InvitationTimer.EXPIRE, 33.0)
+OFFLINE_TIMER = StartInvitationTimer(InvitationTimer.OFFLINE, 11.0)
+NO_ACK_TIMER = StartInvitationTimer(InvitationTimer.NO_ACK, 22.0)
 DELIVER = [ToCallee("received"), NO_ACK_TIMER]
 
 ServerResult = tuple[Api | None, list[ServerEffect]]
@@ -374,69 +384,84 @@ SERVER_INPUTS: dict[str, Callable[[ServerInvitation], ServerResult]] = {
     "refuse": lambda s: s.refuse(),
     "cancel": lambda s: s.cancel(),
     "caller_acknowledged_accept": lambda s: (None, s.caller_acknowledged_accept()),
-    "timer_offline": lambda s: (None, s.timer_fired(Timer.OFFLINE)),
-    "timer_no_ack": lambda s: (None, s.timer_fired(Timer.NO_ACK)),
-    "timer_expire": lambda s: (None, s.timer_fired(Timer.EXPIRE)),
+    "timer_offline": lambda s: (None, s.timer_fired(InvitationTimer.OFFLINE)),
+    "timer_no_ack": lambda s: (None, s.timer_fired(InvitationTimer.NO_ACK)),
+    "timer_expire": lambda s: (None, s.timer_fired(InvitationTimer.EXPIRE)),
     "caller_gone": lambda s: (None, s.caller_gone()),
     "callee_gone": lambda s: (None, s.callee_gone()),
 }
 
 # name -> (inputs that get there, phase, outcome, callee_has_it)
-SERVER_SETUPS: dict[str, tuple[list[str], Phase, Outcome | None, bool]] = {
-    "pending": (["start_offline"], Phase.PENDING, None, False),
-    "delivered": (["start_online"], Phase.DELIVERED, None, True),
-    "delivered_after_login": (["start_offline", "callee_online"], Phase.DELIVERED, None, True),
-    "received": (["start_online", "callee_acknowledged"], Phase.RECEIVED, None, True),
+SERVER_SETUPS: dict[str, tuple[list[str], InvitationPhase, InvitationOutcome | None, bool]] = {
+    "pending": (["start_offline"], InvitationPhase.PENDING, None, False),
+    "delivered": (["start_online"], InvitationPhase.DELIVERED, None, True),
+    "delivered_after_login": (
+        ["start_offline", "callee_online"],
+        InvitationPhase.DELIVERED,
+        None,
+        True,
+    ),
+    "received": (["start_online", "callee_acknowledged"], InvitationPhase.RECEIVED, None, True),
     "accepting": (
         ["start_online", "callee_acknowledged", "accept"],
-        Phase.ACCEPTING,
+        InvitationPhase.ACCEPTING,
         None,
         True,
     ),
     # The answer overtook the callee's acknowledgement of "received".
-    "accepting_before_ack": (["start_online", "accept"], Phase.ACCEPTING, None, True),
+    "accepting_before_ack": (["start_online", "accept"], InvitationPhase.ACCEPTING, None, True),
     "done_accepted": (
         ["start_online", "callee_acknowledged", "accept", "caller_acknowledged_accept"],
-        Phase.DONE,
-        Outcome.ACCEPTED,
+        InvitationPhase.DONE,
+        InvitationOutcome.ACCEPTED,
         True,
     ),
     "done_refused": (
         ["start_online", "callee_acknowledged", "refuse"],
-        Phase.DONE,
-        Outcome.REFUSED,
+        InvitationPhase.DONE,
+        InvitationOutcome.REFUSED,
         True,
     ),
     "done_canceled": (
         ["start_online", "callee_acknowledged", "cancel"],
-        Phase.DONE,
-        Outcome.CANCELED,
+        InvitationPhase.DONE,
+        InvitationOutcome.CANCELED,
         True,
     ),
-    "done_canceled_pending": (["start_offline", "cancel"], Phase.DONE, Outcome.CANCELED, False),
-    "done_failed_offline": (
-        ["start_offline", "timer_offline"],
-        Phase.DONE,
-        Outcome.FAILED,
+    "done_canceled_pending": (
+        ["start_offline", "cancel"],
+        InvitationPhase.DONE,
+        InvitationOutcome.CANCELED,
         False,
     ),
-    "done_failed_no_ack": (["start_online", "timer_no_ack"], Phase.DONE, Outcome.FAILED, True),
+    "done_failed_offline": (
+        ["start_offline", "timer_offline"],
+        InvitationPhase.DONE,
+        InvitationOutcome.FAILED,
+        False,
+    ),
+    "done_failed_no_ack": (
+        ["start_online", "timer_no_ack"],
+        InvitationPhase.DONE,
+        InvitationOutcome.FAILED,
+        True,
+    ),
     "done_failed_expire": (
         ["start_online", "callee_acknowledged", "timer_expire"],
-        Phase.DONE,
-        Outcome.FAILED,
+        InvitationPhase.DONE,
+        InvitationOutcome.FAILED,
         True,
     ),
     "done_caller_gone": (
         ["start_online", "callee_acknowledged", "accept", "caller_gone"],
-        Phase.DONE,
-        Outcome.FAILED,
+        InvitationPhase.DONE,
+        InvitationOutcome.FAILED,
         True,
     ),
     "done_callee_gone": (
         ["start_online", "callee_acknowledged", "callee_gone"],
-        Phase.DONE,
-        Outcome.FAILED,
+        InvitationPhase.DONE,
+        InvitationOutcome.FAILED,
         True,
     ),
 }
@@ -449,7 +474,9 @@ def server_in(setup: str) -> ServerInvitation:
     return s
 
 
-def _failed(outcome: Outcome = Outcome.FAILED, *, caller: int | None, callee: int | None) -> list:
+def _failed(
+    outcome: InvitationOutcome = InvitationOutcome.FAILED, *, caller: int | None, callee: int | None
+) -> list:
     """Both told (callee first, as the spec's cancel order), then Finished."""
     effects: list[ServerEffect] = []
     if callee is not None:
@@ -460,112 +487,117 @@ def _failed(outcome: Outcome = Outcome.FAILED, *, caller: int | None, callee: in
 
 
 # (api code or None, effects, next phase or None for unchanged, outcome)
-ServerRow = tuple[Api | None, list[ServerEffect], Phase | None, Outcome | None]
+ServerRow = tuple[Api | None, list[ServerEffect], InvitationPhase | None, InvitationOutcome | None]
 
 _CALLEE_HAS_IT: dict[str, ServerRow] = {
     "start_online": (None, [], None, None),  # the shell starts a machine once
     "start_offline": (None, [], None, None),
     "callee_online": (None, [], None, None),
-    "callee_acknowledged": (None, [ToCaller("received_by_peer")], Phase.RECEIVED, None),
-    "accept": (Api.OK, [ToCaller("accepted")], Phase.ACCEPTING, None),
+    "callee_acknowledged": (None, [ToCaller("received_by_peer")], InvitationPhase.RECEIVED, None),
+    "accept": (Api.OK, [ToCaller("accepted")], InvitationPhase.ACCEPTING, None),
     "refuse": (
         Api.OK,
-        [ToCallee("refused"), ToCaller("refused"), Finished(Outcome.REFUSED)],
-        Phase.DONE,
-        Outcome.REFUSED,
+        [ToCallee("refused"), ToCaller("refused"), Finished(InvitationOutcome.REFUSED)],
+        InvitationPhase.DONE,
+        InvitationOutcome.REFUSED,
     ),
     "cancel": (
         Api.OK,
-        [ToCallee("canceled"), ToCaller("canceled"), Finished(Outcome.CANCELED)],
-        Phase.DONE,
-        Outcome.CANCELED,
+        [ToCallee("canceled"), ToCaller("canceled"), Finished(InvitationOutcome.CANCELED)],
+        InvitationPhase.DONE,
+        InvitationOutcome.CANCELED,
     ),
     "caller_acknowledged_accept": (None, [], None, None),
     "timer_offline": (None, [], None, None),
     "timer_no_ack": (
         None,
         _failed(caller=LocalErr.PEER_NO_RESPONSE, callee=RemoteErr.INVITATION_EXPIRE),
-        Phase.DONE,
-        Outcome.FAILED,
+        InvitationPhase.DONE,
+        InvitationOutcome.FAILED,
     ),
     "timer_expire": (
         None,
         _failed(caller=LocalErr.INVITATION_EXPIRE, callee=RemoteErr.INVITATION_EXPIRE),
-        Phase.DONE,
-        Outcome.FAILED,
+        InvitationPhase.DONE,
+        InvitationOutcome.FAILED,
     ),
     "caller_gone": (
         None,
         _failed(caller=None, callee=RemoteErr.PEER_OFFLINE),
-        Phase.DONE,
-        Outcome.FAILED,
+        InvitationPhase.DONE,
+        InvitationOutcome.FAILED,
     ),
     "callee_gone": (
         None,
         _failed(caller=LocalErr.PEER_OFFLINE, callee=None),
-        Phase.DONE,
-        Outcome.FAILED,
+        InvitationPhase.DONE,
+        InvitationOutcome.FAILED,
     ),
 }
 
-SERVER_TABLE: dict[Phase, dict[str, ServerRow]] = {
-    Phase.PENDING: {
+SERVER_TABLE: dict[InvitationPhase, dict[str, ServerRow]] = {
+    InvitationPhase.PENDING: {
         "start_online": (None, [], None, None),
         "start_offline": (None, [], None, None),
-        "callee_online": (None, DELIVER, Phase.DELIVERED, None),
+        "callee_online": (None, DELIVER, InvitationPhase.DELIVERED, None),
         "callee_acknowledged": (None, [], None, None),
         "accept": (Api.ALREADY_END, [], None, None),  # nothing to answer yet
         "refuse": (Api.ALREADY_END, [], None, None),
         "cancel": (
             Api.OK,
-            [ToCaller("canceled"), Finished(Outcome.CANCELED)],  # the callee never had it
-            Phase.DONE,
-            Outcome.CANCELED,
+            [ToCaller("canceled"), Finished(InvitationOutcome.CANCELED)],  # the callee never had it
+            InvitationPhase.DONE,
+            InvitationOutcome.CANCELED,
         ),
         "caller_acknowledged_accept": (None, [], None, None),
         "timer_offline": (
             None,
             _failed(caller=LocalErr.PEER_OFFLINE, callee=None),
-            Phase.DONE,
-            Outcome.FAILED,
+            InvitationPhase.DONE,
+            InvitationOutcome.FAILED,
         ),
         "timer_no_ack": (None, [], None, None),
         "timer_expire": (
             None,
             _failed(caller=LocalErr.INVITATION_EXPIRE, callee=None),
-            Phase.DONE,
-            Outcome.FAILED,
+            InvitationPhase.DONE,
+            InvitationOutcome.FAILED,
         ),
-        "caller_gone": (None, [Finished(Outcome.FAILED)], Phase.DONE, Outcome.FAILED),
+        "caller_gone": (
+            None,
+            [Finished(InvitationOutcome.FAILED)],
+            InvitationPhase.DONE,
+            InvitationOutcome.FAILED,
+        ),
         "callee_gone": (None, [], None, None),  # its session never took part
     },
-    Phase.DELIVERED: _CALLEE_HAS_IT,
-    Phase.RECEIVED: {
+    InvitationPhase.DELIVERED: _CALLEE_HAS_IT,
+    InvitationPhase.RECEIVED: {
         **_CALLEE_HAS_IT,
         "callee_acknowledged": (None, [], None, None),
         "timer_no_ack": (None, [], None, None),  # acknowledged: only EXPIRE is left
     },
     # Accepted: waiting for the caller's SDK to acknowledge the "accepted" push.
-    Phase.ACCEPTING: {
+    InvitationPhase.ACCEPTING: {
         **{name: (None, [], None, None) for name in SERVER_INPUTS},
         "accept": (Api.ALREADY_ACCEPT, [], None, None),
         "refuse": (Api.ALREADY_ACCEPT, [], None, None),
         "cancel": (Api.ALREADY_END, [], None, None),  # too late once the callee accepted
         "caller_acknowledged_accept": (
             None,
-            [ToCallee("accepted"), Finished(Outcome.ACCEPTED)],
-            Phase.DONE,
-            Outcome.ACCEPTED,
+            [ToCallee("accepted"), Finished(InvitationOutcome.ACCEPTED)],
+            InvitationPhase.DONE,
+            InvitationOutcome.ACCEPTED,
         ),
         "caller_gone": (
             None,
             _failed(caller=None, callee=RemoteErr.ACCEPT_FAILURE),
-            Phase.DONE,
-            Outcome.FAILED,
+            InvitationPhase.DONE,
+            InvitationOutcome.FAILED,
         ),
         # callee_gone: the server keeps the handshake going with the caller (row above).
     },
-    Phase.DONE: {
+    InvitationPhase.DONE: {
         **{name: (None, [], None, None) for name in SERVER_INPUTS},
         "accept": (Api.ALREADY_END, [], None, None),
         "refuse": (Api.ALREADY_END, [], None, None),
@@ -576,11 +608,11 @@ SERVER_TABLE: dict[Phase, dict[str, ServerRow]] = {
 
 def test_server_table_is_complete() -> None:
     """The server's table has a row for every phase x every input; set-ups cover each phase."""
-    assert set(SERVER_TABLE) == set(Phase)
+    assert set(SERVER_TABLE) == set(InvitationPhase)
     for rows in SERVER_TABLE.values():
         assert set(rows) == set(SERVER_INPUTS)
-    assert {phase for _, phase, _, _ in SERVER_SETUPS.values()} == set(Phase)
-    assert {o for *_, o, _ in SERVER_SETUPS.values()} == {None, *Outcome}
+    assert {phase for _, phase, _, _ in SERVER_SETUPS.values()} == set(InvitationPhase)
+    assert {o for *_, o, _ in SERVER_SETUPS.values()} == {None, *InvitationOutcome}
 
 
 @pytest.mark.parametrize("setup", SERVER_SETUPS)
@@ -606,7 +638,7 @@ def test_server_table(setup: str, name: str) -> None:
     assert s.outcome is (outcome if next_outcome is None else next_outcome)
     assert s.callee_has_it is (has_it or ToCallee("received") in got_effects)
     finishes = [e for e in got_effects if isinstance(e, Finished)]
-    if phase is not Phase.DONE and s.phase is Phase.DONE:
+    if phase is not InvitationPhase.DONE and s.phase is InvitationPhase.DONE:
         assert finishes == [Finished(s.outcome)]
         assert got_effects[-1] == finishes[0]
     else:
@@ -616,7 +648,7 @@ def test_server_table(setup: str, name: str) -> None:
 def test_server_initial_state() -> None:
     """A new server machine waits (PENDING) with no outcome and the default timings."""
     s = ServerInvitation()
-    assert (s.phase, s.outcome, s.callee_has_it) == (Phase.PENDING, None, False)
+    assert (s.phase, s.outcome, s.callee_has_it) == (InvitationPhase.PENDING, None, False)
     assert s.timings == InvitationTimings()
 
 
@@ -624,14 +656,14 @@ def test_start_with_callee_online() -> None:
     """Starting with the callee online starts EXPIRE, pushes "received" and starts NO_ACK."""
     s = ServerInvitation(TIMINGS)
     assert s.start(callee_online=True) == [EXPIRE_TIMER, *DELIVER]
-    assert (s.phase, s.callee_has_it) == (Phase.DELIVERED, True)
+    assert (s.phase, s.callee_has_it) == (InvitationPhase.DELIVERED, True)
 
 
 def test_start_with_callee_offline() -> None:
     """Starting with the callee offline starts EXPIRE and OFFLINE and watches the callee."""
     s = ServerInvitation(TIMINGS)
     assert s.start(callee_online=False) == [EXPIRE_TIMER, OFFLINE_TIMER, WatchCallee()]
-    assert (s.phase, s.callee_has_it) == (Phase.PENDING, False)
+    assert (s.phase, s.callee_has_it) == (InvitationPhase.PENDING, False)
 
 
 @pytest.mark.parametrize("setup", SERVER_SETUPS)
@@ -656,7 +688,12 @@ CALLEE_FAIL_CODE = {
     "timer:NO_ACK": RemoteErr.INVITATION_EXPIRE,
     "timer:EXPIRE": RemoteErr.INVITATION_EXPIRE,
 }
-UNDECIDED = (Phase.PENDING, Phase.DELIVERED, Phase.RECEIVED, Phase.ACCEPTING)
+UNDECIDED = (
+    InvitationPhase.PENDING,
+    InvitationPhase.DELIVERED,
+    InvitationPhase.RECEIVED,
+    InvitationPhase.ACCEPTING,
+)
 
 
 class Sim:
@@ -683,14 +720,14 @@ class Sim:
         self.callee_pushed: list[str] = []
         self.caller_got: list[str] = []  # what reached the SDK machines
         self.callee_got: list[str] = []
-        self.caller_left_in: Phase | None = None  # the server's phase when the party left
-        self.callee_left_in: Phase | None = None
-        self.finished: Outcome | None = None
+        self.caller_left_in: InvitationPhase | None = None  # the server's phase when the party left
+        self.callee_left_in: InvitationPhase | None = None
+        self.finished: InvitationOutcome | None = None
         self.ended_by: str | None = None  # the input that made the server finish
-        self.started: dict[Timer, float] = {}
-        self.fired: set[Timer] = set()
+        self.started: dict[InvitationTimer, float] = {}
+        self.fired: set[InvitationTimer] = set()
         self.caller_acked: list[str] = []
-        self.trace: list[tuple[str, Phase, list[ServerEffect]]] = []  # every server input
+        self.trace: list[tuple[str, InvitationPhase, list[ServerEffect]]] = []  # every server input
         assert self.local.send(logged_in=True) is Api.OK
         self._server("start", lambda: self.server.start(callee_online=callee_online))
         self._snapshot()
@@ -703,18 +740,18 @@ class Sim:
         self.trace.append((name, phase, effects))
         if self.finished is not None:
             assert effects == [], f"{name} after Finished emitted {effects}"
-            assert self.server.phase is Phase.DONE
+            assert self.server.phase is InvitationPhase.DONE
             return effects
         delays = {
-            Timer.OFFLINE: self.timings.offline_retry,
-            Timer.NO_ACK: self.timings.no_ack,
-            Timer.EXPIRE: self.timings.expire,
+            InvitationTimer.OFFLINE: self.timings.offline_retry,
+            InvitationTimer.NO_ACK: self.timings.no_ack,
+            InvitationTimer.EXPIRE: self.timings.expire,
         }
         for i, e in enumerate(effects):
             assert isinstance(e, EFFECT_TYPES), e
             if isinstance(e, Finished):
                 assert i == len(effects) - 1, effects
-                assert self.server.phase is Phase.DONE
+                assert self.server.phase is InvitationPhase.DONE
                 assert self.server.outcome is e.outcome
                 self.finished, self.ended_by = e.outcome, name
             elif isinstance(e, ToCaller):
@@ -725,17 +762,17 @@ class Sim:
                 self.callee_pushed.append(e.event)
                 if self.callee_left_in is None:
                     self.to_callee.append(e)
-            elif isinstance(e, StartTimer):
+            elif isinstance(e, StartInvitationTimer):
                 assert e.timer not in self.started, f"{e.timer} started twice"
                 assert e.delay == delays[e.timer]
                 self.started[e.timer] = e.delay
             else:
                 assert isinstance(e, WatchCallee)
-                assert self.server.phase is Phase.PENDING
+                assert self.server.phase is InvitationPhase.PENDING
         if self.finished is None:
-            assert self.server.phase is not Phase.DONE
+            assert self.server.phase is not InvitationPhase.DONE
         # Each side hears at most: "received" / "received_by_peer" first, then one outcome.
-        outcomes = {o.value for o in Outcome}
+        outcomes = {o.value for o in InvitationOutcome}
         for pushed, first in (
             (self.caller_pushed, "received_by_peer"),
             (self.callee_pushed, "received"),
@@ -763,7 +800,7 @@ class Sim:
             return effects
 
         self._server("cancel", cancel)
-        late = phase in (Phase.ACCEPTING, Phase.DONE)
+        late = phase in (InvitationPhase.ACCEPTING, InvitationPhase.DONE)
         assert answers == [Api.ALREADY_END if late else Api.OK]
 
     def deliver_to_caller(self) -> None:
@@ -772,7 +809,7 @@ class Sim:
         if push.event == "received_by_peer":
             self.local.received_by_peer()
         else:
-            self.local.ended(Outcome(push.event), push.code)
+            self.local.ended(InvitationOutcome(push.event), push.code)
         self.caller_unacked.append(push.event)
 
     def ack_caller(self) -> None:
@@ -798,7 +835,7 @@ class Sim:
         if code is not Api.OK:
             return
         phase = self.server.phase
-        assert phase is not Phase.ACCEPTING  # the SDK never lets a second answer out
+        assert phase is not InvitationPhase.ACCEPTING  # the SDK never lets a second answer out
         answers: list[Api] = []
 
         def answer() -> list[ServerEffect]:
@@ -808,7 +845,9 @@ class Sim:
 
         self._server("accept" if accept else "refuse", answer)
         assert answers == [
-            Api.OK if phase in (Phase.DELIVERED, Phase.RECEIVED) else Api.ALREADY_END
+            Api.OK
+            if phase in (InvitationPhase.DELIVERED, InvitationPhase.RECEIVED)
+            else Api.ALREADY_END
         ]
 
     def deliver_to_callee(self) -> None:
@@ -819,7 +858,7 @@ class Sim:
             self.remote = RemoteInvitation()
         else:
             assert self.remote is not None, "an outcome before the invitation"
-            self.remote.ended(Outcome(push.event), push.code)
+            self.remote.ended(InvitationOutcome(push.event), push.code)
         self.callee_unacked.append(push.event)
 
     def ack_callee(self) -> None:
@@ -843,7 +882,7 @@ class Sim:
 
     # -- timers ----------------------------------------------------------------------
 
-    def fire(self, timer: Timer) -> None:
+    def fire(self, timer: InvitationTimer) -> None:
         """A running timer runs out (each at most once; the shell stops them at Finished,
         but the machine must ignore late ones too)."""
         if timer in self.started and timer not in self.fired:
@@ -868,7 +907,7 @@ class Sim:
             case "callee_acknowledges" if self.callee_unacked:
                 self.ack_callee()
             case "timer:OFFLINE" | "timer:NO_ACK" | "timer:EXPIRE":
-                self.fire(Timer[action.removeprefix("timer:")])
+                self.fire(InvitationTimer[action.removeprefix("timer:")])
             case "callee_comes_online":
                 self.callee_comes_online()
             case "caller_leaves" if self.caller_left_in is None:
@@ -891,8 +930,8 @@ class Sim:
         if remote is not None:
             assert isinstance(remote.state, R)
             assert isinstance(remote.error, RemoteErr)
-        assert isinstance(self.server.phase, Phase)
-        assert (self.server.phase is Phase.DONE) is (self.finished is not None)
+        assert isinstance(self.server.phase, InvitationPhase)
+        assert (self.server.phase is InvitationPhase.DONE) is (self.finished is not None)
         # A terminal state is never left.
         if self.local_before[0] in LOCAL_TERMINAL:
             assert (local.state, local.error) == self.local_before
@@ -911,7 +950,7 @@ class Sim:
             if self.caller_left_in is not None or self.callee_left_in is not None:
                 allowed.add(R.FAILURE)
             assert remote.state in allowed
-        if self.server.phase is Phase.DONE and self.quiet:
+        if self.server.phase is InvitationPhase.DONE and self.quiet:
             self.check_final()
         if run_out:
             copied = copy.deepcopy(self)
@@ -954,11 +993,16 @@ class Sim:
 
     def settle(self) -> None:
         """Deliver and acknowledge everything, firing timers until the server is done."""
-        for timer in (None, Timer.OFFLINE, Timer.NO_ACK, Timer.EXPIRE):
+        for timer in (
+            None,
+            InvitationTimer.OFFLINE,
+            InvitationTimer.NO_ACK,
+            InvitationTimer.EXPIRE,
+        ):
             if timer is not None:
                 self.fire(timer)
             self.drain()
-            if self.server.phase is Phase.DONE:
+            if self.server.phase is InvitationPhase.DONE:
                 return
         raise AssertionError(f"never ends: {self.trace}")
 
@@ -966,7 +1010,7 @@ class Sim:
 
     def check_final(self) -> None:
         """Once the server is done and every push is delivered: the outcome rules."""
-        assert self.server.phase is Phase.DONE
+        assert self.server.phase is InvitationPhase.DONE
         assert self.quiet
         o = self.server.outcome
         assert o is not None
@@ -981,13 +1025,17 @@ class Sim:
         if self.caller_left_in is None:
             assert caller_final == [o.value]
             assert local.state is LOCAL_END[o]
-            expected = CALLER_FAIL_CODE[self.ended_by or ""] if o is Outcome.FAILED else LocalErr.OK
+            expected = (
+                CALLER_FAIL_CODE[self.ended_by or ""]
+                if o is InvitationOutcome.FAILED
+                else LocalErr.OK
+            )
             assert local.error is expected
         elif caller_final == [o.value]:  # the outcome reached it before it left
             assert local.state is LOCAL_END[o]
         elif caller_final == ["accepted"]:  # it left before its acknowledgement arrived
-            assert self.caller_left_in is Phase.ACCEPTING
-            assert o is Outcome.FAILED
+            assert self.caller_left_in is InvitationPhase.ACCEPTING
+            assert o is InvitationOutcome.FAILED
             assert (local.state, local.error) == (L.ACCEPTED_BY_REMOTE, LocalErr.OK)
         else:
             assert caller_final == []
@@ -1000,10 +1048,10 @@ class Sim:
         elif self.callee_left_in is None:
             assert callee_final == [o.value]
             assert remote.state is REMOTE_END[o]
-            if o is not Outcome.FAILED:
+            if o is not InvitationOutcome.FAILED:
                 assert remote.error is RemoteErr.OK
             elif self.ended_by == "caller_gone":
-                accepting = self.caller_left_in is Phase.ACCEPTING
+                accepting = self.caller_left_in is InvitationPhase.ACCEPTING
                 code = RemoteErr.ACCEPT_FAILURE if accepting else RemoteErr.PEER_OFFLINE
                 assert remote.error is code
             else:
@@ -1024,22 +1072,22 @@ class Sim:
         # A departure before the decision.
         callee_state = None if remote is None else remote.state
         if self.caller_left_in in UNDECIDED:
-            assert o is Outcome.FAILED
+            assert o is InvitationOutcome.FAILED
             assert callee_state in (None, R.FAILURE)
-            if self.caller_left_in is Phase.ACCEPTING and "accepted" in self.caller_got:
+            if self.caller_left_in is InvitationPhase.ACCEPTING and "accepted" in self.caller_got:
                 assert local.state is L.ACCEPTED_BY_REMOTE
             else:
                 assert local.state is L.FAILURE
-        if self.callee_left_in in (Phase.DELIVERED, Phase.RECEIVED):
-            assert o is Outcome.FAILED
+        if self.callee_left_in in (InvitationPhase.DELIVERED, InvitationPhase.RECEIVED):
+            assert o is InvitationOutcome.FAILED
             assert local.state is L.FAILURE
             assert callee_state in (None, R.FAILURE)
-        if self.callee_left_in is Phase.ACCEPTING:
+        if self.callee_left_in is InvitationPhase.ACCEPTING:
             assert callee_state is R.FAILURE
-            if self.caller_left_in is Phase.ACCEPTING:
-                assert o is Outcome.FAILED
+            if self.caller_left_in is InvitationPhase.ACCEPTING:
+                assert o is InvitationOutcome.FAILED
             else:
-                assert o is Outcome.ACCEPTED
+                assert o is InvitationOutcome.ACCEPTED
                 assert local.state is L.ACCEPTED_BY_REMOTE
 
 
@@ -1058,7 +1106,7 @@ def test_sim_accept_in_order() -> None:
     assert sim.remote.state is R.ACCEPT_SENT_TO_LOCAL
     sim.deliver_to_caller()
     assert sim.local.state is L.ACCEPTED_BY_REMOTE
-    assert sim.server.phase is Phase.ACCEPTING
+    assert sim.server.phase is InvitationPhase.ACCEPTING
     sim.ack_caller()
     sim.ack_caller()
     sim.drain()
@@ -1076,8 +1124,8 @@ def test_sim_cancel_tells_the_callee_first() -> None:
     sim.caller_cancel()
     assert sim.trace[-1] == (
         "cancel",
-        Phase.RECEIVED,
-        [ToCallee("canceled"), ToCaller("canceled"), Finished(Outcome.CANCELED)],
+        InvitationPhase.RECEIVED,
+        [ToCallee("canceled"), ToCaller("canceled"), Finished(InvitationOutcome.CANCELED)],
     )
     sim.drain()
     assert sim.remote is not None
@@ -1117,7 +1165,7 @@ def test_sim_callee_logs_in_within_the_window() -> None:
     sim = Sim(callee_online=False)
     assert sim.quiet
     sim.callee_comes_online()
-    sim.fire(Timer.OFFLINE)  # too late to matter
+    sim.fire(InvitationTimer.OFFLINE)  # too late to matter
     sim.deliver_to_callee()
     sim.callee_answer(accept=False)
     sim.drain()
@@ -1130,7 +1178,7 @@ def test_sim_callee_never_online() -> None:
     """OFFLINE fires while the callee is away: the caller fails PEER_OFFLINE, the callee
     never hears of it (not even if it logs in afterwards)."""
     sim = Sim(callee_online=False)
-    sim.fire(Timer.OFFLINE)
+    sim.fire(InvitationTimer.OFFLINE)
     sim.callee_comes_online()
     sim.drain()
     assert (sim.local.state, sim.local.error) == (L.FAILURE, LocalErr.PEER_OFFLINE)
@@ -1148,7 +1196,7 @@ def test_sim_caller_leaves_after_getting_accepted() -> None:
     assert sim.local.state is L.ACCEPTED_BY_REMOTE
     sim.caller_leaves()
     sim.drain()
-    assert sim.server.outcome is Outcome.FAILED
+    assert sim.server.outcome is InvitationOutcome.FAILED
     assert sim.remote is not None
     assert (sim.remote.state, sim.remote.error) == (R.FAILURE, RemoteErr.ACCEPT_FAILURE)
     assert sim.local.state is L.ACCEPTED_BY_REMOTE
@@ -1175,10 +1223,10 @@ def test_sim_callee_leaves_while_accepting() -> None:
     sim.deliver_to_callee()
     sim.callee_answer(accept=True)
     sim.callee_leaves()
-    assert sim.server.phase is Phase.ACCEPTING
-    sim.fire(Timer.EXPIRE)  # the server does not give up on the handshake
+    assert sim.server.phase is InvitationPhase.ACCEPTING
+    sim.fire(InvitationTimer.EXPIRE)  # the server does not give up on the handshake
     sim.drain()
-    assert sim.server.outcome is Outcome.ACCEPTED
+    assert sim.server.outcome is InvitationOutcome.ACCEPTED
     assert sim.callee_pushed == ["received", "accepted"]  # the last one to a gone session
     assert sim.remote is not None
     assert sim.local.state is L.ACCEPTED_BY_REMOTE
@@ -1255,16 +1303,16 @@ def test_every_interleaving() -> None:
                 if key not in seen:
                     seen.add(key)
                     following.append(after)
-                    if after.server.phase is Phase.DONE and after.quiet:
+                    if after.server.phase is InvitationPhase.DONE and after.quiet:
                         remote = None if after.remote is None else after.remote.state
                         finals.add((after.local.state, remote, after.server.outcome))
         frontier = following
     # Every outcome is reached, including the departures' disagreements.
-    assert {o for *_, o in finals} == set(Outcome)
-    assert (L.ACCEPTED_BY_REMOTE, R.FAILURE, Outcome.FAILED) in finals
-    assert (L.ACCEPTED_BY_REMOTE, R.FAILURE, Outcome.ACCEPTED) in finals
-    assert (L.CANCELED, R.FAILURE, Outcome.CANCELED) in finals
-    assert (L.FAILURE, R.REFUSED, Outcome.REFUSED) in finals
+    assert {o for *_, o in finals} == set(InvitationOutcome)
+    assert (L.ACCEPTED_BY_REMOTE, R.FAILURE, InvitationOutcome.FAILED) in finals
+    assert (L.ACCEPTED_BY_REMOTE, R.FAILURE, InvitationOutcome.ACCEPTED) in finals
+    assert (L.CANCELED, R.FAILURE, InvitationOutcome.CANCELED) in finals
+    assert (L.FAILURE, R.REFUSED, InvitationOutcome.REFUSED) in finals
     assert {(local, remote) for local, remote, _ in finals} >= AGREEING
 
 
@@ -1303,11 +1351,14 @@ def test_default_timings() -> None:
     assert (t.offline_retry, t.no_ack, t.expire) == (30.0, 30.0, 60.0)
     s = ServerInvitation()
     assert s.start(callee_online=False) == [
-        StartTimer(Timer.EXPIRE, 60.0),
-        StartTimer(Timer.OFFLINE, 30.0),
+        StartInvitationTimer(InvitationTimer.EXPIRE, 60.0),
+        StartInvitationTimer(InvitationTimer.OFFLINE, 30.0),
         WatchCallee(),
     ]
-    assert s.callee_online() == [ToCallee("received"), StartTimer(Timer.NO_ACK, 30.0)]
+    assert s.callee_online() == [
+        ToCallee("received"),
+        StartInvitationTimer(InvitationTimer.NO_ACK, 30.0),
+    ]
 
 
 def test_timings_are_frozen() -> None:
@@ -1319,22 +1370,25 @@ def test_timings_are_frozen() -> None:
 
 @given(timings=timings_strategy, callee_online=st.booleans())
 def test_timings_reach_the_timers(timings: InvitationTimings, callee_online: bool) -> None:
-    """Each StartTimer carries its InvitationTimings value, whichever way the callee is reached."""
+    """Each StartInvitationTimer carries its InvitationTimings value, however the callee is met."""
     s = ServerInvitation(timings)
     assert s.timings is timings
     effects = s.start(callee_online=callee_online)
     if not callee_online:
         assert effects == [
-            StartTimer(Timer.EXPIRE, timings.expire),
-            StartTimer(Timer.OFFLINE, timings.offline_retry),
+            StartInvitationTimer(InvitationTimer.EXPIRE, timings.expire),
+            StartInvitationTimer(InvitationTimer.OFFLINE, timings.offline_retry),
             WatchCallee(),
         ]
         effects = s.callee_online()
-        assert effects == [ToCallee("received"), StartTimer(Timer.NO_ACK, timings.no_ack)]
+        assert effects == [
+            ToCallee("received"),
+            StartInvitationTimer(InvitationTimer.NO_ACK, timings.no_ack),
+        ]
     else:
         assert effects == [
-            StartTimer(Timer.EXPIRE, timings.expire),
+            StartInvitationTimer(InvitationTimer.EXPIRE, timings.expire),
             ToCallee("received"),
-            StartTimer(Timer.NO_ACK, timings.no_ack),
+            StartInvitationTimer(InvitationTimer.NO_ACK, timings.no_ack),
         ]
-    assert s.phase is Phase.DELIVERED
+    assert s.phase is InvitationPhase.DELIVERED

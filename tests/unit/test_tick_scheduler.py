@@ -8,18 +8,18 @@ import time
 import gevent.event
 
 from rtm_actors.loadtest.planned import TICK_BATCH_S, TickScheduler
-from rtm_actors.loadtest.scenario import PEER, Tick
+from rtm_actors.loadtest.scenario import PEER, PlannedAction
 
 
 class FakeUser:
-    def __init__(self, ticks: list[Tick], log: list[float]) -> None:
+    def __init__(self, ticks: list[PlannedAction], log: list[float]) -> None:
         self._ticks = ticks
         self._log = log
 
     def events(self):
         return iter(self._ticks)
 
-    def act(self, tick: Tick) -> None:
+    def act(self, tick: PlannedAction) -> None:
         self._log.append(tick.at)
 
 
@@ -37,7 +37,9 @@ def test_ticks_due_close_together_run_in_order_in_few_wakes():
     log: list[float] = []
     step = TICK_BATCH_S / 4
     users = [
-        FakeUser([Tick(0.01 + (2 * i + k) * step / 2, PEER, f"u{k}") for i in range(20)], log)
+        FakeUser(
+            [PlannedAction(0.01 + (2 * i + k) * step / 2, PEER, f"u{k}") for i in range(20)], log
+        )
         for k in range(2)
     ]
     scheduler = TickScheduler(users, time.monotonic(), time.monotonic)  # type: ignore[arg-type]

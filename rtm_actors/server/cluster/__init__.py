@@ -1,4 +1,4 @@
-"""Several nodes on one Redis, one RTM system (issue 7): see ``docs/cluster.md``."""
+"""Several nodes on one Redis, one RTM system: see ``docs/cluster.md``."""
 
 from rtm_actors.server.cluster.cluster import Cluster
 from rtm_actors.server.cluster.keys import Keys

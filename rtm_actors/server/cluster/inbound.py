@@ -20,7 +20,7 @@ from rtm_actors.protocol.frames import Reply
 from rtm_actors.runtime import try_tell
 from rtm_actors.server import channel_messages as chm, messages as m
 from rtm_actors.server.cluster import envelopes as e
-from rtm_actors.server.cluster.remote import RemoteInvitation, RemoteUser
+from rtm_actors.server.cluster.remote import RemoteInvitationRef, RemoteUser
 from rtm_actors.server.invitation_actor import (
     Acknowledged,
     Answer,
@@ -50,7 +50,9 @@ def dispatch(cluster: Cluster, ctx: Any, env: e.AnyEnvelope) -> None:
             if origin != cluster.node_id:
                 ctx.bans.apply((app_id, user_id), banned=banned)
                 if banned:
-                    _to_user(ctx, app_id, user_id, m.Kick(ConnectionChangeReason.BANNED_BY_SERVER))
+                    _to_user(
+                        ctx, app_id, user_id, m.KickSession(ConnectionChangeReason.BANNED_BY_SERVER)
+                    )
         case e.PeerDeliver():
             _deliver(cluster, ctx, env)
         case e.PeerResult(app_id=app_id, to=to):
@@ -61,17 +63,17 @@ def dispatch(cluster: Cluster, ctx: Any, env: e.AnyEnvelope) -> None:
             if entry is not None and entry.session_key == session_key:
                 successor = RemoteUser(cluster, env.successor_node, app_id, to)
                 reason = ConnectionChangeReason(env.reason or ConnectionChangeReason.REMOTE_LOGIN)
-                try_tell(entry.ref, m.Kick(reason, successor))
+                try_tell(entry.ref, m.KickSession(reason, successor))
         case e.ReplyTo(app_id=app_id, to=to):
             _to_user(ctx, app_id, to, chm.SendFrame(Reply(env.rid, env.code, env.ts)))
         case e.InvitationPushTo(app_id=app_id, to=to, frame=frame):
             key = (app_id, env.caller_id, frame.invitation_id)
-            actor = RemoteInvitation(cluster, env.origin, key)
+            actor = RemoteInvitationRef(cluster, env.origin, key)
             if not _to_user(ctx, app_id, to, PushInvitation(frame, env.role, actor)):
                 actor.tell(PartyGone(env.role))
         case e.InvolveUser(app_id=app_id, to=to):
             key = (app_id, env.caller_id, env.invitation_id)
-            actor = RemoteInvitation(cluster, env.origin, key)
+            actor = RemoteInvitationRef(cluster, env.origin, key)
             message = Involve(actor, env.role, key) if env.involved else Uninvolve(key)
             _to_user(ctx, app_id, to, message)
         case e.InvitationInput():

@@ -65,7 +65,7 @@ class RemoteUser:
         self.cluster.to_node(self.node, envelope)
 
 
-class RemoteInvitation:
+class RemoteInvitationRef:
     """An invitation in flight on ``node`` (its caller's), for the callee's session."""
 
     __slots__ = ("cluster", "key", "node")
