@@ -24,7 +24,7 @@ import gevent.socket
 
 from rtm_actors.log import configure_logging
 from rtm_actors.protocol.frames import Ack, SendPeerMessage, WireMessage
-from rtm_actors.runtime import Supervisor, try_tell
+from rtm_actors.runtime import Supervisor, tell_or_run_inline
 from rtm_actors.runtime.gctune import tune_for_server
 from rtm_actors.server import messages as m
 from rtm_actors.server.config import ServerConfig
@@ -40,7 +40,7 @@ def attach(ctx: ServerContext, user_id: str) -> tuple[Any, Link]:
     link = Link(types.SimpleNamespace(handler=types.SimpleNamespace(socket=ours)), user_id)
     ref = SessionActor.start_under(ctx.supervisor, ctx, "app", user_id, "key-" + user_id)
     ctx.directory.register(("app", user_id), ref, "key-" + user_id)
-    try_tell(ref, m.Attach(link, 1, resumed=False))
+    tell_or_run_inline(ref, m.Attach(link, 1, resumed=False))
 
     def drain() -> None:
         while theirs.recv(1 << 20):
@@ -56,9 +56,9 @@ def run(sender: tuple[Any, Link], receiver: tuple[Any, Link], count: int, first:
     seq = first  # bob's pushes so far: login_ok is not numbered; messages are
     for i in range(first, first + count):
         message = WireMessage(i, 1, "hello world")
-        try_tell(alice, m.FrameIn(alice_link.id, SendPeerMessage(i, "bob", message), 0.0))
+        tell_or_run_inline(alice, m.FrameIn(alice_link.id, SendPeerMessage(i, "bob", message), 0.0))
         seq += 1
-        try_tell(bob, m.FrameIn(bob_link.id, Ack(seq), 0.0))
+        tell_or_run_inline(bob, m.FrameIn(bob_link.id, Ack(seq), 0.0))
         if i % 16 == 0:
             gevent.sleep(0)
 

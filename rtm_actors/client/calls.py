@@ -32,7 +32,7 @@ from rtm_actors.protocol.limits import (
     is_valid_channel_id,
     is_valid_user_id,
 )
-from rtm_actors.runtime import GeventActor, try_tell
+from rtm_actors.runtime import GeventActor, tell_or_run_inline
 
 if TYPE_CHECKING:
     from rtm_actors.client.service import RtmService
@@ -207,7 +207,7 @@ class ClientInvitationActor(GeventActor):
             self._callback(f"on_{side}_invitation_{outcome.value}", inv)
 
     def _callback(self, method: str, *args: Any) -> None:
-        try_tell(self._dispatcher, Callback(self._manager.handler, method, args))
+        tell_or_run_inline(self._dispatcher, Callback(self._manager.handler, method, args))
 
 
 @dataclass(eq=False)
@@ -236,7 +236,7 @@ class InvitationRequest(Request):
 
     def _not_started(self) -> None:
         if self.invitation is not None:
-            try_tell(self.invitation, RefusedByServer())
+            tell_or_run_inline(self.invitation, RefusedByServer())
 
     def _finish(self, code: IntEnum, value: Any, notify: Any) -> None:
         self.future.resolve(code)

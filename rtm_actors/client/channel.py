@@ -41,7 +41,7 @@ from rtm_actors.protocol.frames import (
     SendChannelMessage,
 )
 from rtm_actors.protocol.limits import is_valid_message
-from rtm_actors.runtime import GeventActor, try_tell
+from rtm_actors.runtime import GeventActor, tell_or_run_inline
 
 if TYPE_CHECKING:
     from rtm_actors.client.service_channels import ChannelPort
@@ -87,7 +87,7 @@ class ClientChannelActor(GeventActor):
 
     def _callback(self, method: str, *args: Any) -> None:
         if self._state.joined and not self._state.released:
-            try_tell(self._dispatcher, Callback(self._state.handler, method, args))
+            tell_or_run_inline(self._dispatcher, Callback(self._state.handler, method, args))
 
 
 class Channel:

@@ -24,7 +24,7 @@ from rtm_actors.protocol.frames import (
     MemberCount,
     MembersReply,
 )
-from rtm_actors.runtime import try_tell
+from rtm_actors.runtime import tell_or_run_inline
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +97,7 @@ class JoinRequest(Request):
             # the last count reported, so a push of the same number is not reported again;
             # the SDK's own re-join reports the count only if it changed.
             count = MemberCount(channel.channel_id, self.member_count)
-            try_tell(channel.actor, count if self.internal else JoinedCount(count))
+            tell_or_run_inline(channel.actor, count if self.internal else JoinedCount(count))
 
     def callback_args(self, code: IntEnum, value: Any) -> Callback | None:
         if code == JoinChannelErr.OK:

@@ -60,7 +60,7 @@ from rtm_actors.protocol.limits import (
     is_valid_message,
     is_valid_user_id,
 )
-from rtm_actors.runtime import now, try_tell
+from rtm_actors.runtime import now, tell_or_run_inline
 
 log = structlog.get_logger("rtm_actors.client")
 
@@ -354,7 +354,7 @@ class RtmService(PresenceMethods, ChannelMethods, SettingsMethods):
     def _submit(self, request: Request) -> None:
         """Hand ``request`` to the service actor, inline in this greenlet when the
         actor is idle (it only queues the frame on the link, which never blocks)."""
-        if not try_tell(self._actor, request):
+        if not tell_or_run_inline(self._actor, request):
             msg = f"{self._actor} not found"
             raise pykka.ActorDeadError(msg)
 

@@ -62,7 +62,7 @@ from rtm_actors.protocol.frames import (
     Subscribe,
     TokenWillExpire,
 )
-from rtm_actors.runtime import GeventActor, NamedTimers, now, try_tell
+from rtm_actors.runtime import GeventActor, NamedTimers, now, tell_or_run_inline
 
 _SWEEP_EVERY = 0.5
 _REPLIES = (
@@ -143,7 +143,7 @@ class RtmServiceActor(GeventActor):
                 if self._held is not None:
                     self._held.append(message)  # the end of a link comes after its frames
                 elif self.supervisor_ref is not None:
-                    try_tell(self.supervisor_ref, message)
+                    tell_or_run_inline(self.supervisor_ref, message)
             case Request():
                 self._send(message)
             case cm.LinkUp(link=up):
@@ -300,7 +300,7 @@ class RtmServiceActor(GeventActor):
                     kind = type(frame).__name__
                     self._log.debug("channel_event", channel_id=frame.channel_id, kind=kind)
                 if channel is not None:
-                    try_tell(channel.actor, frame)
+                    tell_or_run_inline(channel.actor, frame)
                 seq = getattr(frame, "seq", 0)
                 if seq:
                     self._note_push(link, seq)
@@ -343,7 +343,7 @@ class RtmServiceActor(GeventActor):
             elif isinstance(message, cm.FrameFromServer):
                 self._on_frame(message.link, message.frame)
             elif self.supervisor_ref is not None:
-                try_tell(self.supervisor_ref, message)
+                tell_or_run_inline(self.supervisor_ref, message)
 
     def _cursors(self) -> list[tuple[str, str, int]]:
         return [
@@ -360,7 +360,7 @@ class RtmServiceActor(GeventActor):
         handler = request.handler or self._handler
 
         def notify(method: str, *args: Any) -> None:
-            try_tell(self._dispatcher, Callback(handler, method, args))
+            tell_or_run_inline(self._dispatcher, Callback(handler, method, args))
 
         return notify
 
@@ -380,11 +380,11 @@ class RtmServiceActor(GeventActor):
             )
             self._invitations.put(key, actor)
         if actor is not None:
-            try_tell(actor, event)
+            tell_or_run_inline(actor, event)
 
     def _invitations_lost(self) -> None:
         for actor in self._invitations.values():
-            try_tell(actor, SessionLost())
+            tell_or_run_inline(actor, SessionLost())
         self._invitations = RecentIds(4096)
         self._early_invitations.clear()  # the server ended them with the session
 
@@ -403,10 +403,10 @@ class RtmServiceActor(GeventActor):
 
     def _forward(self, link: ClientLink, frame: Any) -> None:
         if self.supervisor_ref is not None:
-            try_tell(self.supervisor_ref, cm.FrameFromServer(link, frame))
+            tell_or_run_inline(self.supervisor_ref, cm.FrameFromServer(link, frame))
 
     def _callback(self, method: str, *args: Any) -> None:
-        try_tell(self._dispatcher, Callback(self._handler, method, args))
+        tell_or_run_inline(self._dispatcher, Callback(self._handler, method, args))
 
     def on_stop(self) -> None:
         self._timers.cancel_all()

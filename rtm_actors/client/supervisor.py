@@ -30,7 +30,7 @@ from rtm_actors.protocol.codes import (
 )
 from rtm_actors.protocol.errors import ConnectionAbortedByServer
 from rtm_actors.protocol.frames import Error, Kick, Login, LoginOk, Logout, Ping, Reply
-from rtm_actors.runtime import GeventActor, NamedTimers, now, try_tell
+from rtm_actors.runtime import GeventActor, NamedTimers, now, tell_or_run_inline
 
 #: Close codes that end the session for good, and the reason Agora reports.
 _TERMINAL_CLOSES = {
@@ -104,7 +104,7 @@ class ConnectionSupervisor(GeventActor):
                 if isinstance(frame, LoginOk):
                     # The state change and on_login_success are queued on the dispatcher
                     # now: what the server pushed after login_ok may go after them.
-                    try_tell(self._service, cm.LoginReported(link))
+                    tell_or_run_inline(self._service, cm.LoginReported(link))
             case cm.SupervisorTimerFired(timer=timer):
                 if self._link is not None:
                     machine.traffic_seen(self._link.last_rx)
@@ -182,9 +182,9 @@ class ConnectionSupervisor(GeventActor):
         self._link = link
         service = self._service
         link.start_batched(
-            on_frames=lambda lk, frames: try_tell(service, cm.ServerFrames(lk, frames)),
+            on_frames=lambda lk, frames: tell_or_run_inline(service, cm.ServerFrames(lk, frames)),
             # Through the service too, so the end of the link comes after its last frames.
-            on_closed=lambda lk: try_tell(service, cm.ClientLinkClosed(lk)),
+            on_closed=lambda lk: tell_or_run_inline(service, cm.ClientLinkClosed(lk)),
         )
         self._run(self._machine.link_opened(now()))
 
@@ -261,11 +261,11 @@ class ConnectionSupervisor(GeventActor):
                 self._log.info("link_restored", resumed=resumed)
                 self._link_up()
             case c.LinkDown():
-                try_tell(self._service, cm.HoldRequests())
+                tell_or_run_inline(self._service, cm.HoldRequests())
             case c.TokenExpired():
                 self._callback("on_token_expired")
             case c.LoggedOut(reason=reason):
-                try_tell(self._service, cm.SessionEnded(reason))
+                tell_or_run_inline(self._service, cm.SessionEnded(reason))
                 self._settle_logout(reason)
 
     def _logout_done(self) -> None:
@@ -276,12 +276,12 @@ class ConnectionSupervisor(GeventActor):
 
     def _link_up(self) -> None:
         if self._link is not None:
-            try_tell(self._service, cm.LinkUp(self._link))
+            tell_or_run_inline(self._service, cm.LinkUp(self._link))
 
     def _close_after_logout(self, link: ClientLink) -> None:
         link.wait_ended(self._config.timings.heartbeat_timeout)
         link.close()
-        try_tell(self.actor_ref, cm.LogoutFlushed(link))
+        tell_or_run_inline(self.actor_ref, cm.LogoutFlushed(link))
 
     def _settle_logout(self, reason: ConnectionChangeReason) -> None:
         if reason is ConnectionChangeReason.LOGOUT and self._logging_out is None:
@@ -302,7 +302,7 @@ class ConnectionSupervisor(GeventActor):
             self._link.send(codec.encode(frame))
 
     def _callback(self, method: str, *args: Any) -> None:
-        try_tell(self._dispatcher, Callback(self._handler, method, args))
+        tell_or_run_inline(self._dispatcher, Callback(self._handler, method, args))
 
     def _open_link(self, attempt: int) -> None:
         # Runs in its own short greenlet: connecting may take a while.
@@ -311,9 +311,9 @@ class ConnectionSupervisor(GeventActor):
             url = self._urls[self._next_url % len(self._urls)]
             link = ClientLink.open(url, config.timings.attempt_timeout, config.ssl_cafile)
         except LinkOpenError as exc:
-            try_tell(self.actor_ref, cm.LinkOpenFailed(attempt, str(exc)))
+            tell_or_run_inline(self.actor_ref, cm.LinkOpenFailed(attempt, str(exc)))
             return
-        if not try_tell(self.actor_ref, cm.LinkOpened(attempt, link)):
+        if not tell_or_run_inline(self.actor_ref, cm.LinkOpened(attempt, link)):
             link.close()
 
     def on_stop(self) -> None:

@@ -8,10 +8,11 @@ from rtm_actors.runtime.actor import (
     GeventActor,
     GeventFuture,
     GeventInbox,
-    try_tell,
+    tell_or_run_inline,
 )
 from rtm_actors.runtime.cooperative import Yielder, tell_all
 from rtm_actors.runtime.offload import Offloader
+from rtm_actors.runtime.refs import Ref
 from rtm_actors.runtime.registry import Registry, registry
 from rtm_actors.runtime.supervisor import (
     Adopt,
@@ -32,6 +33,7 @@ __all__ = [
     "GeventInbox",
     "NamedTimers",
     "Offloader",
+    "Ref",
     "Registry",
     "StartChild",
     "Supervisor",
@@ -40,5 +42,5 @@ __all__ = [
     "now",
     "registry",
     "tell_all",
-    "try_tell",
+    "tell_or_run_inline",
 ]

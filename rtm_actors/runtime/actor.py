@@ -17,7 +17,7 @@ On top of the hooks it handles pykka's pitfalls (see RUNTIME-NOTES.md):
 
 And it adds one thing pykka does not have: *inline turns*. A message whose type an actor
 lists in ``inline_messages`` (or a subclass of one in ``inline_bases``), told
-(``try_tell``) while that actor is idle, is handled at once in the teller's greenlet
+(``tell_or_run_inline``) while that actor is idle, is handled at once in the teller's greenlet
 instead of waking the actor's own. The actor rules hold: one message at a time (a turn
 that yields keeps the actor busy, and its own loop waits for it), in the order told
 (only when nothing waits in the inbox). What it saves is the greenlet switch, about 5
@@ -46,9 +46,11 @@ import structlog
 from gevent import getcurrent
 from pykka._envelope import Envelope
 
+from rtm_actors.runtime.refs import Ref
 from rtm_actors.runtime.registry import registry
 
 T = TypeVar("T")
+MessageT = TypeVar("MessageT")
 
 # The real thread id even where threading is monkey-patched (there it names greenlets).
 _get_ident = gevent.monkey.get_original("_thread", "get_ident")
@@ -161,11 +163,23 @@ _inline_depth = [0]  # the current nesting (every actor lives on the hub's threa
 _WAKE = object()
 
 
-def try_tell(ref: Any, message: object) -> bool:
+def tell_or_run_inline(ref: Ref[MessageT], message: MessageT) -> bool:
     """Tell an actor that may have stopped meanwhile; answer whether it was alive.
 
-    A message the actor takes inline (``GeventActor.inline_messages``) is handled
-    here and now if the actor is idle."""
+    Unlike ``ActorRef.tell``, which only queues, this may *run the receiver's turn
+    here*, in the caller's greenlet: when the message's type is one the receiver
+    lists in ``inline_messages`` (or ``inline_bases``) and the receiver is idle.
+    The rules that make that safe:
+
+    * only short, non-blocking handlers are listed (a turn that waits delays the
+      caller, never breaks the receiver: it stays busy until the turn ends);
+    * an exception in an inline turn fails the *receiver* (as in its own greenlet),
+      never the caller, who still sees True: the message was taken;
+    * a turn already running, mail waiting, a nesting past ``MAX_INLINE_DEPTH`` or a
+      call from the hub itself make it an ordinary queued tell.
+
+    Use it on hot paths where the switch into the receiver's greenlet is the cost;
+    use ``ref.tell`` where the caller must not run another actor's code."""
     if type(ref) is pykka.ActorRef:
         # pykka's ``tell`` inlined (the hot path: several tells per message).
         if ref.actor_stopped.is_set():
@@ -394,4 +408,4 @@ class GeventActor(pykka.Actor):
 
     def _tell_supervisor(self, error: BaseException | None) -> None:
         if self.supervisor is not None:
-            try_tell(self.supervisor, ChildExited(self.actor_urn, error))
+            tell_or_run_inline(self.supervisor, ChildExited(self.actor_urn, error))

@@ -1,7 +1,7 @@
 """Timers for actors: a message told to an actor after a delay, without a greenlet.
 
 A loop timer's callback runs on the hub and hands the message to ``TimerRelay``, one
-greenlet per process that tells it with ``try_tell``: an idle actor that takes the
+greenlet per process that tells it with ``tell_or_run_inline``: an idle actor that takes the
 message inline (``GeventActor.inline_messages``) handles it there, with no wake-up of
 a greenlet of its own (a hub callback may not run turns: they may yield). So a timer
 costs a few hundred bytes, not a greenlet, and a heartbeat no actor wake-up. A turn
@@ -16,7 +16,7 @@ from typing import Any
 import gevent
 import gevent.event
 
-from rtm_actors.runtime.actor import try_tell
+from rtm_actors.runtime.actor import tell_or_run_inline
 
 
 def call_later(delay: float, callback: Callable[..., Any], *args: Any) -> Any:
@@ -89,7 +89,7 @@ class TimerRelay:
         while True:
             due, self._due = self._due, []
             for ref, message in due:
-                try_tell(ref, message)
+                tell_or_run_inline(ref, message)
             if not self._due:
                 self._wake.clear()
                 self._wake.wait()

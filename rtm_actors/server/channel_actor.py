@@ -54,7 +54,7 @@ from rtm_actors.protocol.frames import (
     Reply,
     WireChannelAttribute,
 )
-from rtm_actors.runtime import GeventActor, NamedTimers, Yielder, now, try_tell
+from rtm_actors.runtime import GeventActor, NamedTimers, Yielder, now, tell_or_run_inline
 from rtm_actors.server import channel_messages as chm, wsio
 from rtm_actors.store.base import StoredAttribute
 
@@ -120,7 +120,7 @@ class ChannelActor(GeventActor):
             case chm.ReadAttributes(session=session, rid=rid, keys=keys):
                 chosen = select(self._plain_attributes(), keys)
                 attrs = [self._attributes[k] for k in chosen]
-                try_tell(session, chm.SendFrame(ChannelAttributesReply(rid, 0, attrs)))
+                tell_or_run_inline(session, chm.SendFrame(ChannelAttributesReply(rid, 0, attrs)))
             case chm.ChannelTick():
                 self._tick()
             case chm.LogPost(cseq=cseq, post=post):
@@ -158,7 +158,7 @@ class ChannelActor(GeventActor):
         self._update_count()
         count = self._count()
         reply = JoinReply(join.rid, JoinChannelErr.OK, self.channel_id, self.epoch, count)
-        try_tell(session, chm.SendFrame(reply))
+        tell_or_run_inline(session, chm.SendFrame(reply))
         if join.epoch:
             self._replay(session, user_id, join.epoch, join.after)
         if replaced is not session and moved is None and member_events_enabled(count):
@@ -168,7 +168,7 @@ class ChannelActor(GeventActor):
         if self._members.get(user_id) is not session:
             if rid:
                 reply = Reply(rid, LeaveChannelErr.NOT_IN_CHANNEL)
-                try_tell(session, chm.SendFrame(reply))
+                tell_or_run_inline(session, chm.SendFrame(reply))
             return
         del self._members[user_id]
         self._outlets.pop(user_id, None)
@@ -178,8 +178,8 @@ class ChannelActor(GeventActor):
             if elsewhere is not None:
                 self._remote[user_id] = elsewhere  # it moved to another node: still a member
         self._update_count()
-        if rid:
-            try_tell(session, chm.SendFrame(Reply(rid, LeaveChannelErr.OK)))
+        if rid and session is not None:
+            tell_or_run_inline(session, chm.SendFrame(Reply(rid, LeaveChannelErr.OK)))
         if elsewhere is None and member_events_enabled(self._count() + 1):
             self._to_others(user_id, MemberLeft(0, self.channel_id, user_id))
         if not self._members:
@@ -190,17 +190,19 @@ class ChannelActor(GeventActor):
 
     def _list_members(self, session: Any, user_id: str, rid: int) -> None:
         if user_id not in self._members:
-            try_tell(session, chm.SendFrame(MembersReply(rid, GetMembersErr.NOT_IN_CHANNEL)))
+            tell_or_run_inline(
+                session, chm.SendFrame(MembersReply(rid, GetMembersErr.NOT_IN_CHANNEL))
+            )
             return
         everyone = [*self._members, *self._remote]
         users = sample_members(everyone, GET_MEMBERS_LIMIT, random.shuffle)
-        try_tell(session, chm.SendFrame(MembersReply(rid, GetMembersErr.OK, users)))
+        tell_or_run_inline(session, chm.SendFrame(MembersReply(rid, GetMembersErr.OK, users)))
 
     def _to_others(self, user_id: str, event: Any) -> None:
         yielder = Yielder()
         for member, session in list(self._members.items()):
             if member != user_id:
-                try_tell(session, chm.SendEvent(event))
+                tell_or_run_inline(session, chm.SendEvent(event))
                 yielder.tick()
 
     # -- messages ----------------------------------------------------------------
@@ -216,7 +218,7 @@ class ChannelActor(GeventActor):
             cluster.refused_posts += 1
         else:
             code = ChannelMessageErrCode.OK
-        try_tell(p.session, chm.SendFrame(Reply(p.rid, code, p.ts if code == 0 else 0)))
+        tell_or_run_inline(p.session, chm.SendFrame(Reply(p.rid, code, p.ts if code == 0 else 0)))
         key = (p.user_id, p.message.id)
         if code != ChannelMessageErrCode.OK or key in self._published:
             return  # refused, or re-sent after a reconnect: published already
@@ -272,7 +274,7 @@ class ChannelActor(GeventActor):
             self._replay_log(session, user_id, after)
             return
         for data in self._recent.since(after, now(), exclude_sender=user_id):
-            try_tell(session, chm.SendBytes(self.channel_id, data))
+            tell_or_run_inline(session, chm.SendBytes(self.channel_id, data))
 
     def _replay_log(self, session: Any, user_id: str, after: int) -> None:
         """Replay from the channel's log what followed ``after`` up to what this actor
@@ -292,7 +294,9 @@ class ChannelActor(GeventActor):
                 frame = ChannelMessage(
                     self.channel_id, self.epoch, cseq, post.sender_id, post.message, post.ts
                 )
-                try_tell(session, chm.SendBytes(self.channel_id, wsio.frame(codec.encode(frame))))
+                tell_or_run_inline(
+                    session, chm.SendBytes(self.channel_id, wsio.frame(codec.encode(frame)))
+                )
 
     # -- attributes ----------------------------------------------------------------
 
@@ -319,7 +323,7 @@ class ChannelActor(GeventActor):
                 k: StoredAttribute(a.value, a.user_id, a.ts) for k, a in self._attributes.items()
             }
             self._cluster.write_attributes(self.app_id, self.channel_id, stored, notify=w.notify)
-        try_tell(w.session, chm.SendFrame(Reply(w.rid, code)))
+        tell_or_run_inline(w.session, chm.SendFrame(Reply(w.rid, code)))
         if code is AttributeOperationErr.OK and w.notify:
             self._notify_attributes()
 
@@ -371,7 +375,7 @@ class ChannelActor(GeventActor):
         if self._members and self._pacer.due(count, t):
             frame = MemberCount(self.channel_id, count)
             for session in list(self._members.values()):
-                try_tell(session, chm.SendFrame(frame))
+                tell_or_run_inline(session, chm.SendFrame(frame))
         if (
             self._empty_since is not None
             and t - self._empty_since >= self._config.empty_channel_ttl

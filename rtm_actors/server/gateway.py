@@ -30,7 +30,7 @@ from rtm_actors.protocol.errors import RemoteProtocolError
 from rtm_actors.protocol.frames import PROTOCOL_VERSION, Error, Login, Reply
 from rtm_actors.protocol.limits import is_valid_app_id, is_valid_user_id
 from rtm_actors.protocol.restart import Restart
-from rtm_actors.runtime import Adopt, ChildSpec, now, try_tell as tell
+from rtm_actors.runtime import Adopt, ChildSpec, now, tell_or_run_inline
 from rtm_actors.server import messages as m, wsio
 from rtm_actors.server.admin import AdminApp
 from rtm_actors.server.admission import (
@@ -262,10 +262,12 @@ class Gateway:
         ref = SessionActor.start_under(
             self.ctx.supervisor, self.ctx, login.app_id, login.user_id, session_key
         )
-        tell(self.ctx.supervisor, Adopt(ref, self._child_spec(ref, link, key)))
+        tell_or_run_inline(self.ctx.supervisor, Adopt(ref, self._child_spec(ref, link, key)))
         replaced = directory.register(key, ref, session_key)
         if replaced is not None:
-            tell(replaced, m.KickSession(ConnectionChangeReason.REMOTE_LOGIN, successor=ref))
+            tell_or_run_inline(
+                replaced, m.KickSession(ConnectionChangeReason.REMOTE_LOGIN, successor=ref)
+            )
         if self.ctx.cluster is not None:
             # Across nodes: a session of this user on another node is kicked there.
             # (It must be ours before the session says the user is online.)
@@ -273,7 +275,7 @@ class Gateway:
         # The session, idle, takes this inline (here, in this greenlet) and answers
         # the login itself; what reached it meanwhile (a message, the unacknowledged
         # pushes of the session it replaces) waits in its window until this sends it.
-        if not tell(
+        if not tell_or_run_inline(
             ref, m.Attach(link, login.rid, resumed=False, token=link.token, started=started)
         ):
             link.close(DisconnectCode.REMOTE_LOGIN, "REMOTE_LOGIN")  # it ended already
@@ -307,7 +309,7 @@ class Gateway:
         link_id = link.id
 
         def on_ping(payload: bytes) -> None:
-            tell(session, m.PingIn(link_id, payload))
+            tell_or_run_inline(session, m.PingIn(link_id, payload))
 
         reader.on_ping = on_ping
         why = "closed"
@@ -319,9 +321,9 @@ class Gateway:
                     try:
                         frame = codec.decode_client_frame(data, max_bytes)
                     except RemoteProtocolError as exc:
-                        tell(session, m.BadFrame(link_id, str(exc)[:200]))
+                        tell_or_run_inline(session, m.BadFrame(link_id, str(exc)[:200]))
                         continue
-                    tell(session, m.FrameIn(link_id, frame, received_at))
+                    tell_or_run_inline(session, m.FrameIn(link_id, frame, received_at))
             try:
                 batch = reader.read_batch()
             except wsio.PeerClosedError:

@@ -17,7 +17,7 @@ import structlog
 from rtm_actors.protocol import invitation as inv
 from rtm_actors.protocol.codes import InvitationApiCallErrCode, PeerOnlineState
 from rtm_actors.protocol.frames import InvitationEvent, Reply
-from rtm_actors.runtime import Adopt, ChildSpec, GeventActor, NamedTimers, try_tell
+from rtm_actors.runtime import Adopt, ChildSpec, GeventActor, NamedTimers, tell_or_run_inline
 from rtm_actors.server import channel_messages as chm, messages as m
 
 log = structlog.get_logger("rtm_actors.server.invitation")
@@ -97,7 +97,7 @@ def start_invitation(
                 forget_live(ctx.live_invitations, key[:2])
 
         spec = ChildSpec("invitation", start=_no_restart, on_exit=forget)
-        try_tell(ctx.supervisor, Adopt(ref, spec))
+        tell_or_run_inline(ctx.supervisor, Adopt(ref, spec))
     return ref
 
 
@@ -175,7 +175,9 @@ class InvitationActor(GeventActor):
                 case inv.ToCallee(event=event, code=code):
                     if event == "received":
                         self._callee = self.ctx.route((self.app_id, self.callee_id))
-                        try_tell(self._callee, Involve(self.actor_ref, "callee", self.key))
+                        tell_or_run_inline(
+                            self._callee, Involve(self.actor_ref, "callee", self.key)
+                        )
                     self._push(self._callee, "callee", event, code)
                 case inv.ToCaller(event=event, code=code):
                     self._push(self._caller, "caller", event, code)
@@ -204,10 +206,10 @@ class InvitationActor(GeventActor):
             self.response,
             int(code),
         )
-        try_tell(session, PushInvitation(frame, role, self.actor_ref))
+        tell_or_run_inline(session, PushInvitation(frame, role, self.actor_ref))
 
     def _reply(self, session: Any, rid: int, code: InvitationApiCallErrCode) -> None:
-        try_tell(session, chm.SendFrame(Reply(rid, code)))
+        tell_or_run_inline(session, chm.SendFrame(Reply(rid, code)))
 
     def on_stop(self) -> None:
         self._timers.cancel_all()
@@ -217,7 +219,7 @@ class InvitationActor(GeventActor):
             forget_live(self.ctx.live_invitations, (self.app_id, self.caller_id))
         for session in (self._caller, self._callee):
             if session is not None:
-                try_tell(session, Uninvolve(self.key))
+                tell_or_run_inline(session, Uninvolve(self.key))
 
 
 def forget_live(live: Any, caller: tuple[str, str]) -> None:

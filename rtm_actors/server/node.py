@@ -17,7 +17,7 @@ from prometheus_client.registry import CollectorRegistry
 
 from rtm_actors.log import configure_logging
 from rtm_actors.protocol.codes import ConnectionChangeReason
-from rtm_actors.runtime import Supervisor, try_tell
+from rtm_actors.runtime import Supervisor, tell_or_run_inline
 from rtm_actors.server import messages as m
 from rtm_actors.server.admin import AdminApp
 from rtm_actors.server.admission import AdmittingWSGIServer
@@ -193,7 +193,7 @@ class RtmServer:
         ctx.bans.add((app_id, user_id))
         session = ctx.directory.route((app_id, user_id))
         if session is not None:
-            try_tell(session, m.KickSession(ConnectionChangeReason.BANNED_BY_SERVER))
+            tell_or_run_inline(session, m.KickSession(ConnectionChangeReason.BANNED_BY_SERVER))
         log.info("user_banned", app_id=app_id, user_id=user_id)
 
     def unban(self, app_id: str, user_id: str) -> None:

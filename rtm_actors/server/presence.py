@@ -17,7 +17,7 @@ from collections import defaultdict
 from typing import Any
 
 from rtm_actors.protocol.codes import PeerOnlineState
-from rtm_actors.runtime import try_tell
+from rtm_actors.runtime import tell_or_run_inline
 from rtm_actors.server.directory import UserKey
 from rtm_actors.server.messages import PresenceUpdate
 
@@ -68,7 +68,7 @@ class PresenceHub:
             self._states[key] = state
         update = PresenceUpdate(key[1], state)
         for watcher in list(self._watchers.get(key, ())):
-            try_tell(watcher, update)
+            tell_or_run_inline(watcher, update)
 
     def watch(self, watcher: Any, app_id: str, user_ids: list[str]) -> dict[str, PeerOnlineState]:
         """Add ``watcher`` for these users; answer their current states."""

@@ -52,7 +52,7 @@ from rtm_actors.protocol.frames import (
 )
 from rtm_actors.protocol.limits import is_valid_message, is_valid_user_id, message_size
 from rtm_actors.protocol.tokens import TokenCheck
-from rtm_actors.runtime import GeventActor, NamedTimers, now, try_tell as tell
+from rtm_actors.runtime import GeventActor, NamedTimers, now, tell_or_run_inline
 from rtm_actors.server import channel_messages as chm, messages as m, wsio
 from rtm_actors.server.context import ServerContext, check_token, now_ms
 from rtm_actors.server.invitation_actor import (
@@ -452,7 +452,7 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
         ts = now_ms()
         delivery = m.Deliver(self.actor_ref, self.user_id, msg, ts, frame.offline)
         peer = self.ctx.route((self.app_id, frame.peer_id))
-        if peer is not None and tell(peer, delivery):
+        if peer is not None and tell_or_run_inline(peer, delivery):
             self._awaiting_receipt[key] = (rid, ts)
             return None
         return self._finish(
@@ -548,7 +548,7 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
         stored: list[int] = []
         for d in self._window.ack(seq):
             if isinstance(d, InvitationPush):
-                tell(d.actor, Acknowledged(d.role, d.frame.event))
+                tell_or_run_inline(d.actor, Acknowledged(d.role, d.frame.event))
             if not isinstance(d, m.Deliver):
                 continue
             self._window_bytes -= held_size(d.message)
@@ -583,7 +583,7 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
 
     def _bounce(self, d: m.Deliver, successor: Any) -> None:
         """Settle a push this session cannot deliver: hand over, store, or report."""
-        if successor is not None and tell(successor, d):
+        if successor is not None and tell_or_run_inline(successor, d):
             return
         if d.store_id is not None:
             return  # still in the store: the next login gets it
@@ -592,7 +592,7 @@ class SessionActor(GeventActor, PresenceAndAttributes, ChannelRequests, Invitati
     def _report(self, d: m.Deliver, code: PeerMessageErrCode) -> None:
         """Give the sender its receipt (stored messages have none waiting)."""
         if d.sender is not None:
-            tell(d.sender, m.Delivered(self.user_id, d.message.id, code))
+            tell_or_run_inline(d.sender, m.Delivered(self.user_id, d.message.id, code))
 
     def _send(self, frame: Any) -> None:
         # A failed write marks the link closed; its reader greenlet then reports it.

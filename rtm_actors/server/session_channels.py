@@ -37,7 +37,7 @@ from rtm_actors.protocol.frames import (
     SendChannelMessage,
 )
 from rtm_actors.protocol.limits import is_valid_channel_id, is_valid_message
-from rtm_actors.runtime import now, try_tell
+from rtm_actors.runtime import now, tell_or_run_inline
 from rtm_actors.server import channel_messages as chm
 from rtm_actors.server.context import ServerContext, now_ms
 from rtm_actors.server.link import Outlet
@@ -81,12 +81,14 @@ class ChannelRequests:
                 ref = self.channels.pop(channel_id, None)
                 if ref is None:
                     self._send(Reply(rid, LeaveChannelErr.NOT_IN_CHANNEL))
-                elif not try_tell(ref, chm.Leave(self.actor_ref, self.user_id, rid)):
+                elif not tell_or_run_inline(ref, chm.Leave(self.actor_ref, self.user_id, rid)):
                     self._send(Reply(rid, LeaveChannelErr.OK))
             case CatchUp(channel_id=channel_id, epoch=epoch, after=after):
                 ref = self.channels.get(channel_id)
                 if ref is not None:
-                    try_tell(ref, chm.CatchUpRequest(self.actor_ref, self.user_id, epoch, after))
+                    tell_or_run_inline(
+                        ref, chm.CatchUpRequest(self.actor_ref, self.user_id, epoch, after)
+                    )
             case GetMembers(rid=rid, channel_id=channel_id):
                 self._list_members(rid, channel_id)
             case GetChannelMemberCount(rid=rid, channel_ids=channel_ids):
@@ -127,7 +129,7 @@ class ChannelRequests:
             code = ChannelMessageErrCode.TOO_OFTEN
         else:
             publish = chm.Publish(self.actor_ref, self.user_id, frame.rid, msg, now_ms())
-            if try_tell(ref, publish):
+            if tell_or_run_inline(ref, publish):
                 return
             code = ChannelMessageErrCode.FAILURE
         self._send(Reply(frame.rid, code))
@@ -138,7 +140,7 @@ class ChannelRequests:
             self._send(MembersReply(rid, GetMembersErr.NOT_IN_CHANNEL))
         elif not self._allow("get_members"):
             self._send(MembersReply(rid, GetMembersErr.TOO_OFTEN))
-        elif not try_tell(ref, chm.ListMembers(self.actor_ref, self.user_id, rid)):
+        elif not tell_or_run_inline(ref, chm.ListMembers(self.actor_ref, self.user_id, rid)):
             self._send(MembersReply(rid, GetMembersErr.FAILURE))
 
     def _counts(self, rid: int, channel_ids: list[str]) -> None:
@@ -183,12 +185,14 @@ class ChannelRequests:
             code = AttributeOperationErr.TOO_OFTEN
         else:
             ref = self.ctx.channels.get(self.app_id, channel_id)
-            if ref is not None and try_tell(ref, chm.ReadAttributes(self.actor_ref, rid, keys)):
+            if ref is not None and tell_or_run_inline(
+                ref, chm.ReadAttributes(self.actor_ref, rid, keys)
+            ):
                 return
             code = AttributeOperationErr.OK  # a channel that is not live has no attributes
         self._send(ChannelAttributesReply(rid, code))
 
     def _leave_all_channels(self) -> None:
         for ref in self.channels.values():
-            try_tell(ref, chm.Leave(self.actor_ref, self.user_id, 0))
+            tell_or_run_inline(ref, chm.Leave(self.actor_ref, self.user_id, 0))
         self.channels.clear()

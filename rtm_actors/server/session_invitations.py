@@ -18,7 +18,7 @@ from rtm_actors.protocol.limits import (
     is_valid_channel_id,
     is_valid_user_id,
 )
-from rtm_actors.runtime import try_tell
+from rtm_actors.runtime import tell_or_run_inline
 from rtm_actors.server.context import ServerContext
 from rtm_actors.server.invitation_actor import (
     Answer,
@@ -66,7 +66,7 @@ class InvitationRequests:
                 self._invite(frame)
             case CancelInvitation(rid=rid, invitation_id=invitation_id):
                 actor = self.ctx.invitations.get((self.app_id, self.user_id, invitation_id))
-                if actor is None or not try_tell(actor, Cancel(self.actor_ref, rid)):
+                if actor is None or not tell_or_run_inline(actor, Cancel(self.actor_ref, rid)):
                     self._send(Reply(rid, Api.ALREADY_END))
             case AnswerInvitation(rid=rid, caller_id=caller_id, invitation_id=invitation_id):
                 key = (self.app_id, caller_id, invitation_id)
@@ -75,7 +75,7 @@ class InvitationRequests:
                 actor = self.ctx.invitations.get(key) or (involved[0] if involved else None)
                 if not _fits(frame.response):
                     self._send(Reply(rid, Api.INVALID_ARGUMENT))
-                elif actor is None or not try_tell(
+                elif actor is None or not tell_or_run_inline(
                     actor, Answer(self.actor_ref, self.user_id, rid, frame.accept, frame.response)
                 ):
                     self._send(Reply(rid, Api.ALREADY_END))
@@ -112,5 +112,5 @@ class InvitationRequests:
 
     def _leave_all_invitations(self) -> None:
         for actor, role in self.invitations.values():
-            try_tell(actor, PartyGone(role))
+            tell_or_run_inline(actor, PartyGone(role))
         self.invitations.clear()

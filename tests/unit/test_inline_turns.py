@@ -8,7 +8,7 @@ import threading
 import gevent
 import gevent.event
 
-from rtm_actors.runtime import GeventActor, try_tell
+from rtm_actors.runtime import GeventActor, tell_or_run_inline
 from rtm_actors.runtime.actor import MAX_INLINE_DEPTH, ChildExited
 
 
@@ -46,7 +46,7 @@ class Journal(GeventActor):
                 self.pause.wait()  # a turn that yields (as one doing I/O would)
             if isinstance(message, Note) and message.then is not None:
                 target, note = message.then
-                try_tell(target, note)
+                tell_or_run_inline(target, note)
             self.log.append(("end", message.text, gevent.getcurrent()))
             return None
         return message  # an ask: echo
@@ -57,10 +57,10 @@ def texts(log: list, what: str = "begin") -> list[str]:
 
 
 def test_an_idle_actor_handles_the_message_in_the_tellers_greenlet():
-    """try_tell returns after the handler ran, in the caller's greenlet."""
+    """tell_or_run_inline returns after the handler ran, in the caller's greenlet."""
     log: list = []
     ref = Journal.start(log)
-    assert try_tell(ref, Note("a"))
+    assert tell_or_run_inline(ref, Note("a"))
     assert log == [("begin", "a", gevent.getcurrent()), ("end", "a", gevent.getcurrent())]
     ref.stop()
 
@@ -70,7 +70,7 @@ def test_the_actor_gets_no_greenlet_until_a_message_must_wait():
     log: list = []
     ref = Journal.start(log)
     actor = ref._actor_weakref()
-    try_tell(ref, Note("a"))
+    tell_or_run_inline(ref, Note("a"))
     assert not hasattr(actor, "greenlet")
     assert ref.ask("ping", timeout=2) == "ping"  # asks go through the inbox
     assert hasattr(actor, "greenlet")
@@ -81,8 +81,8 @@ def test_a_message_told_while_others_wait_is_queued_behind_them():
     """Order is kept: an inline-able message never overtakes queued ones."""
     log: list = []
     ref = Journal.start(log)
-    try_tell(ref, Queued("first"))
-    try_tell(ref, Note("second"))  # the inbox is not empty: it must wait
+    tell_or_run_inline(ref, Queued("first"))
+    tell_or_run_inline(ref, Note("second"))  # the inbox is not empty: it must wait
     assert texts(log) == []
     assert ref.ask("sync", timeout=2) == "sync"
     assert texts(log) == ["first", "second"]
@@ -97,10 +97,10 @@ def test_a_turn_that_yields_keeps_the_actor_busy():
     log: list = []
     pause = gevent.event.Event()
     ref = Journal.start(log, pause)
-    inline = gevent.spawn(try_tell, ref, Note("wait"))
+    inline = gevent.spawn(tell_or_run_inline, ref, Note("wait"))
     gevent.sleep(0.01)
     assert texts(log) == ["wait"]
-    try_tell(ref, Note("behind"))  # busy: queued, and its loop must wait for the turn
+    tell_or_run_inline(ref, Note("behind"))  # busy: queued, and its loop must wait for the turn
     gevent.sleep(0.01)
     assert texts(log) == ["wait"]
     pause.set()
@@ -125,9 +125,9 @@ def test_a_failing_inline_turn_stops_that_actor_and_tells_its_supervisor():
 
     watcher = Watcher.start()
     ref = Journal.start_under(watcher, [])
-    assert try_tell(ref, Note("boom"))  # does not raise here
+    assert tell_or_run_inline(ref, Note("boom"))  # does not raise here
     assert ref.actor_stopped.is_set()
-    assert not try_tell(ref, Note("after"))
+    assert not tell_or_run_inline(ref, Note("after"))
     gevent.sleep(0.05)
     assert len(exits) == 1
     assert isinstance(exits[0].error, RuntimeError)
@@ -143,7 +143,7 @@ def test_nested_inline_turns_are_bounded():
     note = Note(f"hop{last}")  # refs[i] gets hop i, then tells refs[i + 1] hop i + 1
     for i in reversed(range(last)):
         note = Note(f"hop{i}", then=(refs[i + 1], note))
-    try_tell(refs[0], note)
+    tell_or_run_inline(refs[0], note)
     handled_here = [t for kind, t, g in log if kind == "begin" and g is gevent.getcurrent()]
     assert len(handled_here) == MAX_INLINE_DEPTH
     for ref in refs:
@@ -167,7 +167,7 @@ def test_a_tell_from_another_os_thread_is_never_inline():
     """A foreign thread's message is handed to the hub and handled in the actor's loop."""
     log: list = []
     ref = Journal.start(log)
-    thread = threading.Thread(target=try_tell, args=(ref, Note("from a thread")))
+    thread = threading.Thread(target=tell_or_run_inline, args=(ref, Note("from a thread")))
     thread.start()
     thread.join()
     assert handled_by(log, "from a thread") is not gevent.getcurrent()
@@ -179,7 +179,7 @@ def test_a_tell_from_a_hub_callback_is_never_inline():
     log: list = []
     ref = Journal.start(log)
     hub = gevent.get_hub()
-    hub.loop.run_callback(try_tell, ref, Note("from the hub"))
+    hub.loop.run_callback(tell_or_run_inline, ref, Note("from the hub"))
     assert handled_by(log, "from the hub") not in (hub, gevent.getcurrent())
     ref.stop()
 
@@ -198,10 +198,10 @@ def test_subclasses_of_an_inline_base_are_taken_inline_and_others_are_not():
     log: list = []
     ref = Ledger.start(log)
     try:
-        assert try_tell(ref, Entry("entry"))
+        assert tell_or_run_inline(ref, Entry("entry"))
         assert [(what, text) for what, text, _ in log] == [("begin", "entry"), ("end", "entry")]
         assert log[0][2] is gevent.getcurrent()
-        assert try_tell(ref, Queued("queued"))
+        assert tell_or_run_inline(ref, Queued("queued"))
         assert len(log) == 2  # waits for the actor's own greenlet
     finally:
         ref.stop()

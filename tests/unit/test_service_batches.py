@@ -1,6 +1,6 @@
 """The service actor takes a read's frames in one inline turn: nothing of a session
 reaches the handler before its login is reported, and a batch of pushes is
-acknowledged once, before the teller's ``try_tell`` returns (no greenlet woken)."""
+acknowledged once, before the teller's ``tell_or_run_inline`` returns (no greenlet woken)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from rtm_actors.client.config import ClientConfig
 from rtm_actors.client.service_actor import RtmServiceActor
 from rtm_actors.protocol import codec
 from rtm_actors.protocol.frames import Ack, LoginOk, PeerMessage, WireMessage
-from rtm_actors.runtime import try_tell
+from rtm_actors.runtime import tell_or_run_inline
 
 
 class FakeLink:
@@ -43,9 +43,9 @@ def test_a_batch_is_held_behind_its_login_then_acknowledged_once_inline():
     try:
         link: Any = FakeLink()
         login = LoginOk(1, "s", server_ts=1)
-        assert try_tell(ref, cm.ServerFrames(link, [login, push(1), push(2), push(3)]))
+        assert tell_or_run_inline(ref, cm.ServerFrames(link, [login, push(1), push(2), push(3)]))
         assert dispatcher.told == []  # held: the login is not reported yet
-        assert try_tell(ref, cm.LoginReported(link))
+        assert tell_or_run_inline(ref, cm.LoginReported(link))
         callbacks = [c.method for c in dispatcher.told]
         assert callbacks == ["on_message_received_from_peer"] * 3
         assert link.sent == [Ack(3)]

@@ -21,7 +21,7 @@ from redis.connection import parse_url
 
 from rtm_actors.protocol.codes import PeerOnlineState
 from rtm_actors.protocol.frames import WireMessage
-from rtm_actors.runtime import try_tell
+from rtm_actors.runtime import tell_or_run_inline
 from rtm_actors.runtime.redis_socket import gevent_redis
 from rtm_actors.server import channel_messages as chm
 from rtm_actors.server.cluster import envelopes as e
@@ -348,7 +348,7 @@ class Cluster:
         channel = self._logs.get(key)
         ref = self.ctx.channels.get(*channel) if channel and self.ctx is not None else None
         if ref is not None:
-            try_tell(ref, message)
+            tell_or_run_inline(ref, message)
 
     def _on_envelope(self, envelope: e.AnyEnvelope) -> None:
         self.received += 1
@@ -402,5 +402,5 @@ class Cluster:
             self._member_change(app_id, channel_id, user_id, joined=False)
             stale += 1
         for ref in ctx.channels.actors():
-            try_tell(ref, chm.Resync())
+            tell_or_run_inline(ref, chm.Resync())
         log.info("node_registered_again", node=self.node_id, users=reclaimed, stale=stale)

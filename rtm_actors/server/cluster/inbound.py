@@ -17,7 +17,7 @@ from rtm_actors.protocol.codes import (
     PeerOnlineState,
 )
 from rtm_actors.protocol.frames import Reply
-from rtm_actors.runtime import try_tell
+from rtm_actors.runtime import tell_or_run_inline
 from rtm_actors.server import channel_messages as chm, messages as m
 from rtm_actors.server.cluster import envelopes as e
 from rtm_actors.server.cluster.remote import RemoteInvitationRef, RemoteUser
@@ -63,7 +63,7 @@ def dispatch(cluster: Cluster, ctx: Any, env: e.AnyEnvelope) -> None:
             if entry is not None and entry.session_key == session_key:
                 successor = RemoteUser(cluster, env.successor_node, app_id, to)
                 reason = ConnectionChangeReason(env.reason or ConnectionChangeReason.REMOTE_LOGIN)
-                try_tell(entry.ref, m.KickSession(reason, successor))
+                tell_or_run_inline(entry.ref, m.KickSession(reason, successor))
         case e.ReplyTo(app_id=app_id, to=to):
             _to_user(ctx, app_id, to, chm.SendFrame(Reply(env.rid, env.code, env.ts)))
         case e.InvitationPushTo(app_id=app_id, to=to, frame=frame):
@@ -82,13 +82,13 @@ def dispatch(cluster: Cluster, ctx: Any, env: e.AnyEnvelope) -> None:
 
 def _to_user(ctx: Any, app_id: str, user_id: str, message: object) -> bool:
     ref = ctx.directory.route((app_id, user_id))
-    return ref is not None and try_tell(ref, message)
+    return ref is not None and tell_or_run_inline(ref, message)
 
 
 def _to_channel(ctx: Any, app_id: str, channel_id: str, message: object) -> None:
     ref = ctx.channels.get(app_id, channel_id)
     if ref is not None:
-        try_tell(ref, message)
+        tell_or_run_inline(ref, message)
 
 
 def _deliver(cluster: Cluster, ctx: Any, env: e.PeerDeliver) -> None:
@@ -111,11 +111,11 @@ def _to_invitation(cluster: Cluster, ctx: Any, env: e.InvitationInput) -> None:
     actor = ctx.invitations.get((env.app_id, env.caller_id, env.invitation_id))
     if env.what == "answer":
         answerer = RemoteUser(cluster, env.node, env.app_id, env.user_id)
-        if actor is None or not try_tell(
+        if actor is None or not tell_or_run_inline(
             actor, Answer(answerer, env.user_id, env.rid, env.accept, env.response)
         ):
             answerer.tell(chm.SendFrame(Reply(env.rid, InvitationApiCallErrCode.ALREADY_END)))
     elif actor is not None and env.what == "ack":
-        try_tell(actor, Acknowledged(env.role, env.event))
+        tell_or_run_inline(actor, Acknowledged(env.role, env.event))
     elif actor is not None and env.what == "gone":
-        try_tell(actor, PartyGone(env.role))
+        tell_or_run_inline(actor, PartyGone(env.role))

@@ -1,6 +1,6 @@
 """Stand-ins for actors on other nodes: ``tell`` turns a message into an envelope.
 
-Server code routes with refs (``try_tell(ref, message)``); when the user's session
+Server code routes with refs (``tell_or_run_inline(ref, message)``); when the user's session
 or the invitation lives on another node, the ref is one of these, and the few
 messages that may cross nodes are published to that node's inbox. Nothing else
 in the server needs to know where an actor lives.
