@@ -33,21 +33,29 @@ def end_round() -> None:
 MAX_SETTLE_ROUNDS = 1000
 
 
+#: Idle loop iterations in a row, with nothing queued, that make ``settle`` return.
+QUIET_ROUNDS = 2
+
+
 def settle() -> None:
-    """End event-loop rounds until one leaves nothing to run: every greenlet that was
-    woken (an actor given a message, a reader given bytes already in) has had its turn,
-    and what it set going meanwhile too. What waits on a socket or a timer still waits.
+    """Run the event loop until it goes idle and stays so: every greenlet that was
+    woken (an actor given a message, a reader given bytes already written to it in this
+    process) has had its turn, and what it set going meanwhile too. What waits on
+    another process or on a timer still waits.
 
     So "nothing happened" can be asserted without a sleep: whatever was going to happen
-    with no new input has happened.
+    in this process with no new input has happened.
     """
     loop = gevent.get_hub().loop
-    # (The loop's queue of callbacks to run: gevent's own, not public, hence the
-    # fallback of one round per call.)
+    # (The loop's queue of callbacks to run: gevent's own, not public; without it,
+    # QUIET_ROUNDS idle iterations.) ``gevent.idle`` returns once an iteration had no
+    # event pending (``sleep(0)`` would not let the loop poll for I/O in between).
     queued = getattr(loop, "_callbacks", ())
+    quiet = 0
     for _ in range(MAX_SETTLE_ROUNDS):
-        end_round()
-        if not queued:
+        gevent.idle()
+        quiet = 0 if queued else quiet + 1
+        if quiet >= QUIET_ROUNDS:
             return
 
 

@@ -25,6 +25,7 @@ from rtm_actors.testing import (
     fast_server_config,
     memory_link_pair,
     serve_in_memory,
+    settle,
     wait_until,
 )
 
@@ -88,3 +89,19 @@ def test_a_session_outlives_its_link_for_the_grace_period_on_fake_time(node):
         assert directory.route(key) is session
         clock.advance(1.5)
         wait_until(lambda: directory.route(key) is None, what="the session's end")
+
+
+def test_settle_lets_frames_written_in_this_process_reach_their_reader():
+    """After ``settle``, what one end wrote has been read and handled at the other: an
+    absence can then be asserted without a sleep."""
+    ws, client_link = memory_link_pair()
+    link = Link(ws, "memory")
+    got: list[object] = []
+    client_link.start(on_frame=lambda _l, f: got.append(f), on_closed=lambda _l: None)
+    for _ in range(20):
+        assert link.send(b'{"t":"pong","ts":1.0}')
+        settle()
+        assert got[-1:] == [Pong(1.0)]
+        got.clear()
+    link.close(DisconnectCode.SHUTDOWN)
+    assert client_link.wait_ended(5.0)
