@@ -45,6 +45,13 @@ class MemoryWebSocket:
         self.handler = MemoryHandler(sock)
         self.closed = False
 
+    def close(self) -> None:
+        """Release the socket, as gevent.pywsgi does once the app returns."""
+        self.closed = True
+        with contextlib.suppress(OSError):
+            self.handler.rfile.close()  # (it holds the socket open otherwise)
+            self.handler.socket.close()
+
 
 def memory_link_pair() -> tuple[MemoryWebSocket, ClientLink]:
     """A connected pair: the server's websocket and the client's link (not yet started).
@@ -68,9 +75,7 @@ def _serve(gateway: Gateway, ws: MemoryWebSocket, peer: str) -> None:
     try:
         gateway.serve(ws, peer)
     finally:
-        ws.closed = True
-        with contextlib.suppress(OSError):
-            ws.handler.socket.close()
+        ws.close()
 
 
 class FrameClient:

@@ -52,6 +52,7 @@ def test_a_server_link_and_a_client_link_exchange_frames_and_the_close_code():
     assert client_link.wait_ended(5.0)
     assert got == [Pong(1.0), Pong(2.0), Pong(3.0)]
     assert client_link.close_code == DisconnectCode.SHUTDOWN
+    ws.close()
 
 
 def test_a_gateway_serves_a_memory_link_as_a_websocket(node):
@@ -105,3 +106,4 @@ def test_settle_lets_frames_written_in_this_process_reach_their_reader():
         got.clear()
     link.close(DisconnectCode.SHUTDOWN)
     assert client_link.wait_ended(5.0)
+    ws.close()
