@@ -157,7 +157,7 @@ def test_a_rejoiner_always_hears_the_count(logged_in):
 def gevent_sleep_past_a_count_push():
     """Long enough for the server's paced count push (at most 1 per second) to have come:
     what is asserted is that nothing more arrives, so there is no event to wait for."""
-    gevent.sleep(1.5)
+    gevent.sleep(1.5)  # (real time: the pacing interval is under test)
 
 
 # -- 3. one call manager per service ----------------------------------------------------

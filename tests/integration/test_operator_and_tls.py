@@ -26,7 +26,7 @@ def test_ban_aborts_the_session_and_refuses_later_logins(server, make_client):
         rtm.login(None, "mallory").get(timeout=5)
     assert caught.value.code is ra.LoginErrCode.REJECTED
     server.unban("testapp", "mallory")
-    gevent.sleep(1.0)  # the client's own login rate (2 per second)
+    gevent.sleep(1.0)  # (real time: the client's own login rate, 2 per second)
     rtm.login(None, "mallory").get(timeout=5)
 
 
