@@ -28,10 +28,9 @@ def end_round() -> None:
     gevent.sleep(0)
 
 
-#: Rounds ``settle`` runs at most: a loop that never quiets (a greenlet that yields
-#: with ``sleep(0)`` forever) is a test's bug, not a reason to hang.
+#: Idle iterations ``settle`` waits for at most: work that keeps queueing more work
+#: (a greenlet that yields in a loop) is a test's bug, not a reason to hang.
 MAX_SETTLE_ROUNDS = 1000
-
 
 #: Idle loop iterations in a row, with nothing queued, that make ``settle`` return.
 QUIET_ROUNDS = 2
