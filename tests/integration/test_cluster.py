@@ -225,12 +225,24 @@ def test_member_that_logs_in_on_another_node_stays_one_member(nodes, login):
     bob_again.create_channel("room", ChannelRecorder()).join().get(timeout=5)
     wait_until(lambda: bob.connection_state is ra.ConnectionState.ABORTED, 5, "old bob kicked")
     wait_until(lambda: nodes[1].context.channels.members() == 0, 5, "old bob's leave")
-    settle()  # (what that leave set going in this process has run)
+    # u0's node holds bob as a member of the new bob's node (its join and the old one's
+    # leave, which come through Redis in either order, both heard).
+    new_node = nodes[2].context.cluster.node_id
+    wait_until(lambda: remote_members(nodes[0], "room") == {"bob": new_node}, 5, "bob moved")
+    settle()  # (and what they set going in this process has run)
     assert sorted(m.user_id for m in room.get_members().get(timeout=5)) == ["bob", "u0"]
     assert u0.get_channel_member_count(["room"]).get(timeout=5) == {"room": 2}
     # (The old session left, the new one joined: members saw that, or nothing.)
     left = len(watch.calls("on_member_left"))
     assert len(watch.calls("on_member_joined")) == 1 + left
+
+
+def remote_members(node: Any, channel_id: str) -> dict[str, str]:
+    """The members on other nodes that ``node``'s channel actor holds (user -> node):
+    its own state, read in this process (the SDK's member list is rate-limited)."""
+    ref = node.context.channels.get("testapp", channel_id)
+    actor = ref._actor_weakref() if ref is not None else None
+    return dict(actor._remote) if actor is not None else {}
 
 
 def test_a_ban_holds_on_every_node(nodes, login, make_client):
