@@ -71,25 +71,24 @@ def test_a_clock_never_goes_back():
         clock.advance(-1.0)
 
 
-def test_named_timers_tell_their_actor_when_the_clock_passes_them():
-    """An actor's named timers fire on the fake clock: restarted ones once, at their
-    new time; cancelled ones never; nothing before the clock reaches them."""
+def test_an_actor_handles_each_timer_at_its_own_time_and_none_early():
+    """Nothing reaches the actor before the clock passes a timer's time; past it, the
+    actor handles the message with the clock at that time, not at the end of the span.
+    (Restarts and cancels: ``test_runtime``'s named-timer test runs on this clock.)"""
     log: list = []
     with FakeClock() as clock:
         ref = Recorder.start(log)
         timers = NamedTimers(ref)
-        timers.start("a", 30.0, "a fired")
-        timers.start("b", 10.0, "b first")
-        timers.start("b", 40.0, "b second")
-        timers.start("c", 10.0, "c fired")
-        timers.cancel("c")
+        for name, delay in (("grace", 30.0), ("unreachable", 40.0)):
+            timers.start(name, delay, f"{name} expired")
         clock.advance(29.0)
         assert ref.ask("probe", timeout=1) == "probe"
         assert log == [("probe", 29.0)]
         clock.advance(20.0)
         assert ref.ask("probe", timeout=1) == "probe"
-        assert log[1:] == [("a fired", 30.0), ("b second", 40.0), ("probe", 49.0)]
-        assert not timers.is_running("a")
+        expected = [("grace expired", 30.0), ("unreachable expired", 40.0), ("probe", 49.0)]
+        assert log[1:] == expected
+        assert not timers.is_running("grace")
         ref.stop()
 
 
