@@ -126,6 +126,8 @@ class InvitationDesk(GeventActor):
         self._wheel_timer = NamedTimers(self.actor_ref)
         #: When the wheel's loop timer is set to go off (None: not set).
         self._armed_for: float | None = None
+        #: A timer was added this turn: the loop timer may have to go off sooner.
+        self._wheel_changed = False
 
     def on_receive(self, message: DeskMessage) -> Any:
         match message:
@@ -138,6 +140,7 @@ class InvitationDesk(GeventActor):
                     self._step(key, lambda machine: machine.callee_online())
             case WheelTurn():
                 self._armed_for = None
+                self._wheel_changed = True
                 for key, timer in self._wheel.pop_due(now()):
                     call = self._live.get(key)
                     if call is not None:
@@ -147,7 +150,8 @@ class InvitationDesk(GeventActor):
                 return len(self._live)
             case _:
                 assert_never(message)
-        self._arm_wheel()
+        if self._wheel_changed:
+            self._arm_wheel()
         return None
 
     # -- inputs --------------------------------------------------------------------
@@ -227,6 +231,7 @@ class InvitationDesk(GeventActor):
                 if slot is not None:
                     self._wheel.remove((call.key, timer), slot)
                 call.slots[timer] = self._wheel.add((call.key, timer), now() + delay)
+                self._wheel_changed = True
             case inv.WatchCallee():
                 self._wait_for_callee(call)
             case inv.Finished(outcome=outcome):
@@ -306,6 +311,7 @@ class InvitationDesk(GeventActor):
     # -- the wheel's one loop timer ----------------------------------------------------
 
     def _arm_wheel(self) -> None:
+        self._wheel_changed = False
         due = self._wheel.next_due()
         if due is None or (self._armed_for is not None and self._armed_for <= due):
             return
