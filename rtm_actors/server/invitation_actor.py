@@ -117,7 +117,15 @@ class WheelTurn(msgspec.Struct, frozen=True):
 
 
 class CountInvitations(msgspec.Struct, frozen=True):
-    """Ask: how many invitations are in flight on this node (metrics, tests)."""
+    """Ask: what the desk holds (a ``DeskHeadcount``), for metrics and tests."""
+
+
+class DeskHeadcount(msgspec.Struct, frozen=True):
+    """The answer to ``CountInvitations``: all three are zero on an idle node."""
+
+    invitations: int
+    timers: int
+    callees_waited_for: int
 
 
 DeskMessage = StartInvitation | ToInvitation | CalleeOnline | WheelTurn | CountInvitations
@@ -179,7 +187,13 @@ def invitation_ref(ctx: Any, key: InvitationKey) -> InvitationRef:
 
 def invitations_in_flight(ctx: Any, timeout: float = 5.0) -> int:
     """How many invitations the node's desk holds (asks it: for metrics and tests)."""
+    return desk_headcount(ctx, timeout).invitations
+
+
+def desk_headcount(ctx: Any, timeout: float = 5.0) -> DeskHeadcount:
+    """What the node's desk holds: invitations, their running timers, callees waited for."""
     desk = ctx.invitation_desk
     if desk is None or not desk.is_alive():
-        return 0
-    return int(desk.ask(CountInvitations(), timeout=timeout))
+        return DeskHeadcount(0, 0, 0)
+    headcount: DeskHeadcount = desk.ask(CountInvitations(), timeout=timeout)
+    return headcount

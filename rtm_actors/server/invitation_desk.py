@@ -22,7 +22,6 @@ Every input for one invitation is handled in its arrival order, as before.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from typing import Any, ClassVar, assert_never
 
 import pykka
@@ -48,6 +47,7 @@ from rtm_actors.server.invitation_actor import (
     CalleeWatch,
     Cancel,
     CountInvitations,
+    DeskHeadcount,
     DeskMessage,
     InvitationKey,
     InvitationRef,
@@ -68,7 +68,6 @@ log = structlog.get_logger("rtm_actors.server.invitation")
 WHEEL_RESOLUTION = 0.05
 
 TimerItem = tuple[InvitationKey, inv.InvitationTimer]
-Step = Callable[[inv.ServerInvitation], list[inv.ServerEffect]]
 
 
 class _Invitation:
@@ -108,10 +107,14 @@ class InvitationDesk(GeventActor):
     """Every call invitation in flight on this node, and their timers."""
 
     shutdown_tier = 5
-    #: Every input is quick bookkeeping that never waits: a session, the timer relay
-    #: or the cluster's subscriber runs it in its own greenlet while the desk is idle.
+    #: A party's input, a new invitation and the wheel's turn are quick bookkeeping: a
+    #: session (or the timer relay) runs them in its own greenlet while the desk is
+    #: idle. (With several nodes, routing a new invitation's callee may ask Redis, as a
+    #: session's own peer message does.) A callee's login comes from presence changes,
+    #: which the cluster's subscriber delivers and which must not wait on Redis there:
+    #: it waits in the inbox.
     inline_messages: ClassVar[frozenset[type]] = frozenset(
-        {StartInvitation, ToInvitation, CalleeOnline, WheelTurn}
+        {StartInvitation, ToInvitation, WheelTurn}
     )
 
     def __init__(self, ctx: Any) -> None:
@@ -137,7 +140,9 @@ class InvitationDesk(GeventActor):
                 self._start(message)
             case CalleeOnline(app_id=app_id, user_id=user_id):
                 for key in list(self._waiting.get((app_id, user_id), ())):
-                    self._step(key, lambda machine: machine.callee_online())
+                    call = self._live.get(key)
+                    if call is not None:
+                        self._run(call, call.machine.callee_online())
             case WheelTurn():
                 self._armed_for = None
                 self._wheel_changed = True
@@ -145,9 +150,9 @@ class InvitationDesk(GeventActor):
                     call = self._live.get(key)
                     if call is not None:
                         call.slots.pop(timer, None)
-                        self._step(key, lambda machine, t=timer: machine.timer_fired(t))
+                        self._run(call, call.machine.timer_fired(timer))
             case CountInvitations():
-                return len(self._live)
+                return DeskHeadcount(len(self._live), len(self._wheel), len(self._waiting))
             case _:
                 assert_never(message)
         if self._wheel_changed:
@@ -199,11 +204,6 @@ class InvitationDesk(GeventActor):
                     self._run(call, gone)
             case _:
                 assert_never(message)
-
-    def _step(self, key: InvitationKey, step: Step) -> None:
-        call = self._live.get(key)
-        if call is not None:
-            self._run(call, step(call.machine))
 
     # -- effects -------------------------------------------------------------------
 
