@@ -1,9 +1,9 @@
 """The call-invitation requests of a ``SessionActor`` (a mixin).
 
-The session checks sizes and ids, starts the invitation on the node's ``InvitationDesk`` or
-tells it through the invitation's ref, pushes the
-invitation's events through its delivery window, and reports back when its client has
-acknowledged them, or when the session ends.
+The session checks sizes and ids, starts the invitation on the node's ``InvitationDesk``
+or tells it through the invitation's ref, pushes the invitation's events through its
+delivery window, and reports back when its client has acknowledged them, or when the
+session ends.
 """
 
 from __future__ import annotations
