@@ -172,7 +172,14 @@ class InvitationDesk(GeventActor):
 
     def _on_party_input(self, key: InvitationKey, message: PartyInput) -> None:
         call = self._live.get(key)
+        # (Acknowledgements first: two per invitation, against one answer.)
         match message:
+            case Acknowledged(role=role, event=event):
+                if call is not None:
+                    if role == "callee" and event == "received":
+                        self._run(call, call.machine.callee_acknowledged())
+                    elif role == "caller" and event == "accepted":
+                        self._run(call, call.machine.caller_acknowledged_accept())
             case Answer(session=session, user_id=user_id, rid=rid, accept=accept):
                 if call is None:
                     self._reply(session, rid, Api.ALREADY_END)
@@ -191,12 +198,6 @@ class InvitationDesk(GeventActor):
                     code, effects = call.machine.cancel()
                     self._reply(session, rid, code)
                     self._run(call, effects)
-            case Acknowledged(role=role, event=event):
-                if call is not None:
-                    if role == "callee" and event == "received":
-                        self._run(call, call.machine.callee_acknowledged())
-                    elif role == "caller" and event == "accepted":
-                        self._run(call, call.machine.caller_acknowledged_accept())
             case PartyGone(role=role):
                 if call is not None:
                     machine = call.machine
