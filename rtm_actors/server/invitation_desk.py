@@ -167,7 +167,13 @@ class InvitationDesk(GeventActor):
             return  # the caller's session re-sent it: it is under way
         machine = inv.ServerInvitation(self._timings)
         call = self._live[key] = _Invitation(start, machine, InvitationRef(self.actor_ref, key))
-        online = self.ctx.route((key[0], start.callee_id)) is not None
+        try:
+            # (With several nodes this may ask Redis, which may be away.)
+            online = self.ctx.route((key[0], start.callee_id)) is not None
+        except Exception:  # one invitation's fault must not end the others
+            log.exception("invitation_failed", key=key)
+            self._fault(call)
+            return
         self._run(call, machine.start(callee_online=online))
 
     def _on_party_input(self, key: InvitationKey, message: PartyInput) -> None:
@@ -214,7 +220,12 @@ class InvitationDesk(GeventActor):
                 self._perform(call, effect)
         except Exception:  # one invitation's fault must not end the others
             log.exception("invitation_failed", key=call.key)
-            self._forget(call)
+            self._fault(call)
+
+    def _fault(self, call: _Invitation) -> None:
+        """Handling ``call`` failed: it ends (counted as failed), the others go on."""
+        self.ctx.metrics.invitations["failed"] += 1
+        self._forget(call)
 
     def _perform(self, call: _Invitation, effect: inv.ServerEffect) -> None:
         match effect:
