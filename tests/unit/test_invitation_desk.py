@@ -4,6 +4,8 @@ in place of sessions (no sockets): what it tells whom, and what it keeps."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import settings, strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from rtm_actors.protocol.codes import (
     InvitationApiCallErrCode as Api,
@@ -159,3 +161,96 @@ def test_a_fault_in_one_invitation_ends_that_one_only(node):
     assert invitations_in_flight(node) == 1
     assert bob.events() == ["received"]
     assert Uninvolve(("app", "alice", 1)) in alice.got
+
+
+class DeskRun(RuleBasedStateMachine):
+    """Random inputs from both parties of a few invitations, in any order: every
+    invitation ends once, both parties that hear its end hear the same outcome, nothing
+    is pushed after it, and the desk keeps nothing of it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        config = fast_server_config(invitation_timings=InvitationTimings(60.0, 60.0, 60.0))
+        self.ctx = ServerContext(config=config, store=MemoryOfflineStore())
+        self.ctx.invitation_desk = start_desk(self.ctx)
+        self.callers: dict[int, Party] = {}
+        self.callees: dict[int, Party] = {}
+        self.callers_gone: set[int] = set()
+        self.next_id = 1
+
+    def key(self, n: int) -> tuple[str, str, int]:
+        return ("app", "alice", n)
+
+    def ref(self, n: int):
+        return invitation_ref(self.ctx, self.key(n))
+
+    @rule(online=st.booleans())
+    def start(self, online):
+        n = self.next_id
+        self.next_id += 1
+        callee = Party()
+        if online:
+            self.ctx.directory.register(("app", f"bob{n}"), callee, f"sk{n}")
+        self.callers[n], self.callees[n] = Party(), callee
+        start_invitation(self.ctx, self.key(n), self.callers[n], f"bob{n}", "", "")
+
+    @precondition(lambda self: self.callers)
+    @rule(data=st.data())
+    def party_input(self, data):
+        n = data.draw(st.sampled_from(sorted(self.callers)))
+        caller, callee = self.callers[n], self.callees[n]
+        message = data.draw(
+            st.sampled_from(
+                [
+                    Acknowledged("callee", "received"),
+                    Acknowledged("caller", "accepted"),
+                    Answer(callee, f"bob{n}", 1, True, "yes"),
+                    Answer(callee, f"bob{n}", 2, False, "no"),
+                    Cancel(caller, 3),
+                    PartyGone("caller"),
+                    PartyGone("callee"),
+                ]
+            )
+        )
+        if message == PartyGone("caller"):
+            self.callers_gone.add(n)
+        self.ref(n).tell(message)
+
+    @invariant()
+    def each_invitation_ends_once_and_alike(self):
+        terminal = {"accepted", "refused", "canceled", "failed"}
+        live = 0
+        for n, caller in self.callers.items():
+            callee = self.callees[n]
+            ended = Uninvolve(self.key(n)) in caller.got
+            live += not ended
+            for party in (caller, callee):
+                assert party.got.count(Uninvolve(self.key(n))) <= 1
+                ends = [e for e in party.events() if e in terminal]
+                assert len(ends) <= 1
+                if ends:
+                    assert party.events()[-1] == ends[0]  # nothing after the end
+                    # (The caller hears "accepted" before the handshake ends it.)
+                    assert ended or (party is caller and ends == ["accepted"])
+            caller_end = [e for e in caller.events() if e in terminal]
+            callee_end = [e for e in callee.events() if e in terminal]
+            if caller_end and callee_end:
+                # The one documented exception (docs/invitations.md, "Known gaps"): the
+                # caller's session ended between its "accepted" push and its ack.
+                gap = n in self.callers_gone and (caller_end, callee_end) == (
+                    ["accepted"],
+                    ["failed"],
+                )
+                assert caller_end == callee_end or gap
+        assert invitations_in_flight(self.ctx) == live
+
+    def teardown(self) -> None:
+        for n in self.callers:
+            self.ref(n).tell(PartyGone("caller"))
+        assert desk_headcount(self.ctx) == DeskHeadcount(0, 0, 0)
+        assert self.ctx.presence.watcher_count() == 0
+        self.ctx.invitation_desk.stop()
+
+
+TestDeskRun = DeskRun.TestCase
+TestDeskRun.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
