@@ -155,8 +155,9 @@ class InvitationRef:
 
 
 class CalleeWatch:
-    """The desk as a presence watcher for one app: turns a callee's login into
-    ``CalleeOnline`` (presence updates name the user, not the app)."""
+    """The desk's presence watch on a callee it waits for: turns the callee's login into
+    ``CalleeOnline`` (presence updates name the user, not the app). One per waited-for
+    callee, dropped with the last invitation that waits for it."""
 
     __slots__ = ("app_id", "desk")
 

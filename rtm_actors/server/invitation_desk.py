@@ -5,12 +5,13 @@ state (its ``ServerInvitation`` machine, its parties, its text) and a handful of
 inputs over its life, all of which the machine decides. An actor per invitation paid
 for a greenlet, a registration, an adoption by the supervisor, two loop timers and a
 stop for each one, and a greenlet switch for each input: more than the invitation's
-own work, and a third of the server's CPU in the ``invite`` benchmark. The desk keeps
-the machines in one dict, their deadlines on one ``DeadlineWheel`` behind one loop
-timer, and takes every input inline (a desk turn is short and never waits), so an
-input costs a dict lookup and the machine's step. Why not the caller's session: the
-invitation must outlive neither party's session, answers for both, and lives where
-its caller is; the desk is that place, and sessions keep only their own records.
+own work (without them the ``invite`` benchmark's server CPU per round trip fell by
+about a third). The desk keeps the machines in one dict, their deadlines on one
+``DeadlineWheel`` behind one loop timer, and takes its inputs inline (a desk turn is
+short), so an input costs a dict lookup and the machine's step in the teller's
+greenlet. Why not the caller's session: the invitation answers to both parties, must
+end when either party's session ends, and its callee's session may be on another
+node; one desk per node is that arbiter, and sessions keep only their own records.
 
 The desk is the one owner of the node's invitations: the registry (``_live``), the
 callees it waits for and the timers. Sessions and the cluster's inbound side reach an
@@ -21,7 +22,6 @@ Every input for one invitation is handled in its arrival order, as before.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any, ClassVar, assert_never
 
 import pykka
@@ -122,9 +122,9 @@ class InvitationDesk(GeventActor):
         self.ctx = ctx
         self._timings: inv.InvitationTimings = ctx.config.invitation_timings
         self._live: dict[InvitationKey, _Invitation] = {}
-        #: (app id, callee id) -> the invitations waiting for that callee to log in.
-        self._waiting: dict[tuple[str, str], set[InvitationKey]] = defaultdict(set)
-        self._watches: dict[str, CalleeWatch] = {}
+        #: (app id, callee id) -> the presence watch and the invitations waiting for
+        #: that callee to log in (both go when no invitation waits any more).
+        self._waiting: dict[tuple[str, str], tuple[CalleeWatch, set[InvitationKey]]] = {}
         self._wheel: DeadlineWheel[TimerItem] = DeadlineWheel(WHEEL_RESOLUTION)
         self._wheel_timer = NamedTimers(self.actor_ref)
         #: When the wheel's loop timer is set to go off (None: not set).
@@ -139,7 +139,8 @@ class InvitationDesk(GeventActor):
             case StartInvitation():
                 self._start(message)
             case CalleeOnline(app_id=app_id, user_id=user_id):
-                for key in list(self._waiting.get((app_id, user_id), ())):
+                waiting = self._waiting.get((app_id, user_id))
+                for key in list(waiting[1] if waiting is not None else ()):
                     call = self._live.get(key)
                     if call is not None:
                         self._run(call, call.machine.callee_online())
@@ -299,13 +300,13 @@ class InvitationDesk(GeventActor):
 
     def _wait_for_callee(self, call: _Invitation) -> None:
         app_id = call.key[0]
-        waiting = self._waiting[(app_id, call.callee_id)]
-        if not waiting:
-            watch = self._watches.get(app_id)
-            if watch is None:
-                watch = self._watches[app_id] = CalleeWatch(self.actor_ref, app_id)
+        callee = (app_id, call.callee_id)
+        waiting = self._waiting.get(callee)
+        if waiting is None:
+            watch = CalleeWatch(self.actor_ref, app_id)
+            waiting = self._waiting[callee] = (watch, set())
             self.ctx.presence.watch(watch, app_id, [call.callee_id])
-        waiting.add(call.key)
+        waiting[1].add(call.key)
         call.watching = True
 
     def _stop_waiting(self, call: _Invitation) -> None:
@@ -315,10 +316,11 @@ class InvitationDesk(GeventActor):
         call.watching = False
         if waiting is None:
             return
-        waiting.discard(call.key)
-        if not waiting:
+        watch, keys = waiting
+        keys.discard(call.key)
+        if not keys:
             del self._waiting[callee]
-            self.ctx.presence.unwatch(self._watches[app_id], app_id, [call.callee_id])
+            self.ctx.presence.unwatch(watch, app_id, [call.callee_id])
 
     # -- the wheel's one loop timer ----------------------------------------------------
 
