@@ -27,6 +27,7 @@ from rtm_actors.log import configure_logging
 from rtm_actors.runtime.gctune import tune_for_server
 from rtm_actors.server import RtmServer, ServerConfig
 from rtm_actors.server.context import ServerContext
+from rtm_actors.server.invitation_actor import invitations_in_flight
 
 #: Frames kept per allocation: enough to see which server code asked for it.
 FRAMES = 8
@@ -37,7 +38,7 @@ TOP = 15
 def wait_until_idle(ctx: ServerContext, timeout: float = 60.0) -> None:
     """Until no session and no invitation is left on the node."""
     deadline = time.monotonic() + timeout
-    while (len(ctx.directory) or ctx.invitations) and time.monotonic() < deadline:
+    while (len(ctx.directory) or invitations_in_flight(ctx)) and time.monotonic() < deadline:
         gevent.sleep(0.2)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,10 +46,8 @@ class ServerContext:
     certificates: dict[str, str] = field(default_factory=dict)
     #: Banned users: (app id, user id). Their logins are refused.
     bans: set[tuple[str, str]] = field(default_factory=set)
-    #: Invitations in flight: (app id, caller id, invitation id) -> InvitationActor.
-    invitations: dict[tuple[str, str, int], Any] = field(default_factory=dict)
-    #: Invitations in flight per caller, (app id, caller id) -> count (the live cap).
-    live_invitations: Counter[tuple[str, str]] = field(default_factory=Counter)
+    #: The actor that holds every invitation in flight on this node (``InvitationDesk``).
+    invitation_desk: Any = None
     stats: ServerStats = field(default_factory=ServerStats)
     #: Event counts and latencies by kind, for the metrics endpoint.
     metrics: ServerMetrics = field(default_factory=ServerMetrics)

@@ -1,32 +1,34 @@
-"""``InvitationActor``: one call invitation in flight on the server.
+"""How sessions and the cluster reach the node's call invitations: messages and refs.
 
-A shell around ``protocol.invitation.ServerInvitation``: it feeds the machine the
-caller's and callee's requests, their sessions' acknowledgements and departures, the
-callee's login and the timers, and carries out what the machine says. Pushes go through
-each party's session delivery window, so they survive a short reconnect and their
-acknowledgement is the proof that the party's SDK has them.
+Every invitation in flight on a node lives in the node's ``InvitationDesk``
+(``server/invitation_desk.py``), which owns their ``ServerInvitation`` machines, the
+registry of them and their timers. A session holds an ``InvitationRef`` per
+invitation it takes part in (from ``start_invitation``, ``invitation_ref`` or an
+``Involve``) and tells it the session-side inputs (``Answer``, ``Cancel``,
+``Acknowledged``, ``PartyGone``); the ref hands them to the desk with the
+invitation's key. For an invitation on another node the ref is a
+``RemoteInvitationRef`` (``server/cluster/remote.py``) that publishes them there.
+The desk tells sessions ``Involve``, ``PushInvitation``, ``Uninvolve`` and replies.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-import structlog
+import msgspec
+import pykka
 
-from rtm_actors.protocol import invitation as inv
-from rtm_actors.protocol.codes import InvitationApiCallErrCode, PeerOnlineState
-from rtm_actors.protocol.frames import InvitationEvent, Reply
-from rtm_actors.runtime import Adopt, ChildSpec, GeventActor, NamedTimers, tell_or_run_inline
-from rtm_actors.server import channel_messages as chm, messages as m
-
-log = structlog.get_logger("rtm_actors.server.invitation")
+from rtm_actors.protocol.codes import PeerOnlineState
+from rtm_actors.protocol.frames import InvitationEvent
+from rtm_actors.runtime import tell_or_run_inline
+from rtm_actors.server.messages import PresenceUpdate
 
 InvitationKey = tuple[str, str, int]  # app id, caller id, invitation id
 
+# -- what a session tells an invitation (through its ref) ---------------------------
 
-@dataclass(frozen=True, slots=True)
-class Answer:
+
+class Answer(msgspec.Struct, frozen=True):
     """The callee accepts or refuses."""
 
     session: Any
@@ -36,212 +38,163 @@ class Answer:
     response: str
 
 
-@dataclass(frozen=True, slots=True)
-class Cancel:
+class Cancel(msgspec.Struct, frozen=True):
     """The caller cancels."""
 
     session: Any
     rid: int
 
 
-@dataclass(frozen=True, slots=True)
-class Acknowledged:
+class Acknowledged(msgspec.Struct, frozen=True):
     """A party's SDK acknowledged the push ``event``."""
 
     role: str
     event: str
 
 
-@dataclass(frozen=True, slots=True)
-class PartyGone:
+class PartyGone(msgspec.Struct, frozen=True):
     """A party's session ended."""
 
     role: str
 
 
-@dataclass(frozen=True, slots=True)
-class InvitationTimerFired:
-    """A machine timer ran out."""
+PartyInput = Answer | Cancel | Acknowledged | PartyGone
 
-    timer: inv.InvitationTimer
+# -- what the desk tells a session ---------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class PushInvitation:
-    """Invitation actor -> session: push ``frame`` reliably; report its acknowledgement."""
+class PushInvitation(msgspec.Struct, frozen=True):
+    """Desk -> session: push ``frame`` reliably; report its acknowledgement to ``actor``."""
 
     frame: InvitationEvent
     role: str
     actor: Any
 
 
-def start_invitation(
-    ctx: Any, key: InvitationKey, caller: Any, callee_id: str, content: str, channel_id: str
-) -> Any:
-    """Start an invitation's actor under the node's supervisor, which adopts it.
-
-    Unadopted, every invitation's exit reached the supervisor as a child it never
-    heard of, and its URN stayed in the supervisor's early exits.
-    Adopted, a crash also takes the invitation out of ``ctx.invitations``.
-    """
-    ref = InvitationActor.start_under(
-        ctx.supervisor, ctx, key, caller, callee_id, content, channel_id
-    )
-    ctx.invitations[key] = ref
-    if ctx.supervisor is not None:
-
-        def forget(_error: BaseException | None) -> None:
-            # (A crashed actor runs no on_stop: forget it here, its live count too.)
-            if ctx.invitations.get(key) is ref:
-                del ctx.invitations[key]
-                forget_live(ctx.live_invitations, key[:2])
-
-        spec = ChildSpec("invitation", start=_no_restart, on_exit=forget)
-        tell_or_run_inline(ctx.supervisor, Adopt(ref, spec))
-    return ref
-
-
-def _no_restart(_supervisor: Any) -> Any:
-    msg = "invitations are not restarted: the caller is told they ended"
-    raise RuntimeError(msg)
-
-
-class InvitationActor(GeventActor):
-    """The server side of one call invitation."""
-
-    shutdown_tier = 5
-
-    def __init__(
-        self,
-        ctx: Any,
-        key: InvitationKey,
-        caller: Any,
-        callee_id: str,
-        content: str,
-        channel_id: str,
-    ) -> None:
-        super().__init__()
-        self.ctx = ctx
-        self.key = key
-        self.app_id, self.caller_id, self.invitation_id = key
-        self.callee_id = callee_id
-        self.content = content
-        self.channel_id = channel_id
-        self.response = ""
-        self._caller = caller
-        self._callee: Any = None
-        self._machine = inv.ServerInvitation(ctx.config.invitation_timings)
-        self._timers = NamedTimers(self.actor_ref)
-        self._watching = False
-        self._log = log.bind(app_id=self.app_id, caller=self.caller_id, callee=callee_id)
-
-    def on_start(self) -> None:
-        online = self.ctx.route((self.app_id, self.callee_id)) is not None
-        self._run(self._machine.start(callee_online=online))
-
-    def on_receive(self, message: Any) -> None:
-        machine = self._machine
-        match message:
-            case Answer(
-                session=session, user_id=user_id, rid=rid, accept=accept, response=response
-            ):
-                if user_id != self.callee_id:
-                    self._reply(session, rid, InvitationApiCallErrCode.INVALID_ARGUMENT)
-                    return
-                self.response = response
-                code, effects = machine.accept() if accept else machine.refuse()
-                self._reply(session, rid, code)
-                self._run(effects)
-            case Cancel(session=session, rid=rid):
-                code, effects = machine.cancel()
-                self._reply(session, rid, code)
-                self._run(effects)
-            case Acknowledged(role="callee", event="received"):
-                self._run(machine.callee_acknowledged())
-            case Acknowledged(role="caller", event="accepted"):
-                self._run(machine.caller_acknowledged_accept())
-            case PartyGone(role="caller"):
-                self._run(machine.caller_gone())
-            case PartyGone(role="callee"):
-                self._run(machine.callee_gone())
-            case m.PresenceUpdate(state=PeerOnlineState.ONLINE):
-                self._run(machine.callee_online())
-            case InvitationTimerFired(timer=timer):
-                self._run(machine.timer_fired(timer))
-
-    def _run(self, effects: list[inv.ServerEffect]) -> None:
-        for effect in effects:
-            match effect:
-                case inv.ToCallee(event=event, code=code):
-                    if event == "received":
-                        self._callee = self.ctx.route((self.app_id, self.callee_id))
-                        tell_or_run_inline(
-                            self._callee, Involve(self.actor_ref, "callee", self.key)
-                        )
-                    self._push(self._callee, "callee", event, code)
-                case inv.ToCaller(event=event, code=code):
-                    self._push(self._caller, "caller", event, code)
-                case inv.StartInvitationTimer(timer=timer, delay=delay):
-                    self._timers.start(timer, delay, InvitationTimerFired(timer))
-                case inv.WatchCallee():
-                    self._watching = True
-                    self.ctx.presence.watch(self.actor_ref, self.app_id, [self.callee_id])
-                case inv.Finished(outcome=outcome):
-                    self.ctx.metrics.invitations[outcome.value] += 1
-                    self._log.info("invitation_ended", outcome=outcome.value)
-                    self.stop()
-
-    def _push(self, session: Any, role: str, event: str, code: int) -> None:
-        if session is None:
-            return
-        frame = InvitationEvent(
-            0,
-            role,
-            event,
-            self.invitation_id,
-            self.caller_id,
-            self.callee_id,
-            self.content if event == "received" else "",
-            self.channel_id if event == "received" else "",
-            self.response,
-            int(code),
-        )
-        tell_or_run_inline(session, PushInvitation(frame, role, self.actor_ref))
-
-    def _reply(self, session: Any, rid: int, code: InvitationApiCallErrCode) -> None:
-        tell_or_run_inline(session, chm.SendFrame(Reply(rid, code)))
-
-    def on_stop(self) -> None:
-        self._timers.cancel_all()
-        if self._watching:
-            self.ctx.presence.unwatch(self.actor_ref, self.app_id, [self.callee_id])
-        if self.ctx.invitations.pop(self.key, None) is not None:
-            forget_live(self.ctx.live_invitations, (self.app_id, self.caller_id))
-        for session in (self._caller, self._callee):
-            if session is not None:
-                tell_or_run_inline(session, Uninvolve(self.key))
-
-
-def forget_live(live: Any, caller: tuple[str, str]) -> None:
-    """One of ``caller``'s invitations ended: count it out (and drop a zero count)."""
-    left = live[caller] - 1
-    if left > 0:
-        live[caller] = left
-    else:
-        del live[caller]
-
-
-@dataclass(frozen=True, slots=True)
-class Involve:
-    """Invitation -> session: you take part as ``role``; tell me if you end."""
+class Involve(msgspec.Struct, frozen=True):
+    """Desk -> session: you take part as ``role``; tell ``actor`` if you end."""
 
     actor: Any
     role: str
     key: InvitationKey
 
 
-@dataclass(frozen=True, slots=True)
-class Uninvolve:
-    """Invitation -> session: the invitation is over."""
+class Uninvolve(msgspec.Struct, frozen=True):
+    """Desk -> session: the invitation is over."""
 
     key: InvitationKey
+
+
+# -- the desk's own inputs -------------------------------------------------------------
+
+
+class StartInvitation(msgspec.Struct, frozen=True):
+    """A caller's session sent a new invitation (the session checked it and its limits)."""
+
+    key: InvitationKey
+    caller: Any
+    callee_id: str
+    content: str
+    channel_id: str
+
+
+class ToInvitation(msgspec.Struct, frozen=True):
+    """A party's input for the invitation ``key`` (what an ``InvitationRef`` hands on)."""
+
+    key: InvitationKey
+    message: PartyInput
+
+
+class CalleeOnline(msgspec.Struct, frozen=True):
+    """A callee that invitations wait for logged in (here or on another node)."""
+
+    app_id: str
+    user_id: str
+
+
+class WheelTurn(msgspec.Struct, frozen=True):
+    """The desk's one loop timer ran out: some invitation timers may be due."""
+
+
+class CountInvitations(msgspec.Struct, frozen=True):
+    """Ask: what the desk holds (a ``DeskHeadcount``), for metrics and tests."""
+
+
+class DeskHeadcount(msgspec.Struct, frozen=True):
+    """The answer to ``CountInvitations``: all three are zero on an idle node."""
+
+    invitations: int
+    timers: int
+    callees_waited_for: int
+
+
+DeskMessage = StartInvitation | ToInvitation | CalleeOnline | WheelTurn | CountInvitations
+
+
+class InvitationRef:
+    """One invitation on this node's desk, as its parties' sessions hold it.
+
+    Its ``tell`` takes what a session says to the invitation and hands it to the desk
+    with the key (in the teller's greenlet when the desk is idle: a desk turn is short
+    and never waits). It holds no state of the invitation: only where it lives.
+    """
+
+    __slots__ = ("desk", "key")
+
+    def __init__(self, desk: Any, key: InvitationKey) -> None:
+        self.desk = desk
+        self.key = key
+
+    def tell(self, message: PartyInput) -> None:
+        """Hand ``message`` to the desk; raise ``ActorDeadError`` if the desk is gone."""
+        if not tell_or_run_inline(self.desk, ToInvitation(self.key, message)):
+            raise pykka.ActorDeadError(f"{self.desk} is stopped")
+
+    def __repr__(self) -> str:
+        return f"InvitationRef({self.key!r})"
+
+
+class CalleeWatch:
+    """The desk's presence watch on a callee it waits for: turns the callee's login into
+    ``CalleeOnline`` (presence updates name the user, not the app). One per waited-for
+    callee, dropped with the last invitation that waits for it."""
+
+    __slots__ = ("app_id", "desk")
+
+    def __init__(self, desk: Any, app_id: str) -> None:
+        self.desk = desk
+        self.app_id = app_id
+
+    def tell(self, message: PresenceUpdate) -> None:
+        """Hand a callee's login to the desk; other states wait on nothing."""
+        if message.state == PeerOnlineState.ONLINE:
+            tell_or_run_inline(self.desk, CalleeOnline(self.app_id, message.user_id))
+
+
+def start_invitation(
+    ctx: Any, key: InvitationKey, caller: Any, callee_id: str, content: str, channel_id: str
+) -> InvitationRef:
+    """Start an invitation on the node's desk; answer the caller's ref to it."""
+    desk = ctx.invitation_desk
+    tell_or_run_inline(desk, StartInvitation(key, caller, callee_id, content, channel_id))
+    return InvitationRef(desk, key)
+
+
+def invitation_ref(ctx: Any, key: InvitationKey) -> InvitationRef:
+    """The ref to invitation ``key`` on this node (the desk answers ALREADY_END to a
+    request for one that is not, or no longer, in flight)."""
+    return InvitationRef(ctx.invitation_desk, key)
+
+
+def invitations_in_flight(ctx: Any, timeout: float = 5.0) -> int:
+    """How many invitations the node's desk holds (asks it: for metrics and tests)."""
+    return desk_headcount(ctx, timeout).invitations
+
+
+def desk_headcount(ctx: Any, timeout: float = 5.0) -> DeskHeadcount:
+    """What the node's desk holds: invitations, their running timers, callees waited for."""
+    desk = ctx.invitation_desk
+    if desk is None or not desk.is_alive():
+        return DeskHeadcount(0, 0, 0)
+    headcount: DeskHeadcount = desk.ask(CountInvitations(), timeout=timeout)
+    return headcount

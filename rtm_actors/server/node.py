@@ -24,6 +24,7 @@ from rtm_actors.server.admission import AdmittingWSGIServer
 from rtm_actors.server.config import ServerConfig
 from rtm_actors.server.context import ServerContext
 from rtm_actors.server.gateway import Gateway
+from rtm_actors.server.invitation_desk import start_desk
 from rtm_actors.server.ops import OpsApp
 from rtm_actors.server.prometheus import node_registry
 from rtm_actors.server.wsio import LeanWebSocketHandler
@@ -140,8 +141,8 @@ class RtmServer:
                 for reply in replies:
                     if reply is not None:
                         reply.get()
-            for invitation in list(ctx.invitations.values()):
-                invitation.stop(block=False)
+            if ctx.invitation_desk is not None:
+                ctx.invitation_desk.stop(block=False)
             if ctx.supervisor is not None:
                 # It stops what it still supervises (channels) before itself.
                 ctx.supervisor.stop(block=False)
@@ -235,6 +236,7 @@ class RtmServer:
                 name="server", on_event=self._ctx.metrics.actor_event
             )
             self._ctx.channels.supervisor = self._ctx.supervisor
+            self._ctx.invitation_desk = start_desk(self._ctx)
             if self._ctx.cluster is not None:
                 self._ctx.cluster.start(self._ctx, self.url)
             admin = AdminApp(self._admin_token, self.ban, self.unban) if self._admin_token else None

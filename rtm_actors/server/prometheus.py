@@ -42,6 +42,7 @@ from rtm_actors.protocol.codes import (
     RenewTokenErrCode,
 )
 from rtm_actors.runtime.actor import LOOP_GREENLETS
+from rtm_actors.server.invitation_actor import invitations_in_flight
 from rtm_actors.server.metrics import LATENCY_BUCKETS, LatencyHistogram
 
 __all__ = ["NodeCollector", "node_registry", "render"]
@@ -163,7 +164,9 @@ def _gauges(ctx: Any) -> Iterator[Metric]:
     )
     yield _gauge("rtm_channels", "live channels", len(ctx.channels))
     yield _gauge("rtm_channel_members", "members of all live channels", ctx.channels.members())
-    yield _gauge("rtm_invitations_in_flight", "invitations not yet ended", len(ctx.invitations))
+    yield _gauge(
+        "rtm_invitations_in_flight", "invitations not yet ended", invitations_in_flight(ctx)
+    )
     yield _gauge("rtm_banned_users", "users banned on this node", len(ctx.bans))
     yield _gauge(
         "rtm_offline_store_durable",

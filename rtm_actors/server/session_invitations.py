@@ -1,8 +1,9 @@
 """The call-invitation requests of a ``SessionActor`` (a mixin).
 
-The session checks sizes and ids, starts or finds the ``InvitationActor``, pushes the
-invitation's events through its delivery window, and reports back when its client has
-acknowledged them, or when the session ends.
+The session checks sizes and ids, starts the invitation on the node's ``InvitationDesk``
+or tells it through the invitation's ref, pushes the invitation's events through its
+delivery window, and reports back when its client has acknowledged them, or when the
+session ends.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from rtm_actors.server.invitation_actor import (
     Cancel,
     InvitationKey,
     PartyGone,
+    invitation_ref,
     start_invitation,
 )
 
@@ -54,28 +56,31 @@ class InvitationRequests:
         #: re-sends after a reconnect is not started again. Kept by the session, not
         #: the node, so they go when it ends (a node-wide set grew without bound).
         self._ended_invitations: RecentIds[bool] = RecentIds(ENDED_INVITATIONS)
+        #: Invitations this session made that are in flight (the live cap).
+        self._calling = 0
 
     def _invitation_ended(self, key: InvitationKey) -> None:
         """The invitation's actor stopped: this session no longer takes part."""
         if self.invitations.pop(key, None) is not None and key[1] == self.user_id:
             self._ended_invitations.put(key[2], True)
+            self._calling -= 1
 
     def _on_invitation_frame(self, frame: Any) -> None:
         match frame:
             case SendInvitation():
                 self._invite(frame)
             case CancelInvitation(rid=rid, invitation_id=invitation_id):
-                actor = self.ctx.invitations.get((self.app_id, self.user_id, invitation_id))
-                if actor is None or not tell_or_run_inline(actor, Cancel(self.actor_ref, rid)):
+                actor = invitation_ref(self.ctx, (self.app_id, self.user_id, invitation_id))
+                if not tell_or_run_inline(actor, Cancel(self.actor_ref, rid)):
                     self._send(Reply(rid, Api.ALREADY_END))
             case AnswerInvitation(rid=rid, caller_id=caller_id, invitation_id=invitation_id):
                 key = (self.app_id, caller_id, invitation_id)
                 # (An invitation from a caller on another node is known by involvement.)
                 involved = self.invitations.get(key)
-                actor = self.ctx.invitations.get(key) or (involved[0] if involved else None)
+                actor = involved[0] if involved else invitation_ref(self.ctx, key)
                 if not _fits(frame.response):
                     self._send(Reply(rid, Api.INVALID_ARGUMENT))
-                elif actor is None or not tell_or_run_inline(
+                elif not tell_or_run_inline(
                     actor, Answer(self.actor_ref, self.user_id, rid, frame.accept, frame.response)
                 ):
                     self._send(Reply(rid, Api.ALREADY_END))
@@ -101,14 +106,13 @@ class InvitationRequests:
             actor = start_invitation(
                 self.ctx, key, self.actor_ref, frame.callee_id, frame.content, frame.channel_id
             )
-            self.ctx.live_invitations[key[:2]] += 1
+            self._calling += 1
             self.invitations[key] = (actor, "caller")
         self._send(Reply(frame.rid, Api.OK))
 
     def _may_invite(self) -> bool:
         """Within the user's invitation rate, and under its cap of live invitations."""
-        live = self.ctx.live_invitations.get((self.app_id, self.user_id), 0)
-        return live < self.ctx.config.max_live_invitations and self._allow("invitation")
+        return self._calling < self.ctx.config.max_live_invitations and self._allow("invitation")
 
     def _leave_all_invitations(self) -> None:
         for actor, role in self.invitations.values():

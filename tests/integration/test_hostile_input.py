@@ -18,6 +18,7 @@ import rtm_actors as ra
 from rtm_actors.client.link import ClientLink, LinkOpenError
 from rtm_actors.protocol import codec, frames as f
 from rtm_actors.runtime import registry
+from rtm_actors.server.invitation_actor import invitations_in_flight
 from rtm_actors.testing import running_server, settle, wait_until
 
 pytestmark = pytest.mark.integration
@@ -160,6 +161,6 @@ def test_hostile_connections_do_not_hurt_the_server_or_its_good_users(make_clien
         wait_until(lambda: len(srv.context.directory) <= 3, timeout=15)
         wait_until(lambda: len(registry) <= baseline_actors + 10, timeout=15)
         ctx = srv.context
-        wait_until(lambda: len(ctx.channels) == 0 and not ctx.invitations, timeout=15)
+        wait_until(lambda: len(ctx.channels) == 0 and not invitations_in_flight(ctx), timeout=15)
         assert ctx.presence.watcher_count() == 0
         assert srv.context.stats.protocol_errors > 0

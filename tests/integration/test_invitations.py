@@ -255,3 +255,27 @@ def test_an_invitation_over_the_callers_limit_fails_instead_of_hanging(make_clie
         assert code is LocalErr.INVITATION_EXPIRE
         assert second.state is L.FAILURE
         assert first.state is L.SENT_TO_REMOTE
+
+
+def test_an_ended_invitation_frees_its_place_under_the_callers_limit(make_client):
+    """The caller's session counts its own live invitations: once the first is canceled,
+    a new one is taken (max_live_invitations=1) and reaches the callee."""
+    with running_server(max_live_invitations=1) as srv:
+        caller_rtm, _ = make_client(srv.url)
+        caller_rtm.login(None, "alice").get(timeout=5)
+        callee_rtm, _ = make_client(srv.url)
+        callee_rtm.login(None, "bob").get(timeout=5)
+        rec, callee_rec = CallRecorder(), CallRecorder()
+        manager = caller_rtm.get_rtm_call_manager(rec)
+        callee_rtm.get_rtm_call_manager(callee_rec)
+        first = invite(manager, "bob")
+        callee_rec.wait_for("on_remote_invitation_received")
+        second = invite(manager, "bob")
+        ((failed, _),) = rec.wait_for("on_local_invitation_failure")
+        assert failed is second
+        assert manager.cancel_local_invitation(first) is Api.OK
+        rec.wait_for("on_local_invitation_canceled")
+        third = invite(manager, "bob")
+        callee_rec.wait_for("on_remote_invitation_received", count=2)
+        assert third.state in (L.SENT_TO_REMOTE, L.RECEIVED_BY_REMOTE)
+        assert len(rec.calls("on_local_invitation_failure")) == 1

@@ -12,6 +12,7 @@ from rtm_actors.client.link import ClientLink
 from rtm_actors.protocol import codec
 from rtm_actors.protocol.frames import Ack, InvitationEvent, Login, LoginOk, Reply, SendInvitation
 from rtm_actors.runtime.supervisor import Census
+from rtm_actors.server.invitation_actor import invitations_in_flight
 from rtm_actors.server.link import Link
 from rtm_actors.testing import EventRecorder, settle, wait_until
 
@@ -53,7 +54,7 @@ def test_ended_invitations_leave_no_child_the_supervisor_cannot_match(server, lo
         (remote,) = callee_rec.wait_for("on_remote_invitation_received", count=n + 1)[n]
         answer = callee.accept_remote_invitation if n % 2 else callee.refuse_remote_invitation
         assert answer(remote) is Api.OK
-    wait_until(lambda: not server.context.invitations, timeout=10)
+    wait_until(lambda: not invitations_in_flight(server.context), timeout=10)
     wait_until(lambda: supervisor.ask(Census(), timeout=5) == before, timeout=5)
     assert supervisor.ask(Census(), timeout=5).early_exits == 0
 
@@ -70,11 +71,11 @@ def test_an_invitation_re_sent_after_it_ended_is_not_started_again(server, logge
     assert callee.refuse_remote_invitation(remote) is Api.OK
     refused = raw.wait_for(lambda f: isinstance(f, InvitationEvent) and f.event == "refused")
     raw.link.send(codec.encode(Ack(refused.seq)))
-    wait_until(lambda: not server.context.invitations)
+    wait_until(lambda: not invitations_in_flight(server.context))
     raw.link.send(codec.encode(SendInvitation(3, 7, "bob")))  # its reply got lost, say
     assert raw.wait_for(lambda f: isinstance(f, Reply) and f.rid == 3).code == Api.OK
     settle()  # (a second invitation, in this process, would be under way by now)
-    assert not server.context.invitations
+    assert not invitations_in_flight(server.context)
     assert len(callee_rec.calls("on_remote_invitation_received")) == 1
 
 

@@ -191,7 +191,7 @@ class _FakeContext:
         self.stats = ServerStats()
         self.directory = Directory()
         self.channels = _Channels()
-        self.invitations: dict = {}
+        self.invitation_desk = None
         self.bans: set = set()
         self.store = object()
 

@@ -28,6 +28,7 @@ from rtm_actors.server.invitation_actor import (
     PartyGone,
     PushInvitation,
     Uninvolve,
+    invitation_ref,
 )
 from rtm_actors.server.session import store_or_unreachable
 
@@ -108,14 +109,14 @@ def _deliver(cluster: Cluster, ctx: Any, env: e.PeerDeliver) -> None:
 
 
 def _to_invitation(cluster: Cluster, ctx: Any, env: e.InvitationInput) -> None:
-    actor = ctx.invitations.get((env.app_id, env.caller_id, env.invitation_id))
+    actor = invitation_ref(ctx, (env.app_id, env.caller_id, env.invitation_id))
     if env.what == "answer":
         answerer = RemoteUser(cluster, env.node, env.app_id, env.user_id)
-        if actor is None or not tell_or_run_inline(
+        if not tell_or_run_inline(
             actor, Answer(answerer, env.user_id, env.rid, env.accept, env.response)
         ):
             answerer.tell(chm.SendFrame(Reply(env.rid, InvitationApiCallErrCode.ALREADY_END)))
-    elif actor is not None and env.what == "ack":
+    elif env.what == "ack":
         tell_or_run_inline(actor, Acknowledged(env.role, env.event))
-    elif actor is not None and env.what == "gone":
+    elif env.what == "gone":
         tell_or_run_inline(actor, PartyGone(env.role))
