@@ -367,10 +367,13 @@ def test_a_lost_link_starts_the_grace_and_unreachable_timers() -> None:
     assert StartTimer(SessionTimer.GRACE, 30) in effects
     assert StartTimer(SessionTimer.UNREACHABLE, 5.0) in effects  # 6 s less 1 s silent
     session.timer_fired(SessionTimer.UNREACHABLE, now=6.0)
-    assert node.presence["ann"] is PeerOnlineState.UNREACHABLE
+    unreachable = node.presence["ann"]
     session.timer_fired(SessionTimer.GRACE, now=31.0)
     assert session.ended
-    assert node.presence["ann"] is PeerOnlineState.OFFLINE
+    assert (unreachable, node.presence["ann"]) == (
+        PeerOnlineState.UNREACHABLE,
+        PeerOnlineState.OFFLINE,
+    )
     assert Stop() in port.effects
 
 
