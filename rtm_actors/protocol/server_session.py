@@ -47,6 +47,13 @@ instead; a quota refusal is the reply), so an effect -> result round trip would 
 each rule into continuations for nothing. The port's methods are narrow and typed;
 the machine never sees the node's ``ServerContext``.
 
+Requests that keep state of their own are pieces the machine composes, one job each,
+all talking to the same port: ``session_presence.PresenceRequests`` (whom the user
+watches, changes missed while away; user attributes), ``session_channels.ChannelRequests``
+(channels joined) and ``session_invitations.InvitationRequests`` (invitations taken
+part in). The delivery window, receipts and the link stay here: every push and every
+rule about the link goes through them.
+
 Which other actors the shell may reach, and how, is listed in ``docs/architecture.md``.
 
 =======================  ==========================================================
@@ -76,26 +83,13 @@ from typing import assert_never
 
 import msgspec
 
-from rtm_actors.protocol.attributes import AttributeOp, apply_write, select
-from rtm_actors.protocol.channel import MAX_COUNT_CHANNELS, MAX_JOINED_CHANNELS
 from rtm_actors.protocol.codes import (
-    AttributeOperationErr,
-    ChannelMessageErrCode,
     ConnectionChangeReason,
     DisconnectCode,
-    GetChannelMemberCountErrCode,
-    GetMembersErr,
-    InvitationApiCallErrCode as Api,
-    JoinChannelErr,
-    LeaveChannelErr,
     LoginErrCode,
     LogoutErrCode,
-    MessageType,
     PeerMessageErrCode,
     PeerOnlineState,
-    PeerSubscriptionStatusErr,
-    QueryPeersBySubscriptionOptionErr,
-    QueryPeersOnlineStatusErr,
     RenewTokenErrCode,
 )
 from rtm_actors.protocol.flow import DeliveryWindow, RecentIds
@@ -105,13 +99,10 @@ from rtm_actors.protocol.frames import (
     AnswerInvitation,
     AnyClientFrame,
     AnyServerFrame,
-    AttributesReply,
     CancelInvitation,
     CatchUp,
-    ChannelAttributesReply,
     ChannelAttributesWrite,
     ClearLocalAttributes,
-    CountsReply,
     DeleteLocalAttributes,
     Error,
     GetChannelAttributes,
@@ -120,19 +111,15 @@ from rtm_actors.protocol.frames import (
     GetUserAttributes,
     InvitationEvent,
     JoinChannel,
-    JoinReply,
     Kick,
     LeaveChannel,
     Login,
     LoginOk,
     Logout,
-    MembersReply,
     PeerMessage,
-    PeersReply,
     Ping,
     Pong,
     PresenceChanged,
-    PresenceReply,
     QueryPresence,
     QuerySubscriptions,
     RenewToken,
@@ -147,23 +134,12 @@ from rtm_actors.protocol.frames import (
     WireMessage,
 )
 from rtm_actors.protocol.limits import (
-    MAX_INVITATION_TEXT_BYTES,
-    is_valid_channel_id,
     is_valid_message,
     is_valid_user_id,
 )
-from rtm_actors.protocol.presence import (
-    MAX_QUERY_PEERS,
-    as_query_answer,
-    check_subscribe,
-    valid_peer_list,
-)
 from rtm_actors.protocol.server_session_io import (
-    AnswerInvitationRequest,
     CancelAllTimers,
-    CancelInvitationRequest,
     CancelTimer,
-    CatchUpRequest,
     CloseLink,
     DeleteStored,
     Deliver,
@@ -172,15 +148,9 @@ from rtm_actors.protocol.server_session_io import (
     ForgetLink,
     InvitationAcknowledged,
     InvitationPush,
-    JoinRequest,
-    LeaveInvitation,
-    LeaveRequest,
     LogEvent,
-    MembersRequest,
     PresencePush,
-    PublishRequest,
     Push,
-    ReadChannelAttributes,
     SaveAttributes,
     SessionConfig,
     SessionPort,
@@ -190,20 +160,14 @@ from rtm_actors.protocol.server_session_io import (
     Stop,
     TakeLink,
     TakenOver,
-    Unwatch,
-    WriteChannelAttributes,
     held_size,
     release_offline_quota,
     store_or_unreachable,
 )
+from rtm_actors.protocol.session_channels import MESSAGES, VALID_KINDS, ChannelRequests
+from rtm_actors.protocol.session_invitations import InvitationRequests
+from rtm_actors.protocol.session_presence import PresenceRequests, attribute_request
 from rtm_actors.protocol.tokens import TokenCheck
-
-#: The rate-limit name of peer and channel messages (the node's ``UserRates``).
-MESSAGES = "message"
-#: Ended invitation ids a session remembers (more than its client can have pending).
-ENDED_INVITATIONS = 256
-
-InvitationKey = tuple[str, str, int]  # app id, caller id, invitation id
 
 _RENEW_CODES = {
     LoginErrCode.OK: RenewTokenErrCode.OK,
@@ -216,21 +180,9 @@ _KICK_CLOSE = {
     ConnectionChangeReason.BANNED_BY_SERVER: DisconnectCode.BANNED,
     ConnectionChangeReason.TOKEN_EXPIRED: DisconnectCode.TOKEN_EXPIRED,
 }
-_VALID_KINDS = (MessageType.TEXT, MessageType.RAW)
 #: Outcomes a re-sent copy is answered with again: the message went somewhere. A
 #: message that was neither delivered nor kept may be tried again by a retry.
 _FINAL_OUTCOMES = frozenset({PeerMessageErrCode.OK, PeerMessageErrCode.CACHED_BY_SERVER})
-_ATTRIBUTE_WRITES: dict[type, AttributeOp] = {
-    SetLocalAttributes: AttributeOp.SET,
-    AddOrUpdateLocalAttributes: AttributeOp.ADD_OR_UPDATE,
-    DeleteLocalAttributes: AttributeOp.DELETE,
-    ClearLocalAttributes: AttributeOp.CLEAR,
-}
-_CHANNEL_OPS = {op.value: op for op in AttributeOp}
-
-
-def _fits_invitation(text: str) -> bool:
-    return len(text.encode("utf-8")) <= MAX_INVITATION_TEXT_BYTES
 
 
 class ServerSession:
@@ -239,8 +191,6 @@ class ServerSession:
     __slots__ = (
         "_awaiting_receipt",
         "_config",
-        "_ended_invitations",
-        "_missed_presence",
         "_port",
         "_results",
         "_self_ref",
@@ -253,12 +203,12 @@ class ServerSession:
         "link_id",
         "links",
         "peer",
+        "presence",
         "received",
         "sent",
         "session_key",
         "token_expires_at",
         "user_id",
-        "watching",
         "window",
         "window_bytes",
     )
@@ -299,16 +249,10 @@ class ServerSession:
         #: Websockets this session has had (1 + reconnects that resumed it).
         self.links = 0
         self.peer = ""
-        #: Users whose presence this session watches; changes missed while away.
-        self.watching: set[str] = set()
-        self._missed_presence: dict[str, int] = {}
-        #: Channels joined: channel id -> the channel's actor.
-        self.channels: dict[str, SessionRef] = {}
-        #: Invitations this session takes part in, and as what ("caller"/"callee").
-        self.invitations: dict[InvitationKey, tuple[SessionRef, str]] = {}
-        #: Ids of invitations this session made that ended lately: one its client
-        #: re-sends after a reconnect is not started again.
-        self._ended_invitations: RecentIds[bool] = RecentIds(ENDED_INVITATIONS)
+        #: The session's presence watches, channels and invitations.
+        self.presence = PresenceRequests(port, self._push_reliably)
+        self.channels = ChannelRequests(port)
+        self.invitations = InvitationRequests(port, app_id, user_id, config.max_live_invitations)
 
     # -- the link ----------------------------------------------------------------
 
@@ -357,10 +301,7 @@ class ServerSession:
         )
         for unacked in self.window.pending():
             self._push(unacked.seq, unacked.item)
-        if self._missed_presence:
-            # Changes missed while the link was down arrive as one push.
-            missed, self._missed_presence = self._missed_presence, {}
-            self._push_reliably(PresencePush(missed))
+        self.presence.push_missed()
         self._load_offline(int(wall * 1000))
         self.links += 1
         self.peer = peer
@@ -483,16 +424,10 @@ class ServerSession:
             return
         port = self._port
         self.ended = True
-        channels = len(self.channels)
         port.perform(CancelAllTimers())
-        port.perform(Unwatch(tuple(self.watching)))
-        self.watching.clear()
-        for channel_id, ref in self.channels.items():
-            port.perform(LeaveRequest(ref, channel_id, 0))
-        self.channels.clear()
-        for actor, role in self.invitations.values():
-            port.perform(LeaveInvitation(actor, role))
-        self.invitations.clear()
+        self.presence.stop_watching()
+        channels = self.channels.leave_all()
+        self.invitations.leave_all()
         if port.unregister() and port.set_presence(PeerOnlineState.OFFLINE):
             # Only the user's current session speaks for it (not one replaced by a
             # newer login of the same user, here or on another node).
@@ -541,56 +476,29 @@ class ServerSession:
                 port.send(Reply(rid, LoginErrCode.ALREADY_LOGGED_IN))
             case RenewToken(rid=rid, token=token):
                 self._renew(rid, token, now, wall)
-            case QueryPresence(rid=rid, peer_ids=peer_ids):
-                self._query_presence(rid, peer_ids, now)
-            case Subscribe(rid=rid, peer_ids=peer_ids):
-                self._subscribe(rid, peer_ids, now)
-            case Unsubscribe(rid=rid, peer_ids=peer_ids):
-                self._unsubscribe(rid, peer_ids, now)
-            case QuerySubscriptions(rid=rid):
-                if not port.allow("query_subscriptions", now):
-                    port.send(PeersReply(rid, QueryPeersBySubscriptionOptionErr.TOO_OFTEN))
-                else:
-                    port.send(PeersReply(rid, 0, sorted(self.watching)))
+            case QueryPresence() | Subscribe() | Unsubscribe() | QuerySubscriptions():
+                self.presence.frame(frame, now)
             case (
                 SetLocalAttributes()
                 | AddOrUpdateLocalAttributes()
                 | DeleteLocalAttributes()
                 | ClearLocalAttributes()
+                | GetUserAttributes()
             ):
-                self._write_attributes(frame, now)
-            case GetUserAttributes():
-                self._get_attributes(frame, now)
-            case JoinChannel():
-                self._join(frame, now)
-            case LeaveChannel(rid=rid, channel_id=channel_id):
-                ref = self.channels.pop(channel_id, None)
-                if ref is None:
-                    port.send(Reply(rid, LeaveChannelErr.NOT_IN_CHANNEL))
-                elif not port.perform(LeaveRequest(ref, channel_id, rid)):
-                    port.send(Reply(rid, LeaveChannelErr.OK))
-            case SendChannelMessage():
-                self._publish(frame, now, int(wall * 1000))
-            case CatchUp(channel_id=channel_id, epoch=epoch, after=after):
-                ref = self.channels.get(channel_id)
-                if ref is not None:
-                    port.perform(CatchUpRequest(ref, epoch, after))
-            case GetMembers(rid=rid, channel_id=channel_id):
-                self._list_members(rid, channel_id, now)
-            case GetChannelMemberCount(rid=rid, channel_ids=channel_ids):
-                self._counts(rid, channel_ids, now)
-            case ChannelAttributesWrite():
-                self._write_channel_attributes(frame, now, int(wall * 1000))
-            case GetChannelAttributes(rid=rid, channel_id=channel_id, keys=keys):
-                self._read_channel_attributes(rid, channel_id, keys, now)
-            case SendInvitation():
-                self._invite(frame, now)
-            case CancelInvitation(rid=rid, invitation_id=invitation_id):
-                actor = port.invitation((self.app_id, self.user_id, invitation_id))
-                if actor is None or not port.perform(CancelInvitationRequest(actor, rid)):
-                    port.send(Reply(rid, Api.ALREADY_END))
-            case AnswerInvitation():
-                self._answer(frame)
+                attribute_request(port, self.user_id, frame, now)
+            case (
+                JoinChannel()
+                | LeaveChannel()
+                | SendChannelMessage()
+                | CatchUp()
+                | GetMembers()
+                | GetChannelMemberCount()
+                | ChannelAttributesWrite()
+                | GetChannelAttributes()
+            ):
+                self.channels.frame(frame, now, int(wall * 1000))
+            case SendInvitation() | CancelInvitation() | AnswerInvitation():
+                self.invitations.frame(frame, now)
             case _:
                 assert_never(frame)
 
@@ -604,7 +512,7 @@ class ServerSession:
         if not is_valid_user_id(frame.peer_id):
             port.send(Reply(rid, PeerMessageErrCode.INVALID_USERID))
             return
-        if msg.kind not in _VALID_KINDS or not is_valid_message(msg.text, msg.raw):
+        if msg.kind not in VALID_KINDS or not is_valid_message(msg.text, msg.raw):
             port.send(Reply(rid, PeerMessageErrCode.INVALID_MESSAGE))
             return
         key = (frame.peer_id, msg.id)
@@ -691,7 +599,7 @@ class ServerSession:
 
     def channel_bytes(self, channel_id: str, data: bytes) -> None:
         """A channel's message for the client, pre-built (sent, not kept)."""
-        if self.link_id is None or channel_id not in self.channels:
+        if self.link_id is None or channel_id not in self.channels.joined:
             return
         if self._port.backlog() > self._config.max_backlog:
             # This member does not keep up: cut it off, not the channel. It resumes
@@ -702,7 +610,7 @@ class ServerSession:
 
     def channel_event(self, frame: AnyServerFrame) -> None:
         """A channel's member or attribute event: pushed reliably if still a member."""
-        if getattr(frame, "channel_id", None) in self.channels:
+        if getattr(frame, "channel_id", None) in self.channels.joined:
             self._push_reliably(EventPush(frame))
 
     def invitation_push(self, frame: InvitationEvent, role: str, actor: SessionRef) -> None:
@@ -711,12 +619,7 @@ class ServerSession:
 
     def presence_update(self, user_id: str, state: PeerOnlineState) -> None:
         """A watched user's state changed."""
-        if user_id not in self.watching:
-            return
-        if self.link_id is None:
-            self._missed_presence[user_id] = int(state)
-        else:
-            self._push_reliably(PresencePush({user_id: int(state)}))
+        self.presence.changed(user_id, state, connected=self.link_id is not None)
 
     def _push(self, seq: int, push: Push) -> None:
         send = self._port.send
@@ -771,245 +674,6 @@ class ServerSession:
         """Give the sender its receipt (stored messages have none waiting)."""
         if d.sender is not None:
             self._port.tell(d.sender, Delivered(self.user_id, d.message.id, code))
-
-    # -- presence and attributes ------------------------------------------------------------
-    # Presence lives in the node; the session keeps only which users it watches, so it
-    # can answer QuerySubscriptions and unwatch them when it ends. A session writes only
-    # its own user's attributes: no write frame names a user.
-
-    def _query_presence(self, rid: int, peer_ids: list[str], now: float) -> None:
-        port = self._port
-        if not valid_peer_list(peer_ids, MAX_QUERY_PEERS):
-            port.send(PresenceReply(rid, QueryPeersOnlineStatusErr.INVALID_ARGUMENT))
-        elif not port.allow("presence_query", now):
-            port.send(PresenceReply(rid, QueryPeersOnlineStatusErr.TOO_OFTEN))
-        else:
-            found = port.presence_states(peer_ids)
-            states = [int(as_query_answer(found[p])) for p in peer_ids]
-            port.send(PresenceReply(rid, QueryPeersOnlineStatusErr.OK, states))
-
-    def _subscribe(self, rid: int, peer_ids: list[str], now: float) -> None:
-        port = self._port
-        code = check_subscribe(self.watching, peer_ids)
-        if code is PeerSubscriptionStatusErr.OK and not port.allow("subscribe", now):
-            code = PeerSubscriptionStatusErr.TOO_OFTEN
-        port.send(Reply(rid, code))
-        if code is PeerSubscriptionStatusErr.OK:
-            self.watching.update(peer_ids)
-            states = port.watch(list(peer_ids))
-            # Every id of the request, new or not: a re-subscribe after a reconnect
-            # is how a client learns what changed while it was away.
-            self._push_reliably(PresencePush({p: int(s) for p, s in states.items()}))
-
-    def _unsubscribe(self, rid: int, peer_ids: list[str], now: float) -> None:
-        port = self._port
-        if not valid_peer_list(peer_ids, len(peer_ids) or 1):
-            code = PeerSubscriptionStatusErr.INVALID_ARGUMENT
-        elif not port.allow("unsubscribe", now):
-            code = PeerSubscriptionStatusErr.TOO_OFTEN
-        else:
-            code = PeerSubscriptionStatusErr.OK
-            self.watching.difference_update(peer_ids)
-            port.perform(Unwatch(tuple(peer_ids)))
-        port.send(Reply(rid, code))
-
-    def _write_attributes(
-        self,
-        frame: SetLocalAttributes
-        | AddOrUpdateLocalAttributes
-        | DeleteLocalAttributes
-        | ClearLocalAttributes,
-        now: float,
-    ) -> None:
-        port = self._port
-        if not port.allow("attribute_write", now):
-            port.send(Reply(frame.rid, AttributeOperationErr.TOO_OFTEN))
-            return
-        code, after = apply_write(
-            port.attributes(self.user_id),
-            _ATTRIBUTE_WRITES[type(frame)],
-            getattr(frame, "attributes", None),
-            getattr(frame, "keys", None),
-        )
-        if code is AttributeOperationErr.OK:
-            port.perform(SaveAttributes(after))
-        port.send(Reply(frame.rid, code))
-
-    def _get_attributes(self, frame: GetUserAttributes, now: float) -> None:
-        port = self._port
-        rid, user_id = frame.rid, frame.user_id
-        if not is_valid_user_id(user_id):
-            port.send(AttributesReply(rid, AttributeOperationErr.INVALID_ARGUMENT, user_id[:64]))
-        elif not port.allow("attribute_read", now):
-            port.send(AttributesReply(rid, AttributeOperationErr.TOO_OFTEN, user_id))
-        elif port.route(user_id) is None:
-            port.send(AttributesReply(rid, AttributeOperationErr.USER_NOT_FOUND, user_id))
-        else:
-            attributes = select(port.attributes(user_id), frame.keys)
-            port.send(AttributesReply(rid, AttributeOperationErr.OK, user_id, attributes))
-
-    # -- channels -----------------------------------------------------------------------------
-    # The session checks what it can alone (ids, sizes, its own rate limits, the
-    # 20-channel limit) and hands the rest to the channel's actor, which answers the
-    # client through this session, so that replies keep their order with its other frames.
-
-    def _join(self, frame: JoinChannel, now: float) -> None:
-        port = self._port
-        rid, channel_id = frame.rid, frame.channel_id
-        code = JoinChannelErr.OK
-        if not is_valid_channel_id(channel_id):
-            code = JoinChannelErr.INVALID_ARGUMENT
-        elif channel_id not in self.channels and len(self.channels) >= MAX_JOINED_CHANNELS:
-            code = JoinChannelErr.EXCEED_LIMIT
-        elif not port.allow("join", now):
-            code = JoinChannelErr.TOO_OFTEN
-        elif not port.allow_join(channel_id, now):
-            code = JoinChannelErr.JOIN_SAME_CHANNEL_TOO_OFTEN
-        if code is not JoinChannelErr.OK:
-            port.send(JoinReply(rid, code, channel_id[:64]))
-            return
-        ref = port.channel(channel_id)
-        self.channels[channel_id] = ref
-        port.perform(JoinRequest(ref, channel_id, rid, frame.epoch, frame.after))
-
-    def _publish(self, frame: SendChannelMessage, now: float, wall_ms: int) -> None:
-        port = self._port
-        msg = frame.message
-        ref = self.channels.get(frame.channel_id)
-        if msg.kind not in _VALID_KINDS or not is_valid_message(msg.text, msg.raw):
-            code = ChannelMessageErrCode.INVALID_MESSAGE
-        elif ref is None:
-            code = ChannelMessageErrCode.NOT_IN_CHANNEL
-        elif not port.allow(MESSAGES, now):
-            code = ChannelMessageErrCode.TOO_OFTEN
-        elif port.perform(PublishRequest(ref, frame.rid, msg, wall_ms)):
-            return
-        else:
-            code = ChannelMessageErrCode.FAILURE
-        port.send(Reply(frame.rid, code))
-
-    def _list_members(self, rid: int, channel_id: str, now: float) -> None:
-        port = self._port
-        ref = self.channels.get(channel_id)
-        if ref is None:
-            port.send(MembersReply(rid, GetMembersErr.NOT_IN_CHANNEL))
-        elif not port.allow("get_members", now):
-            port.send(MembersReply(rid, GetMembersErr.TOO_OFTEN))
-        elif not port.perform(MembersRequest(ref, rid)):
-            port.send(MembersReply(rid, GetMembersErr.FAILURE))
-
-    def _counts(self, rid: int, channel_ids: list[str], now: float) -> None:
-        port = self._port
-        if len(channel_ids) > MAX_COUNT_CHANNELS:
-            code = GetChannelMemberCountErrCode.EXCEED_LIMIT
-        elif not channel_ids or not all(is_valid_channel_id(c) for c in channel_ids):
-            code = GetChannelMemberCountErrCode.INVALID_ARGUMENT
-        elif not port.allow("member_count", now):
-            code = GetChannelMemberCountErrCode.TOO_OFTEN
-        else:
-            counts = port.channel_counts(channel_ids)
-            port.send(CountsReply(rid, GetChannelMemberCountErrCode.OK, counts))
-            return
-        port.send(CountsReply(rid, code))
-
-    def _write_channel_attributes(
-        self, frame: ChannelAttributesWrite, now: float, wall_ms: int
-    ) -> None:
-        port = self._port
-        op = _CHANNEL_OPS.get(frame.op)
-        if op is None or not is_valid_channel_id(frame.channel_id):
-            port.send(Reply(frame.rid, AttributeOperationErr.INVALID_ARGUMENT))
-        elif not port.allow("channel_attribute_write", now):
-            port.send(Reply(frame.rid, AttributeOperationErr.TOO_OFTEN))
-        elif (ref := port.channel_for_write(frame.channel_id)) is None:
-            # The app has its cap of channels nobody joined: try again once some expire.
-            port.send(Reply(frame.rid, AttributeOperationErr.TOO_OFTEN))
-        else:
-            port.perform(
-                WriteChannelAttributes(
-                    ref,
-                    frame.rid,
-                    op,
-                    dict(frame.attributes),
-                    list(frame.keys),
-                    frame.notify,
-                    wall_ms,
-                )
-            )
-
-    def _read_channel_attributes(
-        self, rid: int, channel_id: str, keys: list[str] | None, now: float
-    ) -> None:
-        port = self._port
-        if not is_valid_channel_id(channel_id):
-            code = AttributeOperationErr.INVALID_ARGUMENT
-        elif not port.allow("channel_attribute_read", now):
-            code = AttributeOperationErr.TOO_OFTEN
-        else:
-            ref = port.live_channel(channel_id)
-            if ref is not None and port.perform(ReadChannelAttributes(ref, rid, keys)):
-                return
-            code = AttributeOperationErr.OK  # a channel that is not live has no attributes
-        port.send(ChannelAttributesReply(rid, code))
-
-    # -- invitations -----------------------------------------------------------------------------
-    # The session checks sizes and ids, starts or finds the invitation, pushes its events
-    # through the delivery window, and reports back when its client acknowledged them,
-    # or when the session ends.
-
-    def _invite(self, frame: SendInvitation, now: float) -> None:
-        port = self._port
-        key = (self.app_id, self.user_id, frame.invitation_id)
-        if (
-            not is_valid_user_id(frame.callee_id)
-            or not _fits_invitation(frame.content)
-            or (frame.channel_id and not is_valid_channel_id(frame.channel_id))
-        ):
-            port.send(Reply(frame.rid, Api.INVALID_ARGUMENT))
-            return
-        known = key in self.invitations or frame.invitation_id in self._ended_invitations
-        if not known:
-            # (Known already: the same request re-sent after a reconnect.)
-            if not self._may_invite(now):
-                # No code says "too often" here: ALREADY_END, the answer the SDK
-                # already gives when the server could not take a request, says the
-                # invitation ended at once (docs/invitations.md).
-                port.send(Reply(frame.rid, Api.ALREADY_END))
-                return
-            actor = port.start_invitation(
-                frame.invitation_id, frame.callee_id, frame.content, frame.channel_id
-            )
-            self.invitations[key] = (actor, "caller")
-        port.send(Reply(frame.rid, Api.OK))
-
-    def _may_invite(self, now: float) -> bool:
-        """Within the user's invitation rate, and under its cap of live invitations."""
-        port = self._port
-        live = port.live_invitations()
-        return live < self._config.max_live_invitations and port.allow("invitation", now)
-
-    def _answer(self, frame: AnswerInvitation) -> None:
-        port = self._port
-        rid = frame.rid
-        key = (self.app_id, frame.caller_id, frame.invitation_id)
-        # (An invitation from a caller on another node is known by involvement.)
-        involved = self.invitations.get(key)
-        actor = port.invitation(key) or (involved[0] if involved else None)
-        if not _fits_invitation(frame.response):
-            port.send(Reply(rid, Api.INVALID_ARGUMENT))
-        elif actor is None or not port.perform(
-            AnswerInvitationRequest(actor, rid, frame.accept, frame.response)
-        ):
-            port.send(Reply(rid, Api.ALREADY_END))
-
-    def involve(self, key: InvitationKey, actor: SessionRef, role: str) -> None:
-        """This session takes part in invitation ``key`` as ``role``."""
-        self.invitations[key] = (actor, role)
-
-    def uninvolve(self, key: InvitationKey) -> None:
-        """The invitation ended: this session no longer takes part."""
-        if self.invitations.pop(key, None) is not None and key[1] == self.user_id:
-            self._ended_invitations.put(key[2], True)
 
 
 def stored_delivery(

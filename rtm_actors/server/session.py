@@ -158,9 +158,9 @@ class SessionActor(GeventActor):
             case PushInvitation(frame=frame, role=role, actor=actor):
                 session.invitation_push(frame, role, actor)
             case Involve(actor=actor, role=role, key=key):
-                session.involve(key, actor, role)
+                session.invitations.involve(key, actor, role)
             case Uninvolve(key=key):
-                session.uninvolve(key)
+                session.invitations.uninvolve(key)
             case m.PresenceUpdate(user_id=user_id, state=state):
                 session.presence_update(user_id, state)
             case m.KickSession(reason=reason, successor=successor):
