@@ -115,7 +115,7 @@ class SessionConfig:
 # Rare outputs are frozen structs handed to ``SessionPort.perform``. The hot ones
 # (a frame to write, a message for another session) go straight to ``send`` and
 # ``tell``: the frame and the message are the effect, and wrapping each in an object
-# would cost ~0.1-0.2 us four times per peer message.
+# (and a list) would cost ~0.18 us four times per peer message (see ``server_session``).
 
 
 class CloseLink(msgspec.Struct, frozen=True):

@@ -63,8 +63,7 @@ class ServerContext:
 
     def __post_init__(self) -> None:
         self.channels = Channels(self.config)
-        # Channels count the frames they write straight to members' sockets here.
-        self.channels.metrics = self.metrics  # type: ignore[attr-defined]
+        self.channels.metrics = self.metrics
         self.rates = UserRates(self.config)
         self.offline_quota = OfflineQuota(
             self.config.offline_quota_per_sender, self.config.offline_quota_per_app
