@@ -184,8 +184,3 @@ class MemberWriter:
     def left(self, channel_id: str) -> None:
         """The session left ``channel_id``: its messages no longer come here."""
         self._channels.discard(channel_id)
-
-
-def link_last_rx(link: Link | None) -> float:
-    """When ``link`` last received a frame (now, if there is no link)."""
-    return link.last_rx if link is not None else now()
