@@ -118,6 +118,8 @@ class SessionActor(GeventActor):
             case m.FrameIn(link_id=link_id, frame=frame, received_at=received_at):
                 if link_id == session.link_id:
                     self._clock.received(frame, received_at)
+                    # The peer-message path's two frames skip the full dispatch (and
+                    # an Ack the clocks it does not need).
                     if type(frame) is SendPeerMessage:
                         session.send_peer(frame, now(), now_ms())
                     elif type(frame) is Ack:
@@ -172,6 +174,8 @@ class SessionActor(GeventActor):
         return None
 
     def _on_ack(self, seq: int) -> None:
+        """The client has every push up to ``seq`` (a method of its own: a test makes
+        it fail, to see a crashed session cleaned up)."""
         self._session.ack(seq)
 
     def _unknown(self, message: Never) -> None:
