@@ -1,4 +1,4 @@
-"""What every server actor of one node shares: settings, routing, storage, supervisor."""
+"""What the server actors of one node reach: settings, routing, storage, supervisor."""
 
 from __future__ import annotations
 
@@ -34,7 +34,12 @@ class ServerStats:
 
 @dataclass
 class ServerContext:
-    """One node's shared parts, handed to every session."""
+    """One node's services: settings, routing, presence, storage, supervisor, counters.
+
+    Each service is an object whose state only its own methods change, called
+    synchronously and never across a yield (``docs/architecture.md``). A session
+    never sees this: its shell reaches the node through ``session_port.NodeSessionPort``.
+    """
 
     config: ServerConfig
     store: OfflineStore
