@@ -2,8 +2,9 @@
 
 A channel message is encoded once into a complete websocket frame and the same bytes
 go to every other member: written straight to its link when that keeps the member's
-order (``Outlet.direct``), else through its session. Writes never block the channel: a
-member whose link falls too far behind is cut off alone. Messages carry a per-channel number so
+order (through the member's write-only ``link.MemberWrite``), else through its session.
+Writes never block the channel: a member whose link falls too far behind is cut off
+alone. Messages carry a per-channel number so
 a member back from a short drop can ask for what it missed (at most 32, 30 s).
 An empty channel stops after ``empty_channel_ttl`` and its attributes go with it.
 
@@ -56,6 +57,7 @@ from rtm_actors.protocol.frames import (
 )
 from rtm_actors.runtime import GeventActor, NamedTimers, Yielder, now, tell_or_run_inline
 from rtm_actors.server import channel_messages as chm, wsio
+from rtm_actors.server.link import MemberWrite
 from rtm_actors.store.base import StoredAttribute
 
 log = structlog.get_logger("rtm_actors.server.channel")
@@ -78,8 +80,8 @@ class ChannelActor(GeventActor):
         self._config = config
         self.epoch = secrets.token_hex(4)
         self._members: dict[str, Any] = {}  # user id -> session ref
-        #: user id -> the member session's ``Outlet`` (as of its latest join).
-        self._outlets: dict[str, Any] = {}
+        #: user id -> the member's write-only capability (as of its latest join).
+        self._writes: dict[str, MemberWrite] = {}
         self._attributes: dict[str, WireChannelAttribute] = {}
         self._cseq = 0
         self._recent: ReplayBuffer[bytes] = ReplayBuffer()
@@ -88,6 +90,8 @@ class ChannelActor(GeventActor):
         self._empty_since: float | None = now()
         self._timers = NamedTimers(self.actor_ref)
         self._log = log.bind(app_id=app_id, channel=channel_id)
+        #: The node's ``ServerMetrics`` (direct writes are counted here), if any.
+        self._metrics: Any = getattr(registry, "metrics", None)
         #: The node's ``Cluster`` (several nodes on one Redis), else None.
         self._cluster: Any = getattr(registry, "cluster", None)
         #: Members through other nodes: user id -> node.
@@ -147,10 +151,10 @@ class ChannelActor(GeventActor):
         # answered OK again; the SDK refuses a second join by the application itself.
         replaced = self._members.get(user_id)
         self._members[user_id] = session
-        if join.outlet is not None:
-            self._outlets[user_id] = join.outlet
+        if join.write is not None:
+            self._writes[user_id] = join.write
         else:
-            self._outlets.pop(user_id, None)
+            self._writes.pop(user_id, None)
         moved = self._remote.pop(user_id, None)
         if self._cluster is not None and replaced is None:
             self._cluster.member_joined(self.app_id, self.channel_id, user_id)
@@ -171,7 +175,7 @@ class ChannelActor(GeventActor):
                 tell_or_run_inline(session, chm.SendFrame(reply))
             return
         del self._members[user_id]
-        self._outlets.pop(user_id, None)
+        self._writes.pop(user_id, None)
         elsewhere = None
         if self._cluster is not None:
             elsewhere = self._cluster.member_left(self.app_id, self.channel_id, user_id)
@@ -246,24 +250,22 @@ class ChannelActor(GeventActor):
         data = wsio.frame(codec.encode(frame))  # encoded once for every member
         self._recent.append(cseq, now(), sender_id, data)
         delivery = chm.SendBytes(self.channel_id, data)
-        outlets = self._outlets
+        writes = self._writes
         channel_id = self.channel_id
         written = 0
-        metrics = None
         yielder = Yielder()
         for member, session in self._members.items():
             if member != sender_id:
                 # Straight to the member's socket when that keeps the order its
-                # session would keep (``Outlet.direct``); else through the session.
-                outlet = outlets.get(member)
-                if outlet is not None and (link := outlet.direct(channel_id)) is not None:
-                    link.send_frame(data)
+                # session would keep (``MemberWriter.write``); else through the session.
+                write = writes.get(member)
+                if write is not None and write(channel_id, data):
                     written += 1
-                    metrics = outlet.metrics
                 else:
                     session.tell(delivery)
                 yielder.tick()
-        if metrics is not None:
+        metrics = self._metrics
+        if written and metrics is not None:
             metrics.frames_out[ChannelMessage] += written
             metrics.channel_deliveries += written
 

@@ -8,6 +8,7 @@ import msgspec
 
 from rtm_actors.protocol.attributes import AttributeOp
 from rtm_actors.protocol.frames import WireMessage
+from rtm_actors.server.link import MemberWrite
 
 
 class Join(msgspec.Struct, frozen=True):
@@ -18,8 +19,9 @@ class Join(msgspec.Struct, frozen=True):
     rid: int
     epoch: str = ""
     after: int = 0
-    #: The session's ``Outlet``: the channel writes its messages there directly.
-    outlet: Any = None
+    #: The member's write-only capability (``link.MemberWrite``): the channel writes
+    #: its messages to the member's socket through it when that keeps their order.
+    write: MemberWrite | None = None
 
 
 class Leave(msgspec.Struct, frozen=True):

@@ -29,6 +29,9 @@ class Channels:
         self.supervisor = supervisor
         #: The node's ``Cluster`` when several nodes share Redis, else None.
         self.cluster: Any = None
+        #: The node's ``ServerMetrics``: channels count the frames they write straight
+        #: to members' sockets there (None: not counted).
+        self.metrics: Any = None
         self._actors: dict[ChannelKey, Any] = {}
         self._counts: dict[ChannelKey, int] = {}
         #: Per app, its live channels with no member here.

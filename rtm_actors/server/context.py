@@ -1,4 +1,4 @@
-"""What every server actor of one node shares: settings, routing, storage, supervisor."""
+"""What the server actors of one node reach: settings, routing, storage, supervisor."""
 
 from __future__ import annotations
 
@@ -33,7 +33,12 @@ class ServerStats:
 
 @dataclass
 class ServerContext:
-    """One node's shared parts, handed to every session."""
+    """One node's services: settings, routing, presence, storage, supervisor, counters.
+
+    Each service is an object whose state only its own methods change, called
+    synchronously and never across a yield (``docs/architecture.md``). A session
+    never sees this: its shell reaches the node through ``session_port.NodeSessionPort``.
+    """
 
     config: ServerConfig
     store: OfflineStore
@@ -60,6 +65,7 @@ class ServerContext:
 
     def __post_init__(self) -> None:
         self.channels = Channels(self.config)
+        self.channels.metrics = self.metrics
         self.rates = UserRates(self.config)
         self.offline_quota = OfflineQuota(
             self.config.offline_quota_per_sender, self.config.offline_quota_per_app

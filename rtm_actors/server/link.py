@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import socket
+from collections.abc import Callable
 from typing import Any
 
 from rtm_actors.protocol import codec
@@ -134,40 +135,52 @@ def close_taken_over(link: Link) -> None:
     link.close(DisconnectCode.REMOTE_LOGIN, "REMOTE_LOGIN")
 
 
-class Outlet:
-    """Where a session's frames go right now, so that a channel can write its messages
-    to members directly rather than through each member's session actor.
+#: A channel's write-only capability on one member's socket: ``write(channel_id,
+#: data)`` writes the pre-built frame and answers True, or answers False when the
+#: frame must go through the member's session instead. It cannot read or change the
+#: session: the channel holds this function, never the session's objects.
+MemberWrite = Callable[[str, bytes], bool]
 
-    A channel writes to the member's link itself only when that keeps the order the
-    session would have kept: the link is a plain socket, the member is still in the
-    channel, and nothing waits in the session's inbox (every frame sent through the
-    session earlier, a join reply or a replay, is written already).
+
+class MemberWriter:
+    """Where a channel may write a member's channel messages directly, rather than
+    through the member's session actor (the fan-out's measured hot path).
+
+    The session owns it and alone changes it (the link it uses now, the channels it
+    is in); a channel gets only the bound ``write``. A channel writes to the member's
+    link itself only when that keeps the order the session would have kept: the link
+    is a plain socket, the member is still in the channel, and nothing waits in the
+    session's inbox (every frame sent through the session earlier, a join reply or a
+    replay, is written already). A member too slow for it is cut off by its ``Link``
+    (pending bounds, write timeout), whose reader then tells the session.
     """
 
-    __slots__ = ("channels", "inbox", "link", "metrics")
+    __slots__ = ("_channels", "_link", "_waiting")
 
-    def __init__(self, metrics: Any, inbox: Any = None) -> None:
-        self.link: Link | None = None
-        #: The session's channels (channel id -> channel ref).
-        self.channels: Any = ()
-        self.inbox = inbox
-        #: The node's ``ServerMetrics`` (channel deliveries are counted where written).
-        self.metrics = metrics
+    def __init__(self, waiting: Callable[[], int]) -> None:
+        self._link: Link | None = None
+        self._channels: set[str] = set()
+        #: How many messages wait in the session's inbox (its ``qsize``).
+        self._waiting = waiting
 
-    def direct(self, channel_id: str) -> Link | None:
-        """The link to write ``channel_id``'s messages to now, or None: go through the
-        session."""
-        link = self.link
-        if (
-            link is None
-            or link.raw is None
-            or channel_id not in self.channels
-            or (self.inbox is not None and self.inbox.qsize())
-        ):
-            return None
-        return link
+    def write(self, channel_id: str, data: bytes) -> bool:
+        """Write ``data`` to the member now if that keeps its order; else False."""
+        link = self._link
+        if link is None or link.raw is None or channel_id not in self._channels or self._waiting():
+            return False
+        link.send_frame(data)
+        return True
 
+    # -- the owning session's side --------------------------------------------------
 
-def link_last_rx(link: Link | None) -> float:
-    """When ``link`` last received a frame (now, if there is no link)."""
-    return link.last_rx if link is not None else now()
+    def use(self, link: Link | None) -> None:
+        """Write to ``link`` from now on (None: write nothing directly)."""
+        self._link = link
+
+    def joined(self, channel_id: str) -> None:
+        """The session is in ``channel_id`` (its messages may come here)."""
+        self._channels.add(channel_id)
+
+    def left(self, channel_id: str) -> None:
+        """The session left ``channel_id``: its messages no longer come here."""
+        self._channels.discard(channel_id)

@@ -2,17 +2,32 @@
 
 Frozen msgspec structs: immutable like frozen dataclasses, and made in a tenth of the
 time (a frozen dataclass sets each field through ``object.__setattr__``); four are
-made for every peer message."""
+made for every peer message. ``Deliver`` and ``Delivered``, which one session's rules
+make for another's, are the machine's own (``protocol.server_session_io``)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
-from rtm_actors.protocol.codes import ConnectionChangeReason, PeerMessageErrCode, PeerOnlineState
-from rtm_actors.protocol.frames import AnyClientFrame, WireMessage
+from rtm_actors.protocol.codes import ConnectionChangeReason, PeerOnlineState
+from rtm_actors.protocol.frames import AnyClientFrame
+from rtm_actors.protocol.server_session_io import Deliver, Delivered, SessionRef, SessionTimer
+from rtm_actors.protocol.tokens import TokenCheck
 from rtm_actors.server.link import Link
+
+__all__ = [
+    "Attach",
+    "BadFrame",
+    "Deliver",
+    "Delivered",
+    "FrameIn",
+    "KickSession",
+    "LinkClosed",
+    "PingIn",
+    "PresenceUpdate",
+    "SessionTimerFired",
+    "Shutdown",
+]
 
 
 class Attach(msgspec.Struct, frozen=True):
@@ -27,7 +42,7 @@ class Attach(msgspec.Struct, frozen=True):
     link: Link
     rid: int
     resumed: bool
-    token: Any = None
+    token: TokenCheck | None = None
     started: float | None = None
 
 
@@ -61,34 +76,11 @@ class LinkClosed(msgspec.Struct, frozen=True):
     why: str
 
 
-class Deliver(msgspec.Struct, frozen=True):
-    """A peer message for the receiving session to push to its client.
-
-    ``sender`` gets ``Delivered`` back once the client acknowledged it. A message
-    that came out of the offline store has ``store_id`` set and no ``sender``.
-    """
-
-    sender: Any
-    sender_id: str
-    message: WireMessage
-    ts: int
-    offline_ok: bool
-    store_id: int | None = None
-
-
-class Delivered(msgspec.Struct, frozen=True):
-    """The outcome of a peer message, for the sending session to report to its client."""
-
-    receiver_id: str
-    message_id: int
-    code: PeerMessageErrCode
-
-
 class KickSession(msgspec.Struct, frozen=True):
     """End the session now: another login took over (``successor``) or a ban."""
 
     reason: ConnectionChangeReason
-    successor: Any = None
+    successor: SessionRef | None = None
 
 
 class Shutdown(msgspec.Struct, frozen=True):
@@ -102,15 +94,7 @@ class PresenceUpdate(msgspec.Struct, frozen=True):
     state: PeerOnlineState
 
 
-class UnreachableTimer(msgspec.Struct, frozen=True):
-    """The link has been silent for ``unreachable_after``: the user is UNREACHABLE."""
+class SessionTimerFired(msgspec.Struct, frozen=True):
+    """One of the session's timers ran out."""
 
-
-class GraceExpired(msgspec.Struct, frozen=True):
-    """The link stayed down for the whole grace period: the user is offline."""
-
-
-class TokenTimer(msgspec.Struct, frozen=True):
-    """The session token is about to expire ("warn") or has expired ("expired")."""
-
-    what: str
+    timer: SessionTimer

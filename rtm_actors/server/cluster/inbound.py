@@ -17,6 +17,7 @@ from rtm_actors.protocol.codes import (
     PeerOnlineState,
 )
 from rtm_actors.protocol.frames import Reply
+from rtm_actors.protocol.server_session_io import store_or_unreachable
 from rtm_actors.runtime import tell_or_run_inline
 from rtm_actors.server import channel_messages as chm, messages as m
 from rtm_actors.server.cluster import envelopes as e
@@ -30,7 +31,7 @@ from rtm_actors.server.invitation_actor import (
     Uninvolve,
     invitation_ref,
 )
-from rtm_actors.server.session import store_or_unreachable
+from rtm_actors.server.session_port import NodeOffline
 
 if TYPE_CHECKING:
     from rtm_actors.server.cluster.cluster import Cluster
@@ -104,7 +105,7 @@ def _deliver(cluster: Cluster, ctx: Any, env: e.PeerDeliver) -> None:
             cluster.to_node(node, msgspec.structs.replace(env, forwarded=True))
             return
     # The receiver left this node meanwhile: keep it offline if asked, else report.
-    code = store_or_unreachable(ctx, env.app_id, env.to, delivery)
+    code = store_or_unreachable(NodeOffline(ctx, env.app_id), env.to, delivery)
     sender.tell(m.Delivered(env.to, env.message.id, code))
 
 
