@@ -122,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"deliveries_per_s={delivered / (t1 - t0):.0f}")
         print(f"cpu_us_per_delivery={(cpu1 - cpu0) / max(1, delivered) * 1e6:.0f}")
         print(f"cpu_us_per_user_s={(cpu1 - cpu0) / (t1 - t0) / logged_in * 1e6:.1f}")
+        print("requests:", dict(sorted(counts.items())))
         runner.quit()
     return 0
 
