@@ -101,7 +101,10 @@ def test_the_sdk_workload_reports_both_clients_and_their_ratio():
     rows = {r.metric: r.values for r in report.rows if r.workload == "sdk-peer-20"}
     lean = rows["load CPU us/msg (lean client)"]["ours"]
     sdk = rows["load CPU us/msg (SDK)"]["ours"]
-    assert lean is not None and sdk is not None and lean > 0 and sdk > 0
+    assert lean is not None
+    assert sdk is not None
+    assert lean > 0
+    assert sdk > 0
     assert rows["SDK/lean load CPU per msg"]["ours"] == pytest.approx(sdk / lean)
     assert rows["delivered msg/s (SDK)"]["ours"] > 0
     assert rows["not delivered exactly once"]["ours"] == 0
