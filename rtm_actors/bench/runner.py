@@ -99,6 +99,8 @@ class Runner:
                     lambda system, srv: sessions.run_idle(system, srv, z.idle_users, s),
                 )
             elif name == "sdk_peer":
+                if "ours" not in self.systems:
+                    self.progress("sdk_peer: our SDK loads our server only (--systems ours)")
                 for users in z.sdk_peer_users:
                     self._each(f"sdk-peer-{users}", _sdk_peer_run(users, s), only="ours")
             else:
