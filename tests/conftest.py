@@ -6,7 +6,6 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import gevent
 import pytest
 import structlog
 from hypothesis import settings
@@ -14,7 +13,13 @@ from hypothesis import settings
 import rtm_actors as ra
 from rtm_actors.log import configure_logging
 from rtm_actors.runtime import registry
-from rtm_actors.testing import EventRecorder, fast_client_config, running_server
+from rtm_actors.testing import (
+    EventRecorder,
+    FakeClock,
+    fast_client_config,
+    running_server,
+    settle,
+)
 
 settings.register_profile("gevent", deadline=None, max_examples=200)
 settings.load_profile("gevent")
@@ -62,7 +67,14 @@ def make_client() -> Iterator[Callable[..., tuple[ra.RtmService, EventRecorder]]
     yield make
     for rtm in made:
         rtm.release()
-    gevent.sleep(0.05)
+    settle()  # (the released clients' closes reach the server before it stops)
+
+
+@pytest.fixture
+def fake_clock() -> Iterator[FakeClock]:
+    """The runtime's clock, by hand, for the test (timers set before it keep real time)."""
+    with FakeClock() as clock:
+        yield clock
 
 
 @pytest.fixture

@@ -1,5 +1,13 @@
-"""A test kit for applications (and our own suite): servers on loopback, event recorders."""
+"""A test kit for applications (and our own suite): servers on loopback, event recorders,
+a fake clock and websockets without a port."""
 
+from rtm_actors.testing.clock import FakeClock, end_round, settle
+from rtm_actors.testing.memory_link import (
+    FrameClient,
+    MemoryWebSocket,
+    memory_link_pair,
+    serve_in_memory,
+)
 from rtm_actors.testing.proxy import CuttableProxy
 from rtm_actors.testing.recorder import EventRecorder, wait_until
 from rtm_actors.testing.server import (
@@ -11,8 +19,15 @@ from rtm_actors.testing.server import (
 __all__ = [
     "CuttableProxy",
     "EventRecorder",
+    "FakeClock",
+    "FrameClient",
+    "MemoryWebSocket",
+    "end_round",
     "fast_client_config",
     "fast_server_config",
+    "memory_link_pair",
     "running_server",
+    "serve_in_memory",
+    "settle",
     "wait_until",
 ]

@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from rtm_actors.testing.http import http_get
+from rtm_actors.top import Snapshot, parse
 
 #: Printed by the child once it listens; the URL follows.
 READY_PREFIX = "rtm-actors-test-server "
@@ -62,6 +63,14 @@ class ServerProcess:
         in this process keeps running while it waits."""
         parts = urlsplit(self.url)
         return http_get(int(parts.port or 0), path, parts.hostname or "127.0.0.1", timeout)
+
+    def metrics(self) -> Snapshot:
+        """The server's /metrics now (``.value(name, **labels)``, ``.total``)."""
+        status, body = self.get("/metrics")
+        if status != 200:
+            msg = f"/metrics answered {status}"
+            raise RuntimeError(msg)
+        return parse(body, 0.0)
 
 
 @contextmanager

@@ -3,12 +3,12 @@ suite: each runs against a server process while a probe pair exchanges messages.
 
 from __future__ import annotations
 
-import gevent
 import pytest
 
 from rtm_actors.protocol import codec
 from rtm_actors.protocol.codes import DisconnectCode
 from rtm_actors.protocol.frames import SendPeerMessage, WireMessage
+from rtm_actors.testing import wait_until
 from rtm_actors.testing.hostile import client_frame
 
 pytestmark = pytest.mark.integration
@@ -27,7 +27,11 @@ def test_a_frame_over_the_size_limit_is_refused_before_its_payload(start_server,
     # Announce 2^63-1 bytes, send a little: the header alone is refused.
     sock.send(client_frame(b"x" * 1000, length=2**63 - 1))
     assert sock.close_code() == DisconnectCode.MESSAGE_TOO_BIG
-    gevent.sleep(1.0)
+    wait_until(  # (the attacker's session has taken note: the server is done with it)
+        lambda: target.metrics().value("rtm_links_lost_total", reason="frame too big") >= 1,
+        timeout=10,
+        what="the link's loss counted",
+    )
     assert target.rss_mib() - base < SMALL_GROWTH_MIB
     pair.stop().assert_healthy()
 
@@ -53,11 +57,16 @@ def test_a_message_flood_past_the_rate_limit_costs_only_the_flooder(start_server
     sock = hostile(target)
     assert "101" in sock.upgrade()
     sock.login("flooder")
+    before = target.metrics().value("rtm_messages_in_total", kind="send_peer")
     frames = b"".join(
         client_frame(codec.encode(SendPeerMessage(i, "nobody", WireMessage(i, 1, "x" * 100))))
         for i in range(5000)
     )
     assert sock.send(frames)
-    gevent.sleep(1.0)
+    wait_until(  # (the server has read the whole flood)
+        lambda: target.metrics().value("rtm_messages_in_total", kind="send_peer") >= before + 5000,
+        timeout=20,
+        what="the flood read",
+    )
     assert target.rss_mib() - base < SMALL_GROWTH_MIB
     pair.stop().assert_healthy()

@@ -19,6 +19,7 @@ import pytest
 from rtm_actors.protocol import codec
 from rtm_actors.protocol.codes import DisconnectCode
 from rtm_actors.protocol.frames import Login
+from rtm_actors.testing import wait_until
 from rtm_actors.testing.hostile import HostileSocket, client_frame
 
 pytestmark = pytest.mark.integration
@@ -56,7 +57,7 @@ def keep_sending(socks: list[HostileSocket], make: object, interval: float) -> N
     while True:
         for sock in socks:
             sock.send(make())  # type: ignore[operator]
-        gevent.sleep(interval)
+        gevent.sleep(interval)  # (the attack's pace, in real time: the deadline is under test)
 
 
 def test_sockets_that_ping_without_logging_in_are_cut_at_the_login_deadline(
@@ -111,10 +112,11 @@ def test_idle_and_slowloris_sockets_are_cut_and_capped_before_the_upgrade(
         sock.send(b"GET /rtm HTTP/1.1\r\nHost: x\r\n")
     trickler = gevent.spawn(keep_sending, slow, lambda: b"X-a: b\r\n", 0.25)
     try:
-        gevent.sleep(0.3)
+        # (Accepted in order: once /healthz is answered, every socket before it was
+        # accepted, and the oldest closed for newcomers.)
+        assert target.get("/healthz", timeout=2.0)[0] == 200
         held = target.open_fds() - base_fds
         assert held <= CAP + 5, f"{held} sockets held"
-        assert target.get("/healthz", timeout=2.0)[0] == 200
         pair = probe(target)
         ended = [sock.ends_within(DEADLINE + SLACK) for sock in idle + slow]
     finally:
@@ -147,9 +149,9 @@ def test_at_the_file_limit_the_server_still_serves(start_server, hostile, probe,
     target = start_server(nofile=256, log_path=str(log_path))
     base = target.rss_mib()
     socks = [hostile(target) for _ in range(400)]
-    gevent.sleep(0.5)
-    assert target.open_fds() < 256 - 32
+    # (Accepted in order: once /healthz is answered, every socket before it was.)
     assert target.get("/healthz", timeout=2.0)[0] == 200
+    assert target.open_fds() < 256 - 32
     pair = probe(target)
     assert target.rss_mib() - base < GATE_GROWTH_MIB
     pair.stop().assert_healthy()
@@ -172,7 +174,7 @@ def test_running_out_of_files_on_accept_logs_once_and_does_not_spin(
     )
     cpu_before = _cpu_seconds(target.pid)
     socks = [hostile(target) for _ in range(200)]
-    gevent.sleep(DEADLINE)
+    gevent.sleep(DEADLINE)  # (a window of real time: that the server does not spin in it)
     assert _cpu_seconds(target.pid) - cpu_before < 0.5 * DEADLINE
     assert target.get("/healthz", timeout=SLACK)[0] == 200
     for sock in socks:
@@ -189,7 +191,7 @@ def test_metrics_count_sockets_by_state(start_server, hostile, probe):
     pair = probe(target)
     idle = [hostile(target) for _ in range(3)]
     waiting = [upgraded(hostile(target)) for _ in range(2)]
-    gevent.sleep(0.2)
+    # (Accepted in order: the scrape's own socket comes after every one of them.)
     status, text = target.get("/metrics")
     assert status == 200
     # The scrape itself is one more socket before the upgrade.
@@ -220,7 +222,8 @@ def test_when_every_socket_is_logged_in_a_newcomer_gets_503(start_server, hostil
     users = [upgraded(hostile(target)) for _ in range(2)]
     for n, sock in enumerate(users):
         sock.login(f"user{n}")
-    gevent.sleep(0.3)
+    for sock in users:
+        assert sock.wait_text(b'"login_ok"')
     newcomer = hostile(target)
     assert "503" in newcomer.upgrade()
     assert newcomer.ends_within(SLACK)
@@ -235,9 +238,14 @@ def test_resets_in_the_middle_of_the_headers_are_not_logged(start_server, hostil
     for _ in range(20):
         sock = hostile(target)
         sock.send(b"GET /rtm HTTP/1.1\r\nHost: x\r\n")
-        gevent.sleep(0.01)
+        # (Accepted in order: this socket is in the middle of its headers by now.)
+        assert target.get("/healthz")[0] == 200
         sock.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         sock.close()
-    gevent.sleep(0.5)
+    wait_until(  # (every reset socket ended: only the scrape's own is open)
+        lambda: target.metrics().value("rtm_sockets", state="http") == 1,
+        timeout=10,
+        what="the reset sockets ended",
+    )
     assert target.get("/healthz")[0] == 200
     assert "Traceback" not in log_path.read_text()

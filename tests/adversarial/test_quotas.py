@@ -25,6 +25,7 @@ from rtm_actors.protocol.frames import (
     WireMessage,
 )
 from rtm_actors.protocol.wsframes import OP_TEXT
+from rtm_actors.testing import end_round
 from rtm_actors.testing.hostile import HostileSocket, client_frame
 
 pytestmark = pytest.mark.integration
@@ -54,7 +55,7 @@ class Attacker:
             data = b"".join(client_frame(codec.encode(f)) for f in frames[start : start + batch])
             assert self.sock.send(data)
             self._take(0.0)
-            gevent.sleep(0)
+            end_round()
 
     def codes(self, count: int, timeout: float = 20.0) -> list[int]:
         """The codes of the next ``count`` replies, in arrival order."""
@@ -162,6 +163,6 @@ def test_logging_in_again_does_not_reset_the_message_limit(start_server, hostile
         attacker.send(frames)
         codes = attacker.codes(200, timeout=5.0)
         accepted += sum(1 for c in codes if c != PeerMessageErrCode.TOO_OFTEN)
-        gevent.sleep(0.25)  # the login rate (5 per user per second)
+        gevent.sleep(0.25)  # (real time: the server's login rate, 5 per user per second)
     assert accepted <= 200
     pair.stop().assert_healthy()

@@ -18,6 +18,7 @@ from rtm_actors.protocol.codes import DisconnectCode
 from rtm_actors.protocol.frames import SendPeerMessage, WireMessage
 from rtm_actors.protocol.wsframes import OP_CONTINUATION, OP_PING, OP_TEXT
 from rtm_actors.server.wsio import CLOSE_PROTOCOL_ERROR
+from rtm_actors.testing import wait_until
 from rtm_actors.testing.hostile import client_frame
 
 pytestmark = pytest.mark.integration
@@ -54,7 +55,7 @@ def assert_cut_off_as_slow(sock, target) -> None:
     """The server ended ``sock`` as a slow consumer. (Its buffers are full, so there is
     no room for a close frame: the socket is just shut, as for any slow consumer.)"""
     assert sock.close_code(5.0) in (None, DisconnectCode.SLOW_CONSUMER)
-    gevent.sleep(0.3)
+    wait_until(lambda: links_lost(target, "slow consumer") >= 1, 10, "the loss counted")
     assert links_lost(target, "slow consumer") == 1
 
 
@@ -186,7 +187,7 @@ def test_after_a_protocol_error_the_session_knows_at_once(start_server, hostile,
     sock = logged_in(hostile, target, "broken")
     sock.send(client_frame(b"x", 0x3))  # a reserved opcode
     assert sock.close_code(3.0) == CLOSE_PROTOCOL_ERROR
-    gevent.sleep(0.3)
+    wait_until(lambda: links_lost(target, "websocket protocol error") >= 1, 10, "the loss")
     assert links_lost(target, "websocket protocol error") == 1
     again = logged_in(hostile, target, "broken")
     assert again.is_open_after(1.0)
@@ -229,7 +230,7 @@ def test_a_header_trickled_after_login_does_not_keep_the_link(start_server, host
     for byte in client_frame(b"x" * 100_000)[:14]:  # 7 s, if it were let
         if not sock.send(bytes((byte,))):
             break  # the server has closed
-        gevent.sleep(0.5)
+        gevent.sleep(0.5)  # (the attack's pace, in real time: the idle timeout is under test)
     assert not sock.is_open_after(2.0)
     assert time.monotonic() - began < 2.0 + 3.0  # the idle timeout and the sweep's step
     pair.stop().assert_healthy()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gevent
 import pytest
 
 import rtm_actors as ra
@@ -16,7 +15,14 @@ from rtm_actors import (
     PeerMessageErrCode,
     SendMessageOptions,
 )
-from rtm_actors.testing import CuttableProxy, EventRecorder, running_server, wait_until
+from rtm_actors.testing import (
+    CuttableProxy,
+    EventRecorder,
+    FakeClock,
+    running_server,
+    settle,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 OFFLINE = SendMessageOptions(enable_offline_messaging=True)
@@ -123,41 +129,46 @@ def counts(rec):
     return [n for (n,) in rec.calls("on_member_count_updated")]
 
 
-def test_member_count_is_reported_once_per_change(logged_in):
+def test_member_count_is_reported_once_per_change(logged_in, fake_clock):
     """Alone: on_join_success then one count of 1; a second member: 2, never 1 again."""
     alice, _ = logged_in("alice")
     bob, _ = logged_in("bob")
     rec = ChannelRecorder()
     room = alice.create_channel("room", rec)
     room.join().get(timeout=5)
+    past_a_count_push(fake_clock)
     rec.wait_for("on_member_count_updated")
-    gevent_sleep_past_a_count_push()
     assert [name for name, _ in rec.events][:2] == ["on_join_success", "on_member_count_updated"]
     assert counts(rec) == [1]
     bob.create_channel("room", ChannelRecorder()).join().get(timeout=5)
+    past_a_count_push(fake_clock)
     rec.wait_for("on_member_count_updated", lambda n: n == 2)
-    gevent_sleep_past_a_count_push()
+    past_a_count_push(fake_clock)
     assert counts(rec) == [1, 2]
 
 
-def test_a_rejoiner_always_hears_the_count(logged_in):
+def test_a_rejoiner_always_hears_the_count(logged_in, fake_clock):
     """Leaving and joining back to the same number: the joiner still gets one count."""
     alice, _ = logged_in("alice")
     rec = ChannelRecorder()
     room = alice.create_channel("room", rec)
     room.join().get(timeout=5)
+    past_a_count_push(fake_clock)
     rec.wait_for("on_member_count_updated")
     room.leave().get(timeout=5)
     room.join().get(timeout=5)
+    past_a_count_push(fake_clock)
     rec.wait_for("on_member_count_updated", count=2)
-    gevent_sleep_past_a_count_push()
+    past_a_count_push(fake_clock)
     assert counts(rec) == [1, 1]  # one per join, none repeated by the server's push
 
 
-def gevent_sleep_past_a_count_push():
-    """Long enough for the server's paced count push (at most 1 per second) to have come:
-    what is asserted is that nothing more arrives, so there is no event to wait for."""
-    gevent.sleep(1.5)
+def past_a_count_push(clock: FakeClock) -> None:
+    """Past the server's paced count push (at most 1 per second), on fake time, and
+    everything it set going in this process done: what is asserted next may be that
+    nothing more arrived."""
+    clock.advance(1.5)
+    settle()
 
 
 # -- 3. one call manager per service ----------------------------------------------------

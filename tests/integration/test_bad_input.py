@@ -14,7 +14,7 @@ from rtm_actors.protocol import codec
 from rtm_actors.protocol.codes import DisconnectCode, LoginErrCode
 from rtm_actors.protocol.frames import Error, Login, LoginOk, Ping, Pong, Reply
 from rtm_actors.server import wsio
-from rtm_actors.testing import wait_until
+from rtm_actors.testing import settle, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -228,7 +228,7 @@ def test_a_bad_upgrade_gets_400_or_426_and_one_log_line(
         sock.sendall(request.encode())
         sock.settimeout(5)
         data = sock.recv(4096)
-    gevent.sleep(0.1)
+    settle()  # (the server is done with the request: a traceback would be out by now)
     assert data.startswith(b"HTTP/1.1 " + status), data
     if status == b"426":
         assert b"Sec-WebSocket-Version: 13\r\n" in data

@@ -224,6 +224,7 @@ def test_slow_member_is_cut_off_and_the_rest_receive_everything(make_client):
             readers.append(joined(rtm)[1])
         slow = _StalledClient(srv.url)
         slow.join("room")
+        wait_until(lambda: srv.context.channels.members() == 5, what="the stalled member in")
         payload = "x" * 30000
         for i in range(400):
             room.send_message(sender.create_message(f"{i}:{payload}"))
@@ -252,9 +253,6 @@ class _StalledClient:
         from rtm_actors.protocol.frames import JoinChannel
 
         self.link.send(self._codec.encode(JoinChannel(1, channel_id)))
-        import gevent
-
-        gevent.sleep(0.2)
 
     def close(self) -> None:
         self.link.close()

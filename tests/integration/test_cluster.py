@@ -6,13 +6,12 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-import gevent
 import pytest
 import redis
 
 import rtm_actors as ra
 from rtm_actors import PeerMessageErrCode, PeerOnlineState, SendMessageOptions
-from rtm_actors.testing import EventRecorder, running_server, wait_until
+from rtm_actors.testing import EventRecorder, running_server, settle, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.redis]
 OFFLINE = SendMessageOptions(enable_offline_messaging=True)
@@ -213,7 +212,7 @@ def test_invitation_across_nodes(login):
     assert remote.state is ra.RemoteInvitationState.ACCEPTED
 
 
-def test_member_that_logs_in_on_another_node_stays_one_member(login):
+def test_member_that_logs_in_on_another_node_stays_one_member(nodes, login):
     """A channel member logging in again elsewhere (and re-joining) is one member."""
     u0, _ = login("u0", 0)
     watch = ChannelRecorder()
@@ -225,12 +224,25 @@ def test_member_that_logs_in_on_another_node_stays_one_member(login):
     bob_again, _ = login("bob", 2)
     bob_again.create_channel("room", ChannelRecorder()).join().get(timeout=5)
     wait_until(lambda: bob.connection_state is ra.ConnectionState.ABORTED, 5, "old bob kicked")
-    gevent.sleep(0.3)
+    wait_until(lambda: nodes[1].context.channels.members() == 0, 5, "old bob's leave")
+    # u0's node holds bob as a member of the new bob's node (its join and the old one's
+    # leave, which come through Redis in either order, both heard).
+    new_node = nodes[2].context.cluster.node_id
+    wait_until(lambda: remote_members(nodes[0], "room") == {"bob": new_node}, 5, "bob moved")
+    settle()  # (and what they set going in this process has run)
     assert sorted(m.user_id for m in room.get_members().get(timeout=5)) == ["bob", "u0"]
     assert u0.get_channel_member_count(["room"]).get(timeout=5) == {"room": 2}
     # (The old session left, the new one joined: members saw that, or nothing.)
     left = len(watch.calls("on_member_left"))
     assert len(watch.calls("on_member_joined")) == 1 + left
+
+
+def remote_members(node: Any, channel_id: str) -> dict[str, str]:
+    """The members on other nodes that ``node``'s channel actor holds (user -> node):
+    its own state, read in this process (the SDK's member list is rate-limited)."""
+    ref = node.context.channels.get("testapp", channel_id)
+    actor = ref._actor_weakref() if ref is not None else None
+    return dict(actor._remote) if actor is not None else {}
 
 
 def test_a_ban_holds_on_every_node(nodes, login, make_client):
@@ -282,14 +294,14 @@ def test_node_stopped_gracefully_users_move_on(redis_url, make_client):
         admin.close()
 
 
-def test_invitation_to_a_callee_who_logs_in_on_another_node(login):
+def test_invitation_to_a_callee_who_logs_in_on_another_node(nodes, login):
     """An invitation to an offline callee reaches it when it logs in on another node."""
     caller_rtm, _ = login("caller", 0)
     caller_rec = CallRecorder()
     caller = caller_rtm.get_rtm_call_manager(caller_rec)
     inv = caller.create_local_call_invitation("late")
     assert caller.send_local_invitation(inv) is ra.InvitationApiCallErrCode.OK
-    gevent.sleep(0.2)
+    wait_until(lambda: bool(nodes[0].context.invitations), 5, "the invitation held")
     late_rtm, _ = login("late", 2)
     late_rec = CallRecorder()
     late = late_rtm.get_rtm_call_manager(late_rec)

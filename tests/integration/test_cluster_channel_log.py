@@ -57,9 +57,9 @@ def test_member_moving_to_another_node_catches_up_there(redis_url, make_client):
         gevent.spawn(leaving.stop)  # bob's link drops; it moves on to alice's node
         for i in range(5, 15):
             send(alice, room, f"m{i}")
-            gevent.sleep(0.05)
+            gevent.sleep(0.05)  # (real time: the traffic spans the node's stop)
         bob_rec.wait_for("on_message_received", count=15, timeout=15)
-        gevent.sleep(0.3)  # (a duplicate would arrive meanwhile)
+        gevent.sleep(0.3)  # (an absence, from Redis: a duplicate would arrive meanwhile)
         assert texts(bob_rec) == [f"m{i}" for i in range(15)]
 
 
@@ -80,10 +80,10 @@ def test_channel_messages_sent_while_redis_is_down_all_arrive(tmp_path, make_cli
         sent = [f"during {i}" for i in range(30)]
         for text in sent:
             send(alice, room, text)
-            gevent.sleep(0.1)
+            gevent.sleep(0.1)  # (real time: the traffic spans the outage)
         redis_server.start()
         bob_rec.wait_for("on_message_received", count=31, timeout=20)
-        gevent.sleep(0.3)
+        gevent.sleep(0.3)  # (an absence, from Redis: a duplicate would arrive meanwhile)
         assert texts(bob_rec) == ["before", *sent]
 
 
@@ -110,7 +110,7 @@ def test_past_the_queue_bound_channel_messages_are_refused_not_dropped(tmp_path,
         assert 0 < len(accepted) <= 5
         assert refused == [ChannelMessageErrCode.FAILURE] * (12 - len(accepted))
         bob_rec.wait_for("on_message_received", count=len(accepted), timeout=20)
-        gevent.sleep(0.3)
+        gevent.sleep(0.3)  # (an absence, from Redis: a refused one would arrive meanwhile)
         assert texts(bob_rec) == accepted
 
 
@@ -130,7 +130,7 @@ def test_peer_message_to_a_known_route_waits_out_a_redis_outage(tmp_path, make_c
         first = alice.send_message_to_peer("bob", alice.create_message("before"))
         assert first.get(timeout=5) is ra.PeerMessageErrCode.OK
         redis_server.kill()
-        gevent.sleep(5.5)
+        gevent.sleep(5.5)  # (real time: past the 5 s a cached route is trusted)
         sent = alice.send_message_to_peer("bob", alice.create_message("during"))
         gevent.sleep(2.5)  # (the lookup's retries give up within ~2 s)
         redis_server.start()

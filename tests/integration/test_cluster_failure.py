@@ -104,10 +104,10 @@ def test_node_killed_mid_traffic(node_processes, make_client):
         for i in range(150):
             msg = alice.create_message(f"b{i}")
             futures.append((msg.text, alice.send_message_to_peer("bob", msg, OFFLINE)))
-            gevent.sleep(0.01)
+            gevent.sleep(0.01)  # (real time: the traffic spans the kill)
 
     sender = gevent.spawn(traffic)
-    gevent.sleep(0.5)
+    wait_until(lambda: len(futures) >= 25, 10, "traffic under way")
     victim.kill()  # SIGKILL: no goodbye, no clean-up
     killed_at = time.monotonic()
     noticed: dict[str, float] = {}
@@ -255,7 +255,7 @@ def test_short_redis_outage(redis_db, redis_url, make_client):
     try:
         with alice_and_bob_in_a_room(store, make_client) as (alice, alice_rec, bob, bob_rec):
             line.down()
-            gevent.sleep(0.3)
+            gevent.sleep(0.3)  # (real time: Redis away for a while before the send)
             sent = alice.send_message_to_peer("bob", alice.create_message("through it"))
             gevent.sleep(0.9)  # past the nodes' heartbeat expiry (1 s in tests)
             line.up = True

@@ -193,7 +193,7 @@ def test_scrapes_do_not_block_other_traffic(make_client):
 
 def ping_every(sock: HostileSocket, interval: float) -> None:
     while sock.ping():
-        gevent.sleep(interval)
+        gevent.sleep(interval)  # (real time: pings past the login deadline under test)
 
 
 def test_mounted_in_another_server_the_login_deadline_and_socket_counts_hold():
@@ -206,7 +206,7 @@ def test_mounted_in_another_server_the_login_deadline_and_socket_counts_hold():
     try:
         sock = HostileSocket(f"ws://127.0.0.1:{host.server_port}/rtm")
         assert "101" in sock.upgrade()
-        gevent.sleep(0.1)
+        wait_until(lambda: scrape(host.server_port).value("rtm_sockets", state="login") == 1)
         assert scrape(host.server_port).value("rtm_sockets", state="login") == 1
         pinger = gevent.spawn(ping_every, sock, 0.1)
         assert sock.close_code(timeout=2.0) == DisconnectCode.STALE

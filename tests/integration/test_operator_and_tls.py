@@ -9,7 +9,8 @@ import pytest
 
 import rtm_actors as ra
 from rtm_actors import ConnectionChangeReason as Reason, ConnectionState as State
-from rtm_actors.testing import running_server
+from rtm_actors.runtime import now
+from rtm_actors.testing import FakeClock, running_server
 
 pytestmark = pytest.mark.integration
 
@@ -26,8 +27,9 @@ def test_ban_aborts_the_session_and_refuses_later_logins(server, make_client):
         rtm.login(None, "mallory").get(timeout=5)
     assert caught.value.code is ra.LoginErrCode.REJECTED
     server.unban("testapp", "mallory")
-    gevent.sleep(1.0)  # the client's own login rate (2 per second)
-    rtm.login(None, "mallory").get(timeout=5)
+    with FakeClock(start=now()) as clock:
+        clock.advance(1.0)  # past the client's own login rate (2 per second)
+        rtm.login(None, "mallory").get(timeout=5)
 
 
 def http_post(port: int, path: str, body: bytes, token: str, scheme: str = "Bearer ") -> bytes:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gevent
 import pytest
 
 import rtm_actors as ra
@@ -23,7 +22,7 @@ from rtm_actors.protocol.frames import (
     WireMessage,
 )
 from rtm_actors.protocol.limits import MAX_FRAME_BYTES
-from rtm_actors.testing import EventRecorder, wait_until
+from rtm_actors.testing import EventRecorder, FakeClock, settle, wait_until
 from tests.integration.test_bad_input import RawClient
 
 pytestmark = pytest.mark.integration
@@ -60,13 +59,12 @@ def test_a_resent_channel_message_is_answered_twice_and_published_once(server, l
     message = WireMessage(424242, 1, "once", None)
     raw.link.send(codec.encode(SendChannelMessage(2, "room", message)))
     first = reply(raw, 2)
-    gevent.sleep(0.01)
     raw.link.send(codec.encode(SendChannelMessage(3, "room", message)))
     second = reply(raw, 3)
     assert (first.code, second.code) == (0, 0)
     assert second.ts >= first.ts
     rec.wait_for("on_message_received")
-    gevent.sleep(0.5)
+    settle()  # (a second delivery, in this process, would be in by now)
     assert [m.text for _, m in rec.calls("on_message_received")] == ["once"]
 
 
@@ -90,21 +88,25 @@ def test_a_resent_invite_after_its_end_is_answered_0_and_starts_nothing(server, 
             raw.link.send(codec.encode(Ack(frame.seq)))
     raw.link.send(codec.encode(SendInvitation(2, 777, "bob", "hi")))
     assert reply(raw, 2).code == Api.OK
-    gevent.sleep(0.5)
+    settle()  # (a second invitation, in this process, would be in by now)
     assert len(rec.calls("on_remote_invitation_received")) == 1
 
 
 def test_a_rejoin_to_the_count_already_pushed_pushes_no_count(server):
     """member_count section: pushed on change since the channel's last push; join_reply has it."""
-    raw = RawClient(server.url)
-    raw.login("alice")
-    raw.link.send(codec.encode(JoinChannel(1, "solo")))
-    wait_until(lambda: any(isinstance(f, MemberCount) for f in raw.frames), timeout=5)
-    raw.link.send(codec.encode(LeaveChannel(2, "solo")))
-    assert reply(raw, 2).code == 0
-    raw.link.send(codec.encode(JoinChannel(3, "solo")))
-    wait_until(lambda: any(isinstance(f, JoinReply) and f.rid == 3 for f in raw.frames))
-    rejoined = next(f for f in raw.frames if isinstance(f, JoinReply) and f.rid == 3)
-    assert (rejoined.code, rejoined.member_count) == (0, 1)
-    gevent.sleep(1.5)  # past the pacing interval (1 s): a push would have come
-    assert [f.count for f in raw.frames if isinstance(f, MemberCount)] == [1]
+    with FakeClock(start=1000.0) as clock:  # (the channel's ticks and pacing, by hand)
+        raw = RawClient(server.url)
+        raw.login("alice")
+        raw.link.send(codec.encode(JoinChannel(1, "solo")))
+        wait_until(lambda: any(isinstance(f, JoinReply) for f in raw.frames))
+        clock.advance(1.0)
+        wait_until(lambda: any(isinstance(f, MemberCount) for f in raw.frames), timeout=5)
+        raw.link.send(codec.encode(LeaveChannel(2, "solo")))
+        assert reply(raw, 2).code == 0
+        raw.link.send(codec.encode(JoinChannel(3, "solo")))
+        wait_until(lambda: any(isinstance(f, JoinReply) and f.rid == 3 for f in raw.frames))
+        rejoined = next(f for f in raw.frames if isinstance(f, JoinReply) and f.rid == 3)
+        assert (rejoined.code, rejoined.member_count) == (0, 1)
+        clock.advance(1.5)  # past the pacing interval (1 s): a push would have come
+        settle()
+        assert [f.count for f in raw.frames if isinstance(f, MemberCount)] == [1]

@@ -82,7 +82,7 @@ def test_reconnect_backoff_bounds(server, make_client):
         short = params(reconnect__min_backoff=0.05, reconnect__max_backoff=0.1)
         assert rtm.set_parameters(short) == 0
         proxy.cut()
-        gevent.sleep(1.0)
+        gevent.sleep(1.0)  # (real time: past interrupt_after, when the app would be told)
         assert len(rec.calls("on_connection_state_changed")) == changes
         assert rtm.connection_state is State.CONNECTED
 

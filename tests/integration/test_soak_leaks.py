@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 
-import gevent
 import pytest
 
 import rtm_actors as ra
@@ -14,7 +13,7 @@ from rtm_actors.protocol import codec
 from rtm_actors.protocol.frames import Ack, InvitationEvent, Login, LoginOk, Reply, SendInvitation
 from rtm_actors.runtime.supervisor import Census
 from rtm_actors.server.link import Link
-from rtm_actors.testing import EventRecorder, wait_until
+from rtm_actors.testing import EventRecorder, settle, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -74,7 +73,7 @@ def test_an_invitation_re_sent_after_it_ended_is_not_started_again(server, logge
     wait_until(lambda: not server.context.invitations)
     raw.link.send(codec.encode(SendInvitation(3, 7, "bob")))  # its reply got lost, say
     assert raw.wait_for(lambda f: isinstance(f, Reply) and f.rid == 3).code == Api.OK
-    gevent.sleep(0.2)
+    settle()  # (a second invitation, in this process, would be under way by now)
     assert not server.context.invitations
     assert len(callee_rec.calls("on_remote_invitation_received")) == 1
 

@@ -10,7 +10,7 @@ import pytest
 from rtm_actors import ConnectionChangeReason as Reason, ConnectionState as State
 from rtm_actors.protocol.tokens import build_token_006, build_token_007
 from rtm_actors.server import session as session_module
-from rtm_actors.testing import running_server
+from rtm_actors.testing import running_server, settle
 
 pytestmark = pytest.mark.integration
 
@@ -47,12 +47,15 @@ def test_renewing_a_007_session_with_a_006_token_keeps_an_expiry(secure_server, 
     assert time.time() - renewed_at >= 3.5  # the 006 token's expiry, not the login's
 
 
-def test_a_006_token_without_a_privilege_expiry_lifts_the_expiry(secure_server, make_client):
+def test_a_006_token_without_a_privilege_expiry_lifts_the_expiry(
+    secure_server, make_client, fake_clock
+):
     """A 006 privilege of 0 means no expiry, as Agora: the renewed session stays."""
     rtm, rec = make_client(secure_server.url, app_id=APP)
     rtm.login(token_007("hank", expire=2), "hank").get(timeout=5)
     assert rtm.renew_token(token_006("hank", 0)).get(timeout=5) is not None
-    time.sleep(3.0)
+    fake_clock.advance(3.0)  # past the login token's expiry (2 s): its timers would fire
+    settle()
     assert rtm.connection_state is State.CONNECTED
     assert rec.calls("on_token_expired") == []
 

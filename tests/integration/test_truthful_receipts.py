@@ -19,7 +19,7 @@ from rtm_actors import PeerMessageErrCode, PeerOnlineState as S, SendMessageOpti
 from rtm_actors.client.link import ClientLink
 from rtm_actors.protocol import codec
 from rtm_actors.protocol.frames import Login, LoginOk, PeerMessage
-from rtm_actors.testing import running_server, wait_until
+from rtm_actors.testing import running_server, settle, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -134,7 +134,7 @@ def test_grace_runs_from_the_link_loss_while_messages_keep_coming(make_client):
             if bob_offline():
                 break
             sent.append(_send(alice, f"m{i}", OFFLINE))
-            gevent.sleep(0.2)
+            gevent.sleep(0.2)  # (real time: the traffic spans the grace periods under test)
 
         assert _changes(watched) == [
             {"bob": S.OFFLINE},
@@ -179,7 +179,8 @@ def test_the_window_is_bounded_in_bytes_too(make_client):
         text = "x" * 32_000
         sent = [alice.send_message_to_peer("bob", alice.create_message(text)) for _ in range(6)]
         wait_until(lambda: sum(f.done() for f in sent) == 3, what="three refused")
-        gevent.sleep(0.3)
+        wait_until(lambda: srv.context.stats.slow_consumers >= 1, what="the hoarder cut off")
+        settle()  # (a fourth answer, in this process, would be in by now)
         assert [_code(f) for f in sent if f.done()] == [NOT_KEPT] * 3
         assert len(hoarder.pushed) == 3  # held for a resume within the grace period
         assert srv.context.stats.slow_consumers == 1

@@ -61,7 +61,7 @@ def test_the_deadline_is_thrown_into_the_waiting_greenlet_but_never_after_login(
 
     def wait(seconds: float) -> None:
         try:
-            gevent.sleep(seconds)
+            gevent.sleep(seconds)  # (real time: the 0.05 s loop-timer deadline is under test)
         except Cutoff as cutoff:
             caught.append(cutoff.reason)
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import gevent
-
 from rtm_actors.protocol.frames import MemberJoined, MembersReply, WireMessage
 from rtm_actors.runtime import GeventActor
 from rtm_actors.server import channel_messages as cm
 from rtm_actors.server.channels import Channels
-from rtm_actors.testing import fast_server_config, wait_until
+from rtm_actors.testing import fast_server_config, settle, wait_until
 
 
 class FakeSession(GeventActor):
@@ -78,7 +76,7 @@ def test_an_empty_channel_stops_and_is_forgotten():
     wait_until(lambda: not channel.is_alive(), timeout=5)
     assert channels.get("app", "brief") is None
     assert len(channels) == 0
-    gevent.sleep(0)
+    settle()  # (the stopped channel's greenlet ends before the next test)
 
 
 def test_a_channel_forgets_published_ids_when_its_last_member_leaves():

@@ -10,6 +10,7 @@ import gevent.event
 
 from rtm_actors.runtime import GeventActor, tell_or_run_inline
 from rtm_actors.runtime.actor import MAX_INLINE_DEPTH, ChildExited
+from rtm_actors.testing import settle, wait_until
 
 
 class Note:
@@ -98,10 +99,10 @@ def test_a_turn_that_yields_keeps_the_actor_busy():
     pause = gevent.event.Event()
     ref = Journal.start(log, pause)
     inline = gevent.spawn(tell_or_run_inline, ref, Note("wait"))
-    gevent.sleep(0.01)
+    wait_until(lambda: texts(log) != [], timeout=2, what="the inline turn")
     assert texts(log) == ["wait"]
     tell_or_run_inline(ref, Note("behind"))  # busy: queued, and its loop must wait for the turn
-    gevent.sleep(0.01)
+    settle()  # (whatever runs without new input has run: the loop, if it would)
     assert texts(log) == ["wait"]
     pause.set()
     inline.join(timeout=2)
@@ -128,7 +129,8 @@ def test_a_failing_inline_turn_stops_that_actor_and_tells_its_supervisor():
     assert tell_or_run_inline(ref, Note("boom"))  # does not raise here
     assert ref.actor_stopped.is_set()
     assert not tell_or_run_inline(ref, Note("after"))
-    gevent.sleep(0.05)
+    wait_until(lambda: bool(exits), timeout=2, what="the supervisor told")
+    settle()  # (a second exit, if any, has come too)
     assert len(exits) == 1
     assert isinstance(exits[0].error, RuntimeError)
     watcher.stop()
@@ -155,10 +157,7 @@ def test_nested_inline_turns_are_bounded():
 
 def handled_by(log: list, text: str) -> object:
     """Wait until the actor handled ``text`` (alone); answer the greenlet that did."""
-    for _ in range(100):
-        if texts(log):
-            break
-        gevent.sleep(0.01)
+    wait_until(lambda: bool(texts(log)), timeout=1, what=f"{text} handled")
     assert texts(log) == [text]
     return log[0][2]
 

@@ -10,6 +10,7 @@ import gevent.socket
 
 from rtm_actors.server import wsio
 from rtm_actors.server.link import MAX_HELD_FRAMES, Link
+from rtm_actors.testing import end_round
 
 
 def make_link() -> tuple[Link, gevent.socket.socket]:
@@ -34,7 +35,7 @@ def test_frames_sent_in_one_round_are_written_when_it_ends_in_order():
     for text in (b"one", b"two", b"three"):
         assert link.send(text)
     assert read_available(theirs) == b""  # held until the round ends
-    gevent.sleep(0)
+    end_round()
     assert read_available(theirs) == b"".join(wsio.frame(t) for t in (b"one", b"two", b"three"))
 
 
@@ -45,7 +46,7 @@ def test_a_long_round_writes_every_max_held_frames():
         link.send(payload)
     written = read_available(theirs)
     assert written == b"".join(wsio.frame(p) for p in frames[:MAX_HELD_FRAMES])
-    gevent.sleep(0)
+    end_round()
     assert read_available(theirs) == wsio.frame(frames[-1])
 
 
@@ -54,6 +55,6 @@ def test_close_writes_what_is_held_before_the_close_frame():
     link.send(b"last words")
     link.close(1000, "bye")
     assert not link.send(b"too late")
-    gevent.sleep(0)
+    end_round()
     data = read_available(theirs)
     assert data == wsio.frame(b"last words") + wsio.close_frame(1000, "bye")

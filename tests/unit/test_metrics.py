@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import io
 
-import gevent
-
 from rtm_actors.protocol import frames as f
 from rtm_actors.protocol.restart import Restart
 from rtm_actors.runtime import ChildSpec, GeventActor, StartChild, Supervisor
 from rtm_actors.server.metrics import LATENCY_BUCKETS, RequestClock, ServerMetrics
 from rtm_actors.server.ops import OpsApp
 from rtm_actors.server.prometheus import code_name, kind_name, node_registry, render
+from rtm_actors.testing import wait_until
 from rtm_actors.top import figures, metrics_url, parse, quantile, render_line, run
 
 
@@ -123,7 +122,7 @@ def test_supervisor_reports_crashes_and_restarts():
         StartChild(ChildSpec("crasher", lambda s: Crasher.start_under(s), Restart.PERMANENT))
     )
     child.tell("boom")
-    gevent.sleep(0.05)
+    wait_until(lambda: metrics.actor_events["restarted"] >= 1, timeout=2, what="a restart")
     assert metrics.actor_events["crashed"] == 1
     assert metrics.actor_events["restarted"] == 1
 

@@ -9,6 +9,7 @@ import gevent.socket
 
 from rtm_actors.client.link import MaskKeys
 from rtm_actors.runtime.round_writer import RoundWriter
+from rtm_actors.testing import end_round, wait_until
 from tests.unit.test_link_writes import read_available
 
 
@@ -19,7 +20,7 @@ def test_a_rounds_writes_go_out_when_it_ends_in_order():
     for data in (b"one", b"two", b"three"):
         assert writer.write(data)
     assert read_available(theirs) == b""
-    gevent.sleep(0)
+    end_round()
     assert read_available(theirs) == b"onetwothree"
     assert writer.idle
 
@@ -31,10 +32,13 @@ def test_what_the_socket_cannot_take_follows_in_order():
     chunks = [bytes([i]) * 100_000 for i in range(40)]
     for chunk in chunks:
         writer.write(chunk)
-    got = b""
-    while len(got) < 4_000_000:
-        gevent.sleep(0.001)
-        got += read_available(theirs)
+    got = bytearray()
+
+    def all_in() -> bool:
+        got.extend(read_available(theirs))  # (reading makes room for the flusher)
+        return len(got) >= 4_000_000
+
+    wait_until(all_in, timeout=10, what="4 MB through the socket")
     assert got == b"".join(chunks)
 
 
@@ -44,7 +48,7 @@ def test_a_writer_past_its_byte_bound_fails_and_says_so():
     failures = []
     writer = RoundWriter(ours, failures.append, max_pending_bytes=1 << 20)
     while writer.write(b"z" * 65536):
-        gevent.sleep(0)
+        end_round()
     assert writer.failed
     assert failures == [True]  # stalled, not broken
     assert not writer.write(b"more")

@@ -6,6 +6,7 @@ import threading
 import time
 
 import gevent
+import gevent.event
 import pykka
 import pytest
 
@@ -22,6 +23,7 @@ from rtm_actors.runtime import (
     tell_all,
 )
 from rtm_actors.runtime.cooperative import Yielder
+from rtm_actors.testing import FakeClock, wait_until
 
 
 class Echo(GeventActor):
@@ -57,13 +59,16 @@ def test_ask_and_tell_work_on_greenlets():
 def test_ask_timeout_raises_pykka_timeout():
     """Waiting on a future past its timeout raises pykka.Timeout and does not hang."""
 
+    release = gevent.event.Event()
+
     class Slow(GeventActor):
         def on_receive(self, message):
-            gevent.sleep(1)
+            release.wait()
 
     ref = Slow.start()
     with pytest.raises(pykka.Timeout):
         ref.ask("x", timeout=0.05)
+    release.set()
 
 
 def test_gevent_timeout_in_a_handler_stops_only_that_actor():
@@ -71,7 +76,7 @@ def test_gevent_timeout_in_a_handler_stops_only_that_actor():
     victim = Echo.start()
     bystander = Echo.start()
     victim.tell(gevent.Timeout())
-    gevent.sleep(0.05)
+    wait_until(lambda: not victim.is_alive(), timeout=2, what="the victim's stop")
     assert not victim.is_alive()
     assert bystander.is_alive()
     assert bystander.ask("still here", timeout=1) == "still here"
@@ -155,8 +160,7 @@ def test_tell_from_another_os_thread_is_delivered_promptly():
     thread.start()
     thread.join()
     started = time.perf_counter()
-    while not log and time.perf_counter() - started < 2:
-        gevent.sleep(0.001)
+    wait_until(lambda: bool(log), timeout=2, what="the thread's message")
     assert log == ["from a thread"]
     assert time.perf_counter() - started < 0.5
 
@@ -191,13 +195,14 @@ def test_named_timers_tell_after_a_delay_and_cancel():
     """A named timer tells its message once; a restarted or cancelled one does not fire."""
     log = []
     ref = Recorder.start(log)
-    timers = NamedTimers(ref)
-    timers.start("a", 0.01, "a fired")
-    timers.start("b", 0.01, "b first")
-    timers.start("b", 0.02, "b second")
-    timers.start("c", 0.01, "c fired")
-    timers.cancel("c")
-    gevent.sleep(0.1)
+    with FakeClock() as clock:
+        timers = NamedTimers(ref)
+        timers.start("a", 0.01, "a fired")
+        timers.start("b", 0.01, "b first")
+        timers.start("b", 0.02, "b second")
+        timers.start("c", 0.01, "c fired")
+        timers.cancel("c")
+        clock.advance(0.1)  # (fires them, and lets the actor take their messages)
     assert sorted(log) == ["a fired", "b second"]
 
 
@@ -226,7 +231,7 @@ def test_a_timer_message_taken_inline_wakes_no_greenlet_of_the_actors_own():
     ticker_timers = NamedTimers(ref)
     for delay in (0.01, 0.02):
         ticker_timers.start(delay, delay, Beat())
-    gevent.sleep(0.1)
+    wait_until(lambda: len(log) >= 2, timeout=2, what="two beats")  # (on the loop's timers)
     assert len(log) == 2
     assert set(log) == {timers_module._relay.greenlet}
     assert not hasattr(ref._actor_weakref(), "greenlet")  # its loop never started
@@ -249,7 +254,7 @@ def test_supervisor_restarts_a_permanent_child_and_cleans_up_a_temporary_one():
     )
     worker.tell(RuntimeError("crash"))
     temp.tell(RuntimeError("crash"))
-    gevent.sleep(0.05)
+    wait_until(lambda: sup.ask(ChildRef("worker")) not in (None, worker) and bool(cleaned), 2)
     new_worker = sup.ask(ChildRef("worker"))
     assert new_worker is not None
     assert new_worker is not worker
@@ -267,7 +272,7 @@ def test_supervisor_gives_up_past_the_restart_intensity():
         if child is None:
             break
         child.tell(RuntimeError("crash"))
-        gevent.sleep(0.02)
+        wait_until(lambda c=child: sup.ask(ChildRef("flaky")) is not c, 2, "a restart")
     assert sup.ask(ChildRef("flaky")) is None
     assert sup.is_alive()
 
@@ -284,10 +289,10 @@ def test_monitor_thread_reports_a_blocking_handler(tmp_path):
         from rtm_actors.runtime import GeventActor
         class Hog(GeventActor):
             def on_receive(self, m):
-                time.sleep(0.6)  # blocks the whole hub
+                time.sleep(0.6)  # blocks the whole hub: what is under test
         ref = Hog.start()
         ref.ask("go")
-        gevent.sleep(0.2)
+        gevent.sleep(0.2)  # (real time for the monitor thread, which checks every 0.1 s)
         """
     )
     env = {
