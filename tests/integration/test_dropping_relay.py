@@ -8,8 +8,8 @@ import pytest
 
 from rtm_actors import PeerMessageErrCode
 from rtm_actors.protocol.frames import ChannelMessage, PeerMessage
-from rtm_actors.testing import wait_until
-from rtm_actors.testing.relay import DroppingRelay, FrameCutter
+from rtm_actors.testing import DroppingRelay, wait_until
+from rtm_actors.testing.relay import FrameCutter
 
 pytestmark = pytest.mark.integration
 

@@ -19,8 +19,8 @@ import pytest
 from gevent import subprocess
 
 from rtm_actors.bench.servers import free_port
+from rtm_actors.testing import DroppingRelay
 from rtm_actors.testing.process import ServerProcess, server_process
-from rtm_actors.testing.relay import DroppingRelay
 
 # Not importorskip: importing locust would monkey-patch the test runner itself.
 pytestmark = [
