@@ -10,7 +10,7 @@ from typing import Any
 
 from rtm_actors.bench.common import Settings
 from rtm_actors.bench.results import table
-from rtm_actors.bench.runner import WORKLOADS, Runner, socketio_available
+from rtm_actors.bench.runner import OPTIONAL_WORKLOADS, WORKLOADS, Runner, socketio_available
 from rtm_actors.bench.servers import SYSTEMS
 from rtm_actors.log import configure_logging
 
@@ -28,7 +28,10 @@ def register(sub: Any) -> None:
     bench.add_argument(
         "--workloads",
         default=",".join(WORKLOADS),
-        help=f"comma-separated, in order (default: {','.join(WORKLOADS)})",
+        help=(
+            f"comma-separated, in order (default: {','.join(WORKLOADS)}; also: "
+            f"{','.join(OPTIONAL_WORKLOADS)}, our SDK as the load beside the lean client)"
+        ),
     )
     bench.add_argument(
         "--systems",

@@ -54,9 +54,11 @@ def connect_all(
     names: list[str],
     settings: Settings,
     on_connected: Callable[[Any], None] | None = None,
+    make_client: Callable[..., Any] | None = None,
 ) -> list[Any]:
-    """Connect (and log in) one client per name, ``connect_concurrency`` at a time."""
-    cls = client_class(system)
+    """Connect (and log in) one client per name, ``connect_concurrency`` at a time
+    (``make_client``: another client than ``system``'s lean one, such as the SDK)."""
+    cls = make_client or client_class(system)
     clients = [cls(i, name, handler, settings.pad) for i, name in enumerate(names)]
     pool = gevent.pool.Pool(settings.connect_concurrency)
 

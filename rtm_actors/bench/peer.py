@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 import time
 from array import array
+from collections.abc import Callable
 from typing import Any
 
 import gevent
@@ -30,9 +31,9 @@ _TICK = 0.005
 class PeerDriver(Driver):
     """The load handler: sends, counts receipts, keeps the ledger and latencies."""
 
-    def __init__(self, users: int, window: int, seed: int = 9) -> None:
+    def __init__(self, users: int, window: int, seed: int = 9, prefix: str = "u") -> None:
         super().__init__()
-        self.names = [f"u{i}" for i in range(users)]
+        self.names = [f"{prefix}{i}" for i in range(users)]
         self.clients: list[Any] = []
         self.ledger = BitLedger()
         self.window = window
@@ -102,10 +103,15 @@ def run(
     users: int,
     settings: Settings,
     rate: float | None = None,
+    make_client: Callable[..., Any] | None = None,
+    prefix: str = "u",
 ) -> WorkloadOutcome:
-    """One phase: full load (``rate`` None) or an open loop at ``rate`` msg/s."""
-    driver = PeerDriver(users, FULL_WINDOW.get(users, 2))
-    driver.clients = clients = connect_all(system, server, driver, driver.names, settings)
+    """One phase: full load (``rate`` None) or an open loop at ``rate`` msg/s, by
+    ``system``'s lean client or the ``make_client`` given, users ``<prefix><n>``."""
+    driver = PeerDriver(users, FULL_WINDOW.get(users, 2), prefix=prefix)
+    driver.clients = clients = connect_all(
+        system, server, driver, driver.names, settings, make_client=make_client
+    )
     pacer: list[gevent.Greenlet[Any, Any]] = []
 
     def start() -> None:

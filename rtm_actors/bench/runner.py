@@ -13,7 +13,7 @@ from typing import Any
 
 import structlog
 
-from rtm_actors.bench import fanout, invite, peer, servers, sessions
+from rtm_actors.bench import fanout, invite, peer, sdk_peer, servers, sessions
 from rtm_actors.bench.common import Settings, WorkloadOutcome
 from rtm_actors.bench.results import Report, detail
 
@@ -23,6 +23,8 @@ log = structlog.get_logger("rtm_actors.bench")
 NOT_ONCE = "not delivered exactly once"
 #: Workload groups, as ``--workloads`` names them.
 WORKLOADS = ("peer", "fanout", "login", "invite", "idle")
+#: Run only when named: our SDK as the load of our server (one system: ours).
+OPTIONAL_WORKLOADS = ("sdk_peer",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,7 @@ class Sizes:
     login_users: int = 2000
     invite_pairs: int = 50
     idle_users: int = 5000
+    sdk_peer_users: tuple[int, ...] = (100,)
 
 
 Run = Callable[[str, servers.BenchServer], WorkloadOutcome]
@@ -95,8 +98,14 @@ class Runner:
                     f"idle-{z.idle_users}",
                     lambda system, srv: sessions.run_idle(system, srv, z.idle_users, s),
                 )
+            elif name == "sdk_peer":
+                if "ours" not in self.systems:
+                    self.progress("sdk_peer: our SDK loads our server only (--systems ours)")
+                for users in z.sdk_peer_users:
+                    self._each(f"sdk-peer-{users}", _sdk_peer_run(users, s), only="ours")
             else:
-                msg = f"unknown workload {name!r} (known: {', '.join(WORKLOADS)})"
+                known = ", ".join(WORKLOADS + OPTIONAL_WORKLOADS)
+                msg = f"unknown workload {name!r} (known: {known})"
                 raise ValueError(msg)
         self.report.machine = machine(s, started_at, time.perf_counter() - started, self.systems)
         return self.report
@@ -114,9 +123,12 @@ class Runner:
             self.report.add(workload, system, {"half-load rate msg/s": rate})
         self._each(workload, lambda system, srv: peer.run(system, srv, users, s, rate))
 
-    def _each(self, workload: str, run: Run) -> dict[str, WorkloadOutcome]:
+    def _each(self, workload: str, run: Run, only: str | None = None) -> dict[str, WorkloadOutcome]:
+        """Run ``workload`` on every system of the run (or on ``only``, if it is one)."""
         outcomes: dict[str, WorkloadOutcome] = {}
         for system in self.systems:
+            if only is not None and system != only:
+                continue
             t0 = time.perf_counter()
             try:
                 with servers.running(system, self.server_args.get(system, ())) as srv:
@@ -140,6 +152,13 @@ class Runner:
 def _fanout_run(members: int, settings: Settings) -> Run:
     def run(system: str, srv: servers.BenchServer) -> WorkloadOutcome:
         return fanout.run(system, srv, members, settings)
+
+    return run
+
+
+def _sdk_peer_run(users: int, settings: Settings) -> Run:
+    def run(system: str, srv: servers.BenchServer) -> WorkloadOutcome:
+        return sdk_peer.run(system, srv, users, settings)
 
     return run
 

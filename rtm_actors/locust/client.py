@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import gevent.event
 
+from rtm_actors.client.config import ClientConfig
 from rtm_actors.client.handlers import (
     ChannelEventHandler,
     RtmCallEventHandler,
@@ -75,6 +76,8 @@ class RtmClient:
         fire: Locust's ``events.request.fire``.
         ledger: the process's loss and duplicate ledger.
         message_size: characters per message (the stamp plus padding).
+        config: the SDK settings, one object shared by the process's users (None:
+            Agora's defaults, made for this client).
     """
 
     def __init__(
@@ -86,6 +89,7 @@ class RtmClient:
         fire: Callable[..., Any],
         ledger: Ledger,
         message_size: int = 64,
+        config: ClientConfig | None = None,
     ) -> None:
         self.user_id = user_id
         self._fire = fire
@@ -93,7 +97,7 @@ class RtmClient:
         self._message_size = message_size
         #: The real SDK client: call anything on it (``measure`` reports the call).
         self.service: RtmService = agora.create_rtm_service()
-        self.service.initialize(app_id, _LocustServiceHandler(self), server_url=url)
+        self.service.initialize(app_id, _LocustServiceHandler(self), server_url=url, config=config)
         self._calls = self.service.get_rtm_call_manager(_LocustCallHandler(self))
         self.channels: dict[str, Any] = {}
         #: Invitation id -> (stream, seq, outcome of the round trip).

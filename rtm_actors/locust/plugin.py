@@ -16,6 +16,7 @@ The master asks rather than waiting for workers to volunteer because a headless
 
 from __future__ import annotations
 
+import gc
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,10 +29,14 @@ from locust.argument_parser import LocustArgumentParser
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
+from rtm_actors.client.config import ClientConfig
 from rtm_actors.client.service import AgoraService
+from rtm_actors.loadtest.options import LoadOptions
 from rtm_actors.loadtest.seats import Seats, cached_plan
 from rtm_actors.loadtest.tally import Ledger, Tally
+from rtm_actors.loadtest.worker import client_config
 from rtm_actors.log import configure_logging
+from rtm_actors.runtime.gctune import MIDDLE_THRESHOLD, OLD_THRESHOLD, YOUNG_THRESHOLD
 
 log = structlog.get_logger("rtm_actors.locust")
 
@@ -46,6 +51,9 @@ class ProcessState:
     """What every ``RtmUser`` of one Locust process shares."""
 
     agora: AgoraService = field(default_factory=AgoraService)
+    #: The load tool's SDK settings: a de-duplication window of 512 ids rather than
+    #: 8,192 (a user at one message a second fills that in 2 hours, ~100 bytes an id).
+    config: ClientConfig = field(default_factory=lambda: client_config(LoadOptions()))
     ledger: Ledger = field(default_factory=Ledger)
     seats: dict[tuple[str, str], Seats] = field(default_factory=dict)
     #: Master: worker id -> payload, for the tally being collected.
@@ -130,6 +138,14 @@ def _add_options(parser: LocustArgumentParser) -> None:
 def _on_init(environment: Environment, **_: Any) -> None:
     configure_logging(str(option(environment, "rtm_log_level", "warning")))
     runner = environment.runner
+    if not isinstance(runner, MasterRunner):
+        # Each user's SDK spawns its greenlets deep in Locust's stack: recording every
+        # spawn's tree and stack cost ~3 KiB a user, for debugging aids nobody reads.
+        gevent.config.track_greenlet_tree = False
+        # Every message makes young objects that die young: collect them rarer, as
+        # the server and the load tool do. (No gc.freeze: users log in and out at
+        # any time, and frozen garbage is never freed.)
+        gc.set_threshold(YOUNG_THRESHOLD, MIDDLE_THRESHOLD, OLD_THRESHOLD)
     options = environment.parsed_options
     if options is not None and not isinstance(runner, WorkerRunner) and not options.rtm_plan_users:
         # Custom options travel to the workers with the spawn message: fix it here.

@@ -75,6 +75,7 @@ class RtmUser(User):
             environment.events.request.fire,
             state.ledger,
             int(option(environment, "rtm_message_size", 64)),
+            state.config,
         )
 
     @property

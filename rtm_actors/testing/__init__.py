@@ -1,5 +1,5 @@
 """A test kit for applications (and our own suite): servers on loopback, event recorders,
-a fake clock and websockets without a port."""
+a fake clock, websockets without a port, and relays that cut or lose traffic."""
 
 from rtm_actors.testing.clock import FakeClock, end_round, settle
 from rtm_actors.testing.memory_link import (
@@ -10,6 +10,7 @@ from rtm_actors.testing.memory_link import (
 )
 from rtm_actors.testing.proxy import CuttableProxy
 from rtm_actors.testing.recorder import EventRecorder, wait_until
+from rtm_actors.testing.relay import DroppingRelay
 from rtm_actors.testing.server import (
     fast_client_config,
     fast_server_config,
@@ -18,6 +19,7 @@ from rtm_actors.testing.server import (
 
 __all__ = [
     "CuttableProxy",
+    "DroppingRelay",
     "EventRecorder",
     "FakeClock",
     "FrameClient",

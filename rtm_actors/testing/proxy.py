@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 import struct
+from collections.abc import Callable
+from functools import partial
 from types import TracebackType
 from typing import Any, Self
 
@@ -76,16 +78,19 @@ class CuttableProxy:
             return
         pair = (client, upstream)
         self._pairs.append(pair)
-        pumps = [
-            gevent.spawn(_pump, client, upstream),
-            gevent.spawn(_pump, upstream, client),
-        ]
+        to_server, to_client = self._pumps(client, upstream)
+        pumps = [gevent.spawn(to_server), gevent.spawn(to_client)]
         gevent.joinall(pumps, count=1)
         for sock in pair:
             _reset(sock)
         gevent.killall(pumps)
         if pair in self._pairs:
             self._pairs.remove(pair)
+
+    def _pumps(self, client: Any, upstream: Any) -> tuple[Callable[[], None], Callable[[], None]]:
+        """One connection's two directions, client to server and back: each copies
+        bytes until its side closes (a subclass may look at them or hold some back)."""
+        return partial(_pump, client, upstream), partial(_pump, upstream, client)
 
 
 def _pump(src: Any, dst: Any) -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from rtm_actors.bench import fanout, invite, peer, servers, sessions
 from rtm_actors.bench.common import Settings
+from rtm_actors.bench.results import table
 from rtm_actors.bench.runner import Runner, Sizes
 
 pytestmark = pytest.mark.integration
@@ -89,6 +90,34 @@ def test_a_lossy_relay_is_reported():
     full, _half = (d for d in report.details if d["workload"] == "peer-10")
     assert full["tally"]["lost"] > 0
     assert full["tally"]["delivered"] == full["tally"]["expected"] - full["tally"]["lost"]
+
+
+def test_the_sdk_workload_reports_both_clients_and_their_ratio():
+    """``sdk_peer`` loads our server with the lean client, then with the SDK: both are
+    counted exactly once, and the report has each one's load CPU and their ratio (in
+    the JSON and in the table)."""
+    runner = Runner(SHORT, systems=["ours", "ceiling"], sizes=Sizes(sdk_peer_users=(20,)))
+    report = runner.run(["sdk_peer"])
+    rows = {r.metric: r.values for r in report.rows if r.workload == "sdk-peer-20"}
+    lean = rows["load CPU us/msg (lean client)"]["ours"]
+    sdk = rows["load CPU us/msg (SDK)"]["ours"]
+    assert lean is not None
+    assert sdk is not None
+    assert lean > 0
+    assert sdk > 0
+    assert rows["SDK/lean load CPU per msg"]["ours"] == pytest.approx(sdk / lean)
+    assert rows["delivered msg/s (SDK)"]["ours"] > 0
+    assert rows["not delivered exactly once"]["ours"] == 0
+    assert [d["system"] for d in report.details] == ["ours"]  # the SDK speaks ours only
+    (detail,) = report.details
+    assert not detail["errors"], detail
+    assert detail["tally"]["sent"] > 0
+    assert detail["tally"]["delivered"] == detail["tally"]["expected"]
+    ratio = next(
+        r for r in report.to_json()["results"] if r["metric"] == "SDK/lean load CPU per msg"
+    )
+    assert ratio["ours"] == rows["SDK/lean load CPU per msg"]["ours"]
+    assert "| sdk-peer-20 | SDK/lean load CPU per msg |" in table(report)
 
 
 @pytest.mark.timeout(420)
