@@ -14,19 +14,12 @@ from rtm_actors.runtime.cooperative import Yielder, tell_all
 from rtm_actors.runtime.offload import Offloader
 from rtm_actors.runtime.refs import Ref
 from rtm_actors.runtime.registry import Registry, registry
-from rtm_actors.runtime.supervisor import (
-    Adopt,
-    ChildRef,
-    ChildSpec,
-    StartChild,
-    Supervisor,
-)
+from rtm_actors.runtime.supervisor import Adopt, ChildSpec, Supervisor
 from rtm_actors.runtime.timers import NamedTimers, call_later, now
 
 __all__ = [
     "Adopt",
     "ChildExited",
-    "ChildRef",
     "ChildSpec",
     "GeventActor",
     "GeventFuture",
@@ -35,7 +28,6 @@ __all__ = [
     "Offloader",
     "Ref",
     "Registry",
-    "StartChild",
     "Supervisor",
     "Yielder",
     "call_later",

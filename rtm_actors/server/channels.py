@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from rtm_actors.protocol.restart import Restart
 from rtm_actors.runtime import Adopt, ChildSpec
 from rtm_actors.server.channel_actor import ChannelActor
 
@@ -54,12 +53,7 @@ class Channels:
                 def cleanup(_error: BaseException | None, r: Any = ref) -> None:
                     self.forget(app_id, channel_id, r)
 
-                spec = ChildSpec(
-                    f"channel:{channel_id}",
-                    start=_no_restart,
-                    restart=Restart.TEMPORARY,
-                    on_exit=cleanup,
-                )
+                spec = ChildSpec(f"channel:{channel_id}", on_exit=cleanup)
                 self.supervisor.tell(Adopt(ref, spec))
         return ref
 
@@ -125,8 +119,3 @@ class Channels:
 
     def __len__(self) -> int:
         return len(self._actors)
-
-
-def _no_restart(_supervisor: Any) -> Any:
-    msg = "channels are not restarted: their members re-join"
-    raise RuntimeError(msg)

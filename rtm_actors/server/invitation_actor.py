@@ -96,14 +96,9 @@ def start_invitation(
                 del ctx.invitations[key]
                 forget_live(ctx.live_invitations, key[:2])
 
-        spec = ChildSpec("invitation", start=_no_restart, on_exit=forget)
+        spec = ChildSpec("invitation", on_exit=forget)
         tell_or_run_inline(ctx.supervisor, Adopt(ref, spec))
     return ref
-
-
-def _no_restart(_supervisor: Any) -> Any:
-    msg = "invitations are not restarted: the caller is told they ended"
-    raise RuntimeError(msg)
 
 
 class InvitationActor(GeventActor):

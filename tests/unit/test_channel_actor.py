@@ -82,7 +82,7 @@ def test_an_empty_channel_stops_and_is_forgotten():
 
 
 def test_a_channel_forgets_published_ids_when_its_last_member_leaves():
-    """Once everyone left, a message id seen before is a new message (issue 15's soak)."""
+    """Once everyone left, a message id seen before is a new message (a soak test found it)."""
     channels = Channels(fast_server_config())
     channel = channels.get_or_start("app", "again")
     sender, receiver = FakeSession.start(), FakeSession.start()
