@@ -13,7 +13,12 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
-from rtm_actors.client.dispatcher import Callback
+from rtm_actors.client.messages import (
+    Callback,
+    InvitationFailedAtSend,
+    InvitationRefusedByServer,
+    InvitationSessionLost,
+)
 from rtm_actors.client.requests import ClientState, Request
 from rtm_actors.protocol import invitation as machines
 from rtm_actors.protocol.codes import (
@@ -140,21 +145,6 @@ class RemoteCallInvitation(_AgoraGetters):
         return f"RemoteCallInvitation(from={self.caller_id!r}, state={self.state.name})"
 
 
-@dataclass(frozen=True, slots=True)
-class SessionLost:
-    """The user's session ended: invitations in flight fail."""
-
-
-@dataclass(frozen=True, slots=True)
-class FailedAtSend:
-    """The caller was not logged in: the machine already failed; report it."""
-
-
-@dataclass(frozen=True, slots=True)
-class RefusedByServer:
-    """The server refused to start the invitation (a limit: docs/security.md)."""
-
-
 class ClientInvitationActor(GeventActor):
     """One invitation on the client: feeds the server's events to its machine."""
 
@@ -182,12 +172,12 @@ class ClientInvitationActor(GeventActor):
                     inv.response = response
                 if inv.machine.ended(outcome, code):
                     self._report(outcome)
-            case SessionLost():
+            case InvitationSessionLost():
                 if inv.machine.session_lost():
                     self._report(machines.InvitationOutcome.FAILED)
-            case FailedAtSend():
+            case InvitationFailedAtSend():
                 self._report(machines.InvitationOutcome.FAILED)
-            case RefusedByServer():
+            case InvitationRefusedByServer():
                 if inv.machine.refused_at_send():
                     self._report(machines.InvitationOutcome.FAILED)
         if inv.state in (machines.LOCAL_TERMINAL | machines.REMOTE_TERMINAL):
@@ -236,7 +226,7 @@ class InvitationRequest(Request):
 
     def _not_started(self) -> None:
         if self.invitation is not None:
-            tell_or_run_inline(self.invitation, RefusedByServer())
+            tell_or_run_inline(self.invitation, InvitationRefusedByServer())
 
     def _finish(self, code: IntEnum, value: Any, notify: Any) -> None:
         self.future.resolve(code)
@@ -271,7 +261,7 @@ class RtmCallManager:
             return code
         actor = ClientInvitationActor.start(invitation, self, service._dispatcher)
         if invitation.state is LocalInvitationState.FAILURE:  # not logged in
-            actor.tell(FailedAtSend())
+            actor.tell(InvitationFailedAtSend())
             return Api.OK
         service._track_invitation(("caller", invitation.invitation_id), actor)
         frame = SendInvitation(
@@ -317,7 +307,7 @@ class RtmCallManager:
 
     def _request(self, frame: Any, invitation: Any = None) -> None:
         # Kept (and re-sent after reconnects) as long as an invitation can live: if the
-        # session ends first, the invitation fails through SessionLost instead.
+        # session ends first, the invitation fails through InvitationSessionLost instead.
         self._service._send_frame_request(
             InvitationRequest, frame, _INVITATION_LIFETIME, invitation=invitation
         )

@@ -15,12 +15,11 @@ from rtm_actors.client.channel_requests import (
     ChannelMessageRequest,
     ChannelState,
     GetMembersRequest,
-    JoinedCount,
     JoinRequest,
     LeaveRequest,
 )
-from rtm_actors.client.dispatcher import Callback
 from rtm_actors.client.futures import RtmFuture
+from rtm_actors.client.messages import Callback, JoinedCount
 from rtm_actors.client.values import ChannelAttribute, ChannelMember, Message
 from rtm_actors.protocol.channel import MAX_JOINED_CHANNELS
 from rtm_actors.protocol.codes import (

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
+from rtm_actors.client.messages import JoinedCount
 from rtm_actors.client.requests import ClientState, Request
 from rtm_actors.client.values import ChannelAttribute, ChannelMember
 from rtm_actors.protocol.channel import SeenNumbers
@@ -25,14 +26,6 @@ from rtm_actors.protocol.frames import (
     MembersReply,
 )
 from rtm_actors.runtime import tell_or_run_inline
-
-
-@dataclass(frozen=True, slots=True)
-class JoinedCount:
-    """Join request -> channel actor: the count to report right after on_join_success,
-    whatever was reported before (a joiner always hears one count)."""
-
-    count: MemberCount
 
 
 @dataclass
@@ -64,7 +57,8 @@ class ChannelState:
         return True
 
 
-Callback = tuple[str, tuple[Any, ...]]
+#: A handler method's name and its arguments.
+CallbackArgs = tuple[str, tuple[Any, ...]]
 
 
 @dataclass(eq=False)
@@ -99,7 +93,7 @@ class JoinRequest(Request):
             count = MemberCount(channel.channel_id, self.member_count)
             tell_or_run_inline(channel.actor, count if self.internal else JoinedCount(count))
 
-    def callback_args(self, code: IntEnum, value: Any) -> Callback | None:
+    def callback_args(self, code: IntEnum, value: Any) -> CallbackArgs | None:
         if code == JoinChannelErr.OK:
             return "on_join_success", ()
         return "on_join_failure", (code,)
@@ -120,7 +114,7 @@ class LeaveRequest(Request):
         self.channel.joined = False
         return None
 
-    def callback_args(self, code: IntEnum, value: Any) -> Callback | None:
+    def callback_args(self, code: IntEnum, value: Any) -> CallbackArgs | None:
         return "on_leave", (code,)
 
 
@@ -135,7 +129,7 @@ class ChannelMessageRequest(Request):
     failure_code = ChannelMessageErrCode.FAILURE
     what = "send_message"
 
-    def callback_args(self, code: IntEnum, value: Any) -> Callback | None:
+    def callback_args(self, code: IntEnum, value: Any) -> CallbackArgs | None:
         return "on_send_message_result", (self.message_id, code)
 
     def _finish(self, code: IntEnum, value: Any, notify: Any) -> None:
@@ -169,7 +163,7 @@ class GetMembersRequest(Request):
     def success_value(self, code: IntEnum) -> Any:
         return []
 
-    def callback_args(self, code: IntEnum, value: Any) -> Callback | None:
+    def callback_args(self, code: IntEnum, value: Any) -> CallbackArgs | None:
         return "on_get_members", (value or [], code)
 
 
@@ -184,7 +178,7 @@ class ChannelAttributeWriteRequest(Request):
     failure_code = AttributeOperationErr.FAILURE
     what = "channel attributes"
 
-    def callback_args(self, code: IntEnum, value: Any) -> Callback | None:
+    def callback_args(self, code: IntEnum, value: Any) -> CallbackArgs | None:
         return self.callback, (self.rid, code)
 
 
@@ -204,7 +198,7 @@ class GetChannelAttributesRequest(Request):
     def success_value(self, code: IntEnum) -> Any:
         return []
 
-    def callback_args(self, code: IntEnum, value: Any) -> Callback | None:
+    def callback_args(self, code: IntEnum, value: Any) -> CallbackArgs | None:
         return "on_get_channel_attributes_result", (self.rid, value or [], code)
 
 
@@ -224,5 +218,5 @@ class MemberCountRequest(Request):
     def success_value(self, code: IntEnum) -> Any:
         return {}
 
-    def callback_args(self, code: IntEnum, value: Any) -> Callback | None:
+    def callback_args(self, code: IntEnum, value: Any) -> CallbackArgs | None:
         return "on_get_channel_member_count_result", (self.rid, value or {}, code)

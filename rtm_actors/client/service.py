@@ -20,7 +20,7 @@ from rtm_actors.client import messages as cm
 from rtm_actors.client.calls import RtmCallManager
 from rtm_actors.client.channel import Channel
 from rtm_actors.client.config import ClientConfig
-from rtm_actors.client.dispatcher import Callback, EventDispatcher
+from rtm_actors.client.dispatcher import EventDispatcher
 from rtm_actors.client.futures import RtmFuture
 from rtm_actors.client.handlers import RtmCallEventHandler
 from rtm_actors.client.requests import (
@@ -360,7 +360,7 @@ class RtmService(PresenceMethods, ChannelMethods, SettingsMethods):
 
     def _notify(self, method: str, *args: Any) -> None:
         if self._dispatcher is not None and self._handler is not None:
-            self._dispatcher.tell(Callback(self._handler, method, args))
+            self._dispatcher.tell(cm.Callback(self._handler, method, args))
 
 
 class AgoraService:

@@ -17,10 +17,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from rtm_actors.client import messages as cm
-from rtm_actors.client.calls import ClientInvitationActor, RemoteCallInvitation, SessionLost
+from rtm_actors.client.calls import ClientInvitationActor, RemoteCallInvitation
 from rtm_actors.client.channel_requests import ChannelState, JoinRequest
 from rtm_actors.client.config import ClientConfig
-from rtm_actors.client.dispatcher import Callback
 from rtm_actors.client.futures import RtmFuture
 from rtm_actors.client.link import ClientLink
 from rtm_actors.client.requests import (
@@ -360,7 +359,7 @@ class RtmServiceActor(GeventActor):
         handler = request.handler or self._handler
 
         def notify(method: str, *args: Any) -> None:
-            tell_or_run_inline(self._dispatcher, Callback(handler, method, args))
+            tell_or_run_inline(self._dispatcher, cm.Callback(handler, method, args))
 
         return notify
 
@@ -384,7 +383,7 @@ class RtmServiceActor(GeventActor):
 
     def _invitations_lost(self) -> None:
         for actor in self._invitations.values():
-            tell_or_run_inline(actor, SessionLost())
+            tell_or_run_inline(actor, cm.InvitationSessionLost())
         self._invitations = RecentIds(4096)
         self._early_invitations.clear()  # the server ended them with the session
 
@@ -406,7 +405,7 @@ class RtmServiceActor(GeventActor):
             tell_or_run_inline(self.supervisor_ref, cm.FrameFromServer(link, frame))
 
     def _callback(self, method: str, *args: Any) -> None:
-        tell_or_run_inline(self._dispatcher, Callback(self._handler, method, args))
+        tell_or_run_inline(self._dispatcher, cm.Callback(self._handler, method, args))
 
     def on_stop(self) -> None:
         self._timers.cancel_all()

@@ -14,7 +14,6 @@ from rtm_actors.client.channel_requests import (
     MemberCountRequest,
 )
 from rtm_actors.client.config import ClientConfig
-from rtm_actors.client.dispatcher import Callback
 from rtm_actors.client.futures import RtmFuture
 from rtm_actors.client.handlers import ChannelEventHandler
 from rtm_actors.client.requests import (
@@ -222,7 +221,7 @@ class ChannelPort:
     def notify(self, handler: Any, method: str, *args: Any) -> None:
         """Fire a channel callback on the service's callback greenlet."""
         if self._service._dispatcher is not None:
-            self._service._dispatcher.tell(Callback(handler, method, args))
+            self._service._dispatcher.tell(cm.Callback(handler, method, args))
 
     def forget(self, state: ChannelState) -> None:
         """The channel object was released."""

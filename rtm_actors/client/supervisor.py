@@ -16,7 +16,6 @@ import gevent
 
 from rtm_actors.client import messages as cm
 from rtm_actors.client.config import ClientConfig
-from rtm_actors.client.dispatcher import Callback
 from rtm_actors.client.link import ClientLink, LinkOpenError
 from rtm_actors.client.sdk_log import SdkLogger, default_logger
 from rtm_actors.protocol import codec, connection as c
@@ -302,7 +301,7 @@ class ConnectionSupervisor(GeventActor):
             self._link.send(codec.encode(frame))
 
     def _callback(self, method: str, *args: Any) -> None:
-        tell_or_run_inline(self._dispatcher, Callback(self._handler, method, args))
+        tell_or_run_inline(self._dispatcher, cm.Callback(self._handler, method, args))
 
     def _open_link(self, attempt: int) -> None:
         # Runs in its own short greenlet: connecting may take a while.

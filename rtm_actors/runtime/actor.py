@@ -32,7 +32,6 @@ import os
 import queue
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
@@ -46,6 +45,7 @@ import structlog
 from gevent import getcurrent
 from pykka._envelope import Envelope
 
+from rtm_actors.runtime.messages import ChildExited
 from rtm_actors.runtime.refs import Ref
 from rtm_actors.runtime.registry import registry
 
@@ -197,14 +197,6 @@ def tell_or_run_inline(ref: Ref[MessageT], message: MessageT) -> bool:
     except pykka.ActorDeadError:
         return False
     return True
-
-
-@dataclass(frozen=True, slots=True)
-class ChildExited:
-    """Sent by a supervised actor to its supervisor when it stops or crashes."""
-
-    urn: str
-    error: BaseException | None
 
 
 #: Actors' loop greenlets running now, in the process (for /metrics: counted where they

@@ -15,7 +15,8 @@ from typing import Any
 import pykka
 import structlog
 
-from rtm_actors.runtime.actor import ChildExited, GeventActor
+from rtm_actors.runtime.actor import GeventActor
+from rtm_actors.runtime.messages import Adopt, Census, ChildExited, Headcount
 
 log = structlog.get_logger("rtm_actors.supervisor")
 
@@ -27,27 +28,6 @@ class ChildSpec:
 
     name: str
     on_exit: Callable[[BaseException | None], None] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Adopt:
-    """Tell: watch a child that was started elsewhere with ``start_under``."""
-
-    ref: pykka.ActorRef[Any]
-    spec: ChildSpec
-
-
-@dataclass(frozen=True, slots=True)
-class Census:
-    """Ask: how many children the supervisor watches, and exits it cannot match yet."""
-
-
-@dataclass(frozen=True, slots=True)
-class Headcount:
-    """The answer to ``Census``: both stay flat on a node that keeps nothing per user."""
-
-    children: int
-    early_exits: int
 
 
 class Supervisor(GeventActor):

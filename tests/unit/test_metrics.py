@@ -6,7 +6,7 @@ import io
 
 from rtm_actors.protocol import frames as f
 from rtm_actors.runtime import Adopt, ChildSpec, GeventActor, Supervisor
-from rtm_actors.runtime.supervisor import Census
+from rtm_actors.runtime.messages import Census
 from rtm_actors.server.metrics import LATENCY_BUCKETS, RequestClock, ServerMetrics
 from rtm_actors.server.ops import OpsApp
 from rtm_actors.server.prometheus import code_name, kind_name, node_registry, render

@@ -19,7 +19,7 @@ from rtm_actors.runtime import (
     tell_all,
 )
 from rtm_actors.runtime.cooperative import Yielder
-from rtm_actors.runtime.supervisor import Census, Headcount
+from rtm_actors.runtime.messages import Census, Headcount
 from rtm_actors.testing.recorder import wait_until
 
 
