@@ -125,15 +125,19 @@ class LogoutFlushed(msgspec.Struct, frozen=True):
 
 
 class ChannelCreated(msgspec.Struct, frozen=True):
-    """Facade -> service: route this channel's pushes to its actor."""
+    """Facade -> service: keep this channel's state, and route its pushes to ``actor``."""
 
-    state: Any
+    channel_id: str
+    handler: Any
+    actor: Any
 
 
 class ChannelReleased(msgspec.Struct, frozen=True):
-    """Facade -> service: the channel object was released."""
+    """Facade -> service: the channel object whose actor is ``actor`` was released
+    (leave it if joined, and stop its actor)."""
 
-    state: Any
+    channel_id: str
+    actor: Any
 
 
 class CallManagerSet(msgspec.Struct, frozen=True):

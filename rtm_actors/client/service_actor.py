@@ -14,11 +14,16 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from rtm_actors.client import messages as cm
 from rtm_actors.client.calls import ClientInvitationActor, RemoteCallInvitation
-from rtm_actors.client.channel_requests import ChannelState, JoinRequest
+from rtm_actors.client.channel_requests import (
+    ChannelState,
+    JoinRequest,
+    LeaveRequest,
+    MembershipRequest,
+)
 from rtm_actors.client.config import ClientConfig
 from rtm_actors.client.futures import RtmFuture
 from rtm_actors.client.link import ClientLink
@@ -47,6 +52,7 @@ from rtm_actors.protocol.frames import (
     JoinChannel,
     JoinReply,
     Kick,
+    LeaveChannel,
     LoginOk,
     MemberCount,
     MemberJoined,
@@ -62,6 +68,8 @@ from rtm_actors.protocol.frames import (
     TokenWillExpire,
 )
 from rtm_actors.runtime import GeventActor, NamedTimers, now, tell_or_run_inline
+
+RequestT = TypeVar("RequestT", bound=Request)
 
 _SWEEP_EVERY = 0.5
 _REPLIES = (
@@ -143,6 +151,12 @@ class RtmServiceActor(GeventActor):
                     self._held.append(message)  # the end of a link comes after its frames
                 elif self.supervisor_ref is not None:
                     tell_or_run_inline(self.supervisor_ref, message)
+            case MembershipRequest():
+                code = message.admit(self._channels)
+                if code is None:
+                    self._send(message)
+                else:
+                    message.refuse(code, self._notifier(message))
             case Request():
                 self._send(message)
             case cm.LinkUp(link=up):
@@ -158,12 +172,10 @@ class RtmServiceActor(GeventActor):
                     self._on_invitation_event(event)
             case cm.TrackInvitation(key=key, actor=actor):
                 self._invitations.put(key, actor)
-            case cm.ChannelCreated(state=created):
-                self._channels[created.channel_id] = created
-            case cm.ChannelReleased(state=released):
-                channel_id = released.channel_id
-                if self._channels.get(channel_id) is released:
-                    del self._channels[channel_id]
+            case cm.ChannelCreated(channel_id=channel_id, handler=handler, actor=actor):
+                self._channels[channel_id] = ChannelState(channel_id, handler, actor)
+            case cm.ChannelReleased(channel_id=channel_id, actor=actor):
+                self._channel_released(channel_id, actor)
             case cm.HoldRequests():
                 self._link = None
             case cm.SessionEnded():
@@ -245,6 +257,7 @@ class RtmServiceActor(GeventActor):
                 JoinRequest,
                 lambda rid, c=channel: JoinChannel(rid, c.channel_id, c.epoch, c.cseq),
                 handler=channel.handler,
+                channel_id=channel.channel_id,
                 channel=channel,
             )
             for channel in self._channels.values()
@@ -257,12 +270,33 @@ class RtmServiceActor(GeventActor):
             if not self._timers.is_running("sweep"):
                 self._timers.start("sweep", _SWEEP_EVERY, cm.SweepTimeouts())
 
-    def _internal(self, kind: type[Request], make_frame: Any, **fields: Any) -> Request:
-        """A request the SDK sends on its own behalf (no application callback)."""
+    def _internal(
+        self, kind: type[RequestT], make_frame: Any, *, internal: bool = True, **fields: Any
+    ) -> RequestT:
+        """A request the SDK sends on its own behalf (no application callback, unless
+        ``internal`` is False: it stands for one the application made)."""
         rid = next(self._rids)
         deadline = now() + self._config.request_timeout
         frame = codec.encode(make_frame(rid))
-        return kind(rid, frame, RtmFuture(rid), deadline, internal=True, **fields)
+        return kind(rid, frame, RtmFuture(rid), deadline, internal=internal, **fields)
+
+    def _channel_released(self, channel_id: str, actor: Any) -> None:
+        channel = self._channels.get(channel_id)
+        if channel is None or channel.actor is not actor:
+            return  # a newer channel object of that id has it now
+        if channel.joined:
+            # Agora: releasing a joined channel leaves it (on_leave follows).
+            leave = self._internal(
+                LeaveRequest,
+                lambda rid: LeaveChannel(rid, channel_id),
+                internal=False,
+                handler=channel.handler,
+                channel_id=channel_id,
+            )
+            if leave.admit(self._channels) is None:
+                self._send(leave)
+        del self._channels[channel_id]
+        actor.stop(block=False)
 
     # -- frames from the server --------------------------------------------------
 
@@ -298,7 +332,7 @@ class RtmServiceActor(GeventActor):
                 if self._log.enabled("debug"):
                     kind = type(frame).__name__
                     self._log.debug("channel_event", channel_id=frame.channel_id, kind=kind)
-                if channel is not None:
+                if channel is not None and channel.admits(frame):
                     tell_or_run_inline(channel.actor, frame)
                 seq = getattr(frame, "seq", 0)
                 if seq:
@@ -414,8 +448,7 @@ class RtmServiceActor(GeventActor):
 def _request_fields(request: Request) -> dict[str, Any]:
     """A request's log fields: its id, what it is, and its channel if it has one."""
     fields: dict[str, Any] = {"request_id": request.rid, "what": request.what}
-    channel = getattr(request, "channel", None)
-    channel_id = channel.channel_id if channel is not None else getattr(request, "channel_id", "")
+    channel_id = getattr(request, "channel_id", "")
     if channel_id:
         fields["channel_id"] = channel_id
     return fields
