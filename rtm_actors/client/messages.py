@@ -174,9 +174,21 @@ class InvitationSessionLost(msgspec.Struct, frozen=True):
     """Service -> invitation actor: the user's session ended; an invitation in flight fails."""
 
 
-class InvitationFailedAtSend(msgspec.Struct, frozen=True):
-    """Call manager -> invitation actor: the caller was not logged in; the machine
-    already failed, report it."""
+class StartLocalInvitation(msgspec.Struct, frozen=True):
+    """Call manager asks the invitation actor: send it (answers Agora's synchronous
+    code; not logged in fails the invitation at once, and that is reported)."""
+
+    logged_in: bool
+
+
+class CancelLocalInvitation(msgspec.Struct, frozen=True):
+    """Call manager asks the invitation actor: may it be cancelled (answers the code)?"""
+
+
+class AnswerRemoteInvitation(msgspec.Struct, frozen=True):
+    """Call manager asks the invitation actor: accept (or refuse) it; answers the code."""
+
+    accept: bool
 
 
 class InvitationRefusedByServer(msgspec.Struct, frozen=True):
