@@ -21,6 +21,7 @@ from rtm_actors.client.messages import (
     AnswerRemoteInvitation,
     Callback,
     CancelLocalInvitation,
+    DispatcherMessage,
     InvitationRefusedByServer,
     InvitationSessionLost,
     StartLocalInvitation,
@@ -43,7 +44,7 @@ from rtm_actors.protocol.limits import (
     is_valid_channel_id,
     is_valid_user_id,
 )
-from rtm_actors.runtime import GeventActor, tell_or_run_inline
+from rtm_actors.runtime import GeventActor, Ref, tell_or_run_inline
 
 if TYPE_CHECKING:
     from rtm_actors.client.service import RtmService
@@ -100,7 +101,7 @@ class LocalCallInvitation(_AgoraGetters):
         #: The state its actor last published (only that actor changes it).
         self._state = LocalInvitationState.IDLE
         #: The actor that owns its machine, from the first send on.
-        self._actor: pykka.ActorRef[Any] | None = None
+        self._actor: pykka.ActorRef[ClientInvitationActor] | None = None
 
     @property
     def state(self) -> LocalInvitationState:
@@ -138,7 +139,7 @@ class RemoteCallInvitation(_AgoraGetters):
         #: The state its actor last published (only that actor changes it).
         self._state = RemoteInvitationState.INVITATION_RECEIVED
         #: The actor that owns its machine (it sets this when it starts).
-        self._actor: pykka.ActorRef[Any] | None = None
+        self._actor: pykka.ActorRef[ClientInvitationActor] | None = None
 
     @property
     def state(self) -> RemoteInvitationState:
@@ -164,7 +165,10 @@ class ClientInvitationActor(GeventActor):
     shutdown_tier = 15
 
     def __init__(
-        self, invitation: LocalCallInvitation | RemoteCallInvitation, manager: Any, dispatcher: Any
+        self,
+        invitation: LocalCallInvitation | RemoteCallInvitation,
+        manager: RtmCallManager,
+        dispatcher: Ref[DispatcherMessage],
     ) -> None:
         super().__init__()
         self.invitation = invitation
@@ -356,7 +360,11 @@ class RtmCallManager:
         )
 
 
-def _ask(actor: pykka.ActorRef[Any], question: Any, ended: Api = Api.ALREADY_END) -> Api:
+def _ask(
+    actor: pykka.ActorRef[ClientInvitationActor],
+    question: StartLocalInvitation | CancelLocalInvitation | AnswerRemoteInvitation,
+    ended: Api = Api.ALREADY_END,
+) -> Api:
     """The invitation actor's answer; an actor that has stopped had ended the
     invitation (the answer is then ``ended``): nothing changes it any more."""
     try:

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import pykka
+
 from rtm_actors.client.channel_requests import (
     ChannelMessageRequest,
     GetMembersRequest,
@@ -22,7 +24,7 @@ from rtm_actors.client.channel_requests import (
     MembershipRequest,
 )
 from rtm_actors.client.futures import RtmFuture
-from rtm_actors.client.messages import Callback, JoinedCount
+from rtm_actors.client.messages import Callback, DispatcherMessage, JoinedCount
 from rtm_actors.client.values import ChannelAttribute, ChannelMember, Message
 from rtm_actors.protocol.codes import (
     ChannelMessageErrCode,
@@ -42,7 +44,7 @@ from rtm_actors.protocol.frames import (
     SendChannelMessage,
 )
 from rtm_actors.protocol.limits import is_valid_message
-from rtm_actors.runtime import GeventActor, tell_or_run_inline
+from rtm_actors.runtime import GeventActor, Ref, tell_or_run_inline
 
 if TYPE_CHECKING:
     from rtm_actors.client.service_channels import ChannelPort
@@ -69,7 +71,7 @@ class ClientChannelActor(GeventActor):
         }
     )
 
-    def __init__(self, channel_id: str, handler: Any, dispatcher: Any) -> None:
+    def __init__(self, channel_id: str, handler: Any, dispatcher: Ref[DispatcherMessage]) -> None:
         super().__init__()
         self._channel_id = channel_id
         self._handler = handler
@@ -107,7 +109,13 @@ class ClientChannelActor(GeventActor):
 class Channel:
     """Agora ``IChannel``: made by ``RtmService.create_channel(channel_id, handler)``."""
 
-    def __init__(self, port: ChannelPort, channel_id: str, handler: Any, actor: Any) -> None:
+    def __init__(
+        self,
+        port: ChannelPort,
+        channel_id: str,
+        handler: Any,
+        actor: pykka.ActorRef[ClientChannelActor],
+    ) -> None:
         self._port = port  # the owning RtmService's ChannelPort
         self._channel_id = channel_id
         self._handler = handler

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rtm_actors.client.messages import JoinedCount
 from rtm_actors.client.requests import ClientState, Request
@@ -29,6 +29,11 @@ from rtm_actors.protocol.frames import (
 )
 from rtm_actors.runtime import tell_or_run_inline
 
+if TYPE_CHECKING:
+    import pykka
+
+    from rtm_actors.client.channel import ClientChannelActor
+
 
 @dataclass
 class ChannelState:
@@ -42,7 +47,7 @@ class ChannelState:
     channel_id: str
     handler: Any
     #: The channel's ``ClientChannelActor``: where admitted pushes go.
-    actor: Any = None
+    actor: pykka.ActorRef[ClientChannelActor]
     joined: bool = False
     joining: bool = False
     epoch: str = ""

@@ -7,16 +7,35 @@ here is ever encoded).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from rtm_actors.client.config import ClientConfig
 from rtm_actors.client.futures import RtmFuture
 from rtm_actors.client.link import ClientLink
+from rtm_actors.client.requests import Request
 from rtm_actors.protocol.codes import ConnectionChangeReason
 from rtm_actors.protocol.connection import Timer
-from rtm_actors.protocol.frames import AnyServerFrame, MemberCount
+from rtm_actors.protocol.frames import (
+    AnyServerFrame,
+    ChannelAttributesUpdated,
+    ChannelMessage,
+    InvitationEvent,
+    MemberCount,
+    MemberJoined,
+    MemberLeft,
+)
+from rtm_actors.runtime.refs import Ref
+
+if TYPE_CHECKING:
+    import pykka
+
+    from rtm_actors.client.calls import ClientInvitationActor, RtmCallManager
+    from rtm_actors.client.channel import ClientChannelActor
+
+#: Where a call invitation's events go: ("caller", id) or ("callee", caller, id).
+InvitationKey = tuple[str, int] | tuple[str, str, int]
 
 
 class StartLogin(msgspec.Struct, frozen=True):
@@ -115,7 +134,7 @@ class SweepTimeouts(msgspec.Struct, frozen=True):
 class SetSupervisor(msgspec.Struct, frozen=True):
     """Facade -> service, once at start: where session frames go."""
 
-    ref: Any
+    ref: Ref[ConnectionSupervisorMessage]
 
 
 class LogoutFlushed(msgspec.Struct, frozen=True):
@@ -129,7 +148,7 @@ class ChannelCreated(msgspec.Struct, frozen=True):
 
     channel_id: str
     handler: Any
-    actor: Any
+    actor: pykka.ActorRef[ClientChannelActor]
 
 
 class ChannelReleased(msgspec.Struct, frozen=True):
@@ -137,20 +156,20 @@ class ChannelReleased(msgspec.Struct, frozen=True):
     (leave it if joined, and stop its actor)."""
 
     channel_id: str
-    actor: Any
+    actor: pykka.ActorRef[ClientChannelActor]
 
 
 class CallManagerSet(msgspec.Struct, frozen=True):
     """Facade -> service: invitations for this user go to this manager (None: nobody)."""
 
-    manager: Any
+    manager: RtmCallManager | None
 
 
 class TrackInvitation(msgspec.Struct, frozen=True):
     """Facade -> service: route events of invitation ``key`` to ``actor``."""
 
-    key: tuple[Any, ...]
-    actor: Any
+    key: InvitationKey
+    actor: pykka.ActorRef[ClientInvitationActor]
 
 
 class Reconfigure(msgspec.Struct, frozen=True):
@@ -202,3 +221,62 @@ class Callback(msgspec.Struct, frozen=True):
     handler: Any
     method: str
     args: tuple[Any, ...]
+
+
+# -- what each actor takes (a ``runtime.Ref`` of one of these is typed) ----------------
+
+#: ``RtmServiceActor``: the link's frames, the facade's requests, the supervisor's news.
+ServiceMessage = (
+    ServerFrames
+    | LoginReported
+    | ClientLinkClosed
+    | Request
+    | LinkUp
+    | CallManagerSet
+    | TrackInvitation
+    | ChannelCreated
+    | ChannelReleased
+    | HoldRequests
+    | SessionEnded
+    | SweepTimeouts
+    | SetSupervisor
+    | Reconfigure
+)
+
+#: ``ConnectionSupervisor``: the facade's login calls, the link's life, its timers.
+ConnectionSupervisorMessage = (
+    FrameFromServer
+    | SupervisorTimerFired
+    | LinkOpened
+    | LinkOpenFailed
+    | ClientLinkClosed
+    | LogoutFlushed
+    | StartLogin
+    | StartLogout
+    | RenewSessionToken
+    | Reconfigure
+    | Release
+)
+
+#: ``EventDispatcher``: the application's callbacks.
+DispatcherMessage = Callback
+
+#: ``ClientChannelActor``: the pushes the service actor admitted for its channel.
+ChannelActorMessage = (
+    ChannelMessage
+    | MemberJoined
+    | MemberLeft
+    | MemberCount
+    | JoinedCount
+    | ChannelAttributesUpdated
+)
+
+#: ``ClientInvitationActor``: the server's events and the call manager's asks.
+InvitationActorMessage = (
+    InvitationEvent
+    | InvitationSessionLost
+    | InvitationRefusedByServer
+    | StartLocalInvitation
+    | CancelLocalInvitation
+    | AnswerRemoteInvitation
+)

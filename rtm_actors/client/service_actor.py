@@ -16,8 +16,11 @@ import itertools
 from collections.abc import Iterator
 from typing import Any, TypeVar
 
+import pykka
+
 from rtm_actors.client import messages as cm
-from rtm_actors.client.calls import ClientInvitationActor, RemoteCallInvitation
+from rtm_actors.client.calls import ClientInvitationActor, RemoteCallInvitation, RtmCallManager
+from rtm_actors.client.channel import ClientChannelActor
 from rtm_actors.client.channel_requests import (
     ChannelState,
     JoinRequest,
@@ -67,7 +70,7 @@ from rtm_actors.protocol.frames import (
     Subscribe,
     TokenWillExpire,
 )
-from rtm_actors.runtime import GeventActor, NamedTimers, now, tell_or_run_inline
+from rtm_actors.runtime import GeventActor, NamedTimers, Ref, now, tell_or_run_inline
 
 RequestT = TypeVar("RequestT", bound=Request)
 
@@ -99,7 +102,7 @@ class RtmServiceActor(GeventActor):
     def __init__(
         self,
         handler: Any,
-        dispatcher: Any,
+        dispatcher: Ref[cm.DispatcherMessage],
         config: ClientConfig,
         rids: Iterator[int],
         logger: Any = None,
@@ -107,7 +110,7 @@ class RtmServiceActor(GeventActor):
         super().__init__()
         #: The service's own logger (its log file and filter), else the process's.
         self._log: SdkLogger = logger if logger is not None else default_logger()
-        self.supervisor_ref: Any = None
+        self.supervisor_ref: Ref[cm.ConnectionSupervisorMessage] | None = None
         self._handler = handler
         self._dispatcher = dispatcher
         self._config = config
@@ -115,8 +118,8 @@ class RtmServiceActor(GeventActor):
         self._link: ClientLink | None = None
         self._pending: dict[int, Request] = {}
         self._channels: dict[str, ChannelState] = {}
-        self._call_manager: Any = None
-        self._invitations: RecentIds[Any] = RecentIds(4096)
+        self._call_manager: RtmCallManager | None = None
+        self._invitations: RecentIds[pykka.ActorRef[ClientInvitationActor]] = RecentIds(4096)
         #: Invitations that arrived before the app made its call manager.
         self._early_invitations: list[InvitationEvent] = []
         #: After a resumed login: each joined channel's (epoch, cseq) as the old link
@@ -134,7 +137,7 @@ class RtmServiceActor(GeventActor):
         #: login to the handler (Agora: nothing of a session precedes on_login_success).
         #: None when not holding, so the hot path pays one identity check.
         self._held: list[cm.FrameFromServer | cm.ClientLinkClosed] | None = None
-        self._timers = NamedTimers(self.actor_ref)
+        self._timers: NamedTimers[cm.SweepTimeouts] = NamedTimers(self.actor_ref)
 
     def on_receive(self, message: Any) -> None:
         match message:
@@ -280,7 +283,7 @@ class RtmServiceActor(GeventActor):
         frame = codec.encode(make_frame(rid))
         return kind(rid, frame, RtmFuture(rid), deadline, internal=internal, **fields)
 
-    def _channel_released(self, channel_id: str, actor: Any) -> None:
+    def _channel_released(self, channel_id: str, actor: pykka.ActorRef[ClientChannelActor]) -> None:
         channel = self._channels.get(channel_id)
         if channel is None or channel.actor is not actor:
             return  # a newer channel object of that id has it now
@@ -399,7 +402,7 @@ class RtmServiceActor(GeventActor):
 
     def _on_invitation_event(self, event: InvitationEvent) -> None:
         if event.role == "caller":
-            key: tuple[Any, ...] = ("caller", event.invitation_id)
+            key: cm.InvitationKey = ("caller", event.invitation_id)
         else:
             key = ("callee", event.caller_id, event.invitation_id)
         actor = self._invitations.get(key)

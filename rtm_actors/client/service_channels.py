@@ -41,7 +41,11 @@ from rtm_actors.protocol.limits import (
 from rtm_actors.runtime import now
 
 if TYPE_CHECKING:
+    import pykka
+
+    from rtm_actors.client.dispatcher import EventDispatcher
     from rtm_actors.client.service import RtmService
+    from rtm_actors.client.service_actor import RtmServiceActor
 
 _CHANNEL_ATTRIBUTE_CALLBACKS = {
     AttributeOp.SET: "on_set_channel_attributes_result",
@@ -54,10 +58,10 @@ _CHANNEL_ATTRIBUTE_CALLBACKS = {
 class ChannelMethods:
     """Channels, channel attributes and member counts."""
 
-    _actor: Any
+    _actor: pykka.ActorRef[RtmServiceActor] | None
     _config: ClientConfig
     _call: Callable[..., RtmFuture[Any]]
-    _dispatcher: Any
+    _dispatcher: pykka.ActorRef[EventDispatcher] | None
     _channel_objects: dict[str, Channel]
     _port: ChannelPort
 
@@ -213,7 +217,7 @@ class ChannelPort:
         if self._service._dispatcher is not None:
             self._service._dispatcher.tell(cm.Callback(handler, method, args))
 
-    def forget(self, channel_id: str, actor: Any) -> None:
+    def forget(self, channel_id: str, actor: pykka.ActorRef[ClientChannelActor]) -> None:
         """The channel object was released: the service actor leaves the channel if
         it was joined, and stops the channel's actor."""
         service = self._service

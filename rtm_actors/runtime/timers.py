@@ -11,12 +11,13 @@ taken inline there must never block: it would hold up every timer of the process
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from typing import Any
+from typing import Any, Generic
 
 import gevent
 import gevent.event
 
 from rtm_actors.runtime.actor import tell_or_run_inline
+from rtm_actors.runtime.refs import MessageT, Ref
 
 
 def call_later(delay: float, callback: Callable[..., Any], *args: Any) -> Any:
@@ -31,16 +32,16 @@ def now() -> float:
     return float(gevent.get_hub().loop.now())
 
 
-class NamedTimers:
+class NamedTimers(Generic[MessageT]):
     """An actor's timers by name: starting one that runs restarts it."""
 
     __slots__ = ("_ref", "_timers")
 
-    def __init__(self, actor_ref: Any) -> None:
+    def __init__(self, actor_ref: Ref[MessageT]) -> None:
         self._ref = actor_ref
         self._timers: dict[Hashable, Any] = {}
 
-    def start(self, name: Hashable, delay: float, message: object) -> None:
+    def start(self, name: Hashable, delay: float, message: MessageT) -> None:
         """Tell ``message`` to the actor after ``delay`` seconds, replacing ``name``."""
         self.cancel(name)
         self._timers[name] = call_later(delay, self._fire, name, message)
@@ -61,7 +62,7 @@ class NamedTimers:
         """Whether timer ``name`` is pending."""
         return name in self._timers
 
-    def _fire(self, name: Hashable, message: object) -> None:
+    def _fire(self, name: Hashable, message: MessageT) -> None:
         self._timers.pop(name, None)
         _relay.put(self._ref, message)
 
@@ -72,11 +73,11 @@ class TimerRelay:
     __slots__ = ("_due", "_wake", "greenlet")
 
     def __init__(self) -> None:
-        self._due: list[tuple[Any, object]] = []
+        self._due: list[tuple[Ref[Any], object]] = []
         self._wake: Any = None
         self.greenlet: Any = None
 
-    def put(self, ref: Any, message: object) -> None:
+    def put(self, ref: Ref[MessageT], message: MessageT) -> None:
         """Queue ``message`` for ``ref`` (called from the hub)."""
         self._due.append((ref, message))
         if self.greenlet is None or self.greenlet.dead:  # (dead: a kill cut a turn)
