@@ -334,3 +334,8 @@ class DisconnectCode(IntEnum):
     TOKEN_EXPIRED = 3504
     MESSAGE_TOO_BIG = 3505
     LOGIN_FAILED = 3506
+
+    @property
+    def should_reconnect(self) -> bool:
+        """Whether a client that sees this close code reconnects by itself."""
+        return 3000 <= self < 3500
