@@ -241,14 +241,14 @@ class RtmServiceActor(GeventActor):
         if state.subscribed:
             peers = tuple(state.subscribed)
             restore.append(
-                self._internal(
+                self._new_request(
                     SubscriptionRequest, lambda rid: Subscribe(rid, list(peers)), peer_ids=peers
                 )
             )
         if state.local_attributes:
             attrs = dict(state.local_attributes)
             restore.append(
-                self._internal(
+                self._new_request(
                     AttributeWriteRequest,
                     lambda rid: SetLocalAttributes(rid, attrs),
                     op=AttributeOp.SET,
@@ -256,7 +256,7 @@ class RtmServiceActor(GeventActor):
                 )
             )
         restore.extend(
-            self._internal(
+            self._new_request(
                 JoinRequest,
                 lambda rid, c=channel: JoinChannel(rid, c.channel_id, c.epoch, c.cseq),
                 handler=channel.handler,
@@ -273,23 +273,24 @@ class RtmServiceActor(GeventActor):
             if not self._timers.is_running("sweep"):
                 self._timers.start("sweep", _SWEEP_EVERY, cm.SweepTimeouts())
 
-    def _internal(
+    def _new_request(
         self, kind: type[RequestT], make_frame: Any, *, internal: bool = True, **fields: Any
     ) -> RequestT:
-        """A request the SDK sends on its own behalf (no application callback, unless
-        ``internal`` is False: it stands for one the application made)."""
+        """A request the actor makes itself: the SDK's own (no application callback),
+        or, with ``internal`` False, one that stands for the application's."""
         rid = next(self._rids)
         deadline = now() + self._config.request_timeout
         frame = codec.encode(make_frame(rid))
         return kind(rid, frame, RtmFuture(rid), deadline, internal=internal, **fields)
 
     def _channel_released(self, channel_id: str, actor: pykka.ActorRef[ClientChannelActor]) -> None:
+        actor.stop(block=False)
         channel = self._channels.get(channel_id)
         if channel is None or channel.actor is not actor:
             return  # a newer channel object of that id has it now
         if channel.joined:
             # Agora: releasing a joined channel leaves it (on_leave follows).
-            leave = self._internal(
+            leave = self._new_request(
                 LeaveRequest,
                 lambda rid: LeaveChannel(rid, channel_id),
                 internal=False,
@@ -299,7 +300,6 @@ class RtmServiceActor(GeventActor):
             if leave.admit(self._channels) is None:
                 self._send(leave)
         del self._channels[channel_id]
-        actor.stop(block=False)
 
     # -- frames from the server --------------------------------------------------
 
