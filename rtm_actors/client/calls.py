@@ -200,7 +200,7 @@ class ClientInvitationActor(GeventActor):
                 self._callback("on_remote_invitation_received", inv)
             case InvitationEvent(event="received_by_peer"):
                 if isinstance(machine, machines.LocalInvitation) and machine.received_by_peer():
-                    self._report_state("on_local_invitation_received_by_peer", inv)
+                    self._callback("on_local_invitation_received_by_peer", inv)
             case InvitationEvent(event=event, code=code, response=response):
                 outcome = machines.InvitationOutcome(event)
                 if self._local:
@@ -226,20 +226,17 @@ class ClientInvitationActor(GeventActor):
         inv = self.invitation
         side = "local" if self._local else "remote"
         if outcome is machines.InvitationOutcome.FAILED:
-            self._report_state(f"on_{side}_invitation_failure", inv, self._machine.error)
+            self._callback(f"on_{side}_invitation_failure", inv, self._machine.error)
         elif self._local and outcome in (
             machines.InvitationOutcome.ACCEPTED,
             machines.InvitationOutcome.REFUSED,
         ):
-            self._report_state(f"on_local_invitation_{outcome.value}", inv, inv.response)
+            self._callback(f"on_local_invitation_{outcome.value}", inv, inv.response)
         else:
-            self._report_state(f"on_{side}_invitation_{outcome.value}", inv)
-
-    def _report_state(self, method: str, *args: Any) -> None:
-        self._publish()
-        self._callback(method, *args)
+            self._callback(f"on_{side}_invitation_{outcome.value}", inv)
 
     def _callback(self, method: str, *args: Any) -> None:
+        self._publish()
         tell_or_run_inline(self._dispatcher, Callback(self._manager.handler, method, args))
 
 
