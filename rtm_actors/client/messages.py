@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from rtm_actors.client.channel import ClientChannelActor
 
 #: Where a call invitation's events go: ("caller", id) or ("callee", caller, id).
-InvitationKey = tuple[str, int] | tuple[str, str, int]
+InvitationRoute = tuple[str, int] | tuple[str, str, int]
 
 
 class StartLogin(msgspec.Struct, frozen=True):
@@ -168,7 +168,7 @@ class CallManagerSet(msgspec.Struct, frozen=True):
 class TrackInvitation(msgspec.Struct, frozen=True):
     """Facade -> service: route events of invitation ``key`` to ``actor``."""
 
-    key: InvitationKey
+    key: InvitationRoute
     actor: pykka.ActorRef[ClientInvitationActor]
 
 

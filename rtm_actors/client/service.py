@@ -331,7 +331,7 @@ class RtmService(PresenceMethods, ChannelMethods, SettingsMethods):
         return self._box.state in SENDING_STATES
 
     def _track_invitation(
-        self, key: cm.InvitationKey, actor: pykka.ActorRef[ClientInvitationActor]
+        self, key: cm.InvitationRoute, actor: pykka.ActorRef[ClientInvitationActor]
     ) -> None:
         if self._actor is not None:
             self._actor.tell(cm.TrackInvitation(key, actor))

@@ -402,7 +402,7 @@ class RtmServiceActor(GeventActor):
 
     def _on_invitation_event(self, event: InvitationEvent) -> None:
         if event.role == "caller":
-            key: cm.InvitationKey = ("caller", event.invitation_id)
+            key: cm.InvitationRoute = ("caller", event.invitation_id)
         else:
             key = ("callee", event.caller_id, event.invitation_id)
         actor = self._invitations.get(key)

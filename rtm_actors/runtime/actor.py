@@ -46,11 +46,10 @@ from gevent import getcurrent
 from pykka._envelope import Envelope
 
 from rtm_actors.runtime.messages import ChildExited
-from rtm_actors.runtime.refs import Ref
+from rtm_actors.runtime.refs import MessageT, Ref
 from rtm_actors.runtime.registry import registry
 
 T = TypeVar("T")
-MessageT = TypeVar("MessageT")
 
 # The real thread id even where threading is monkey-patched (there it names greenlets).
 _get_ident = gevent.monkey.get_original("_thread", "get_ident")
