@@ -53,7 +53,7 @@ def test_releasing_a_joined_channel_leaves_it(logged_in):
     new object for the same id starts out not joined, and joins again."""
     alice, _ = logged_in("alice")
     bob, _ = logged_in("bob")
-    room_a, rec_a = joined(alice)
+    _, rec_a = joined(alice)
     room_b, rec_b = joined(bob)
     rec_a.wait_for("on_member_joined")
     room_b.release()
