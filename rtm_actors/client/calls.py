@@ -44,7 +44,7 @@ from rtm_actors.protocol.limits import (
     is_valid_channel_id,
     is_valid_user_id,
 )
-from rtm_actors.runtime import GeventActor, Ref, tell_or_run_inline
+from rtm_actors.runtime import GeventActor, Ref, ask_or_run_inline, tell_or_run_inline
 
 if TYPE_CHECKING:
     from rtm_actors.client.service import RtmService
@@ -163,6 +163,19 @@ class ClientInvitationActor(GeventActor):
     the call manager's asks change, and reports the outcomes."""
 
     shutdown_tier = 15
+    #: Every turn is short (the machine, then a callback told to the dispatcher): the
+    #: server's events and the call manager's asks run in the caller's greenlet while
+    #: the actor is idle, a greenlet switch (and, for an ask, a future) less each.
+    inline_messages = frozenset(
+        {
+            InvitationEvent,
+            InvitationSessionLost,
+            InvitationRefusedByServer,
+            StartLocalInvitation,
+            CancelLocalInvitation,
+            AnswerRemoteInvitation,
+        }
+    )
 
     def __init__(
         self,
@@ -365,6 +378,6 @@ def _ask(
     """The invitation actor's answer; an actor that has stopped had ended the
     invitation (the answer is then ``ended``): nothing changes it any more."""
     try:
-        return cast(Api, actor.ask(question))
+        return cast(Api, ask_or_run_inline(actor, question))
     except pykka.ActorDeadError:
         return ended

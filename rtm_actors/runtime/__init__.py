@@ -7,6 +7,7 @@ from rtm_actors.runtime.actor import (
     GeventActor,
     GeventFuture,
     GeventInbox,
+    ask_or_run_inline,
     tell_or_run_inline,
 )
 from rtm_actors.runtime.cooperative import Yielder, tell_all
@@ -30,6 +31,7 @@ __all__ = [
     "Registry",
     "Supervisor",
     "Yielder",
+    "ask_or_run_inline",
     "call_later",
     "now",
     "registry",
