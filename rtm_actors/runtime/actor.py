@@ -23,7 +23,8 @@ that yields keeps the actor busy, and its own loop waits for it), in the order t
 (only when nothing waits in the inbox). What it saves is the greenlet switch, about 5
 us, which on the peer-message path (four messages per message) was most of what the
 runtime cost on top of the socket. Such an actor starts its greenlet only when a message
-first has to wait in its inbox.
+first has to wait in its inbox. ``ask_or_run_inline`` is the same for an ask whose
+caller may block (a facade): the answer comes from a turn run in the asker's greenlet.
 """
 
 from __future__ import annotations
