@@ -138,7 +138,6 @@ def figures(cur: Snapshot, prev: Snapshot | None) -> list[tuple[str, str]]:
         ("errors", count("rtm_errors_total")),
         ("slow", count("rtm_slow_consumers_total")),
         ("crashes", count("rtm_actor_crashes_total")),
-        ("restarts", count("rtm_actor_restarts_total")),
         ("p50_ms", ms(0.5)),
         ("p99_ms", ms(0.99)),
         ("peer_p99_ms", ms(0.99, kind="send_peer")),

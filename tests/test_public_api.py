@@ -72,7 +72,7 @@ def test_protocol_imports_without_gevent_pykka_or_structlog():
     """import rtm_actors.protocol (all modules) leaves gevent, pykka and structlog unloaded."""
     out = run_python(
         "import sys, rtm_actors.protocol.codec, rtm_actors.protocol.connection, "
-        "rtm_actors.protocol.flow, rtm_actors.protocol.restart, rtm_actors.protocol.limits; "
+        "rtm_actors.protocol.flow, rtm_actors.protocol.presence, rtm_actors.protocol.limits; "
         "print(sorted(m for m in ('gevent', 'pykka', 'structlog', 'socket') if m in sys.modules))"
     )
     assert out == "[]"

@@ -82,10 +82,6 @@ class WsConn:
         else:
             self.sock.sendall(client_frame(payload))
 
-    def send_many(self, payloads: list[bytes]) -> None:
-        """Send several text messages in one write."""
-        self.sock.sendall(b"".join([client_frame(p) for p in payloads]))
-
     def hold(self) -> None:
         """Hold what is sent from now on until ``flush``: one write per read batch."""
         if self._batch is None:

@@ -1,19 +1,31 @@
 """Call invitations on the client: ``RtmCallManager``, the invitation objects, their actors.
 
-Each invitation is its own small actor driving a pure machine
-(``protocol.invitation.LocalInvitation`` / ``RemoteInvitation``). The manager's methods
-answer at once with an ``InvitationApiCallErrCode`` (Agora's synchronous result); the
-outcomes arrive as events from the server, which decides every race, and are reported
-through the ``RtmCallEventHandler``. See ``docs/invitations.md``.
+Each invitation is its own small actor, the only owner of a pure machine
+(``protocol.invitation.LocalInvitation`` / ``RemoteInvitation``): the server's events
+and the manager's calls both reach the machine as messages to that actor. The manager's
+methods ask it, and answer with its ``InvitationApiCallErrCode`` (Agora's synchronous
+result); the outcomes arrive as events from the server, which decides every race, and
+are reported through the ``RtmCallEventHandler``. The invitation object the application
+holds shows the state the actor last published. See ``docs/invitations.md``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from rtm_actors.client.dispatcher import Callback
+import pykka
+
+from rtm_actors.client.messages import (
+    AnswerRemoteInvitation,
+    Callback,
+    CancelLocalInvitation,
+    DispatcherMessage,
+    InvitationRefusedByServer,
+    InvitationSessionLost,
+    StartLocalInvitation,
+)
 from rtm_actors.client.requests import ClientState, Request
 from rtm_actors.protocol import invitation as machines
 from rtm_actors.protocol.codes import (
@@ -32,7 +44,7 @@ from rtm_actors.protocol.limits import (
     is_valid_channel_id,
     is_valid_user_id,
 )
-from rtm_actors.runtime import GeventActor, tell_or_run_inline
+from rtm_actors.runtime import GeventActor, Ref, ask_or_run_inline, tell_or_run_inline
 
 if TYPE_CHECKING:
     from rtm_actors.client.service import RtmService
@@ -86,12 +98,15 @@ class LocalCallInvitation(_AgoraGetters):
         self.content = ""
         self.channel_id = ""
         self.response = ""
-        self.machine = machines.LocalInvitation()
+        #: The state its actor last published (only that actor changes it).
+        self._state = LocalInvitationState.IDLE
+        #: The actor that owns its machine, from the first send on.
+        self._actor: pykka.ActorRef[ClientInvitationActor] | None = None
 
     @property
     def state(self) -> LocalInvitationState:
         """Agora's ``LOCAL_INVITATION_STATE``."""
-        return self.machine.state
+        return self._state
 
     def get_callee_id(self) -> str:
         """Agora's ``getCalleeId``."""
@@ -121,12 +136,15 @@ class RemoteCallInvitation(_AgoraGetters):
         self.content = event.content
         self.channel_id = event.channel_id
         self.response = ""
-        self.machine = machines.RemoteInvitation()
+        #: The state its actor last published (only that actor changes it).
+        self._state = RemoteInvitationState.INVITATION_RECEIVED
+        #: The actor that owns its machine (it sets this when it starts).
+        self._actor: pykka.ActorRef[ClientInvitationActor] | None = None
 
     @property
     def state(self) -> RemoteInvitationState:
         """Agora's ``REMOTE_INVITATION_STATE``."""
-        return self.machine.state
+        return self._state
 
     def get_caller_id(self) -> str:
         """Agora's ``getCallerId``."""
@@ -140,64 +158,88 @@ class RemoteCallInvitation(_AgoraGetters):
         return f"RemoteCallInvitation(from={self.caller_id!r}, state={self.state.name})"
 
 
-@dataclass(frozen=True, slots=True)
-class SessionLost:
-    """The user's session ended: invitations in flight fail."""
-
-
-@dataclass(frozen=True, slots=True)
-class FailedAtSend:
-    """The caller was not logged in: the machine already failed; report it."""
-
-
-@dataclass(frozen=True, slots=True)
-class RefusedByServer:
-    """The server refused to start the invitation (a limit: docs/security.md)."""
-
-
 class ClientInvitationActor(GeventActor):
-    """One invitation on the client: feeds the server's events to its machine."""
+    """One invitation on the client: owns its machine, which the server's events and
+    the call manager's asks change, and reports the outcomes."""
 
     shutdown_tier = 15
+    #: Every turn is short (the machine, then a callback told to the dispatcher): the
+    #: server's events and the call manager's asks run in the caller's greenlet while
+    #: the actor is idle, a greenlet switch (and, for an ask, a future) less each.
+    inline_messages = frozenset(
+        {
+            InvitationEvent,
+            InvitationSessionLost,
+            InvitationRefusedByServer,
+            StartLocalInvitation,
+            CancelLocalInvitation,
+            AnswerRemoteInvitation,
+        }
+    )
 
-    def __init__(self, invitation: Any, manager: Any, dispatcher: Any) -> None:
+    def __init__(
+        self,
+        invitation: LocalCallInvitation | RemoteCallInvitation,
+        manager: RtmCallManager,
+        dispatcher: Ref[DispatcherMessage],
+    ) -> None:
         super().__init__()
         self.invitation = invitation
+        invitation._actor = self.actor_ref
         #: Read at each callback: a later ``get_rtm_call_manager`` may change its handler.
         self._manager = manager
         self._dispatcher = dispatcher
         self._local = isinstance(invitation, LocalCallInvitation)
+        self._machine: machines.LocalInvitation | machines.RemoteInvitation = (
+            machines.LocalInvitation() if self._local else machines.RemoteInvitation()
+        )
 
-    def on_receive(self, message: Any) -> None:
-        inv = self.invitation
+    def on_receive(self, message: Any) -> Api | None:
+        inv, machine = self.invitation, self._machine
+        answer: Api | None = None
         match message:
+            case StartLocalInvitation(logged_in=logged_in):
+                assert isinstance(machine, machines.LocalInvitation)
+                answer = machine.send(logged_in=logged_in)
+                if answer is Api.OK and machine.state is LocalInvitationState.FAILURE:
+                    self._report(machines.InvitationOutcome.FAILED)  # not logged in
+            case CancelLocalInvitation():
+                assert isinstance(machine, machines.LocalInvitation)
+                answer = machine.cancel()
+            case AnswerRemoteInvitation(accept=accept):
+                assert isinstance(machine, machines.RemoteInvitation)
+                answer = machine.accept() if accept else machine.refuse()
             case InvitationEvent(event="received"):
                 self._callback("on_remote_invitation_received", inv)
             case InvitationEvent(event="received_by_peer"):
-                if inv.machine.received_by_peer():
+                if isinstance(machine, machines.LocalInvitation) and machine.received_by_peer():
                     self._callback("on_local_invitation_received_by_peer", inv)
             case InvitationEvent(event=event, code=code, response=response):
                 outcome = machines.InvitationOutcome(event)
                 if self._local:
                     inv.response = response
-                if inv.machine.ended(outcome, code):
+                if machine.ended(outcome, code):
                     self._report(outcome)
-            case SessionLost():
-                if inv.machine.session_lost():
+            case InvitationSessionLost():
+                if machine.session_lost():
                     self._report(machines.InvitationOutcome.FAILED)
-            case FailedAtSend():
-                self._report(machines.InvitationOutcome.FAILED)
-            case RefusedByServer():
-                if inv.machine.refused_at_send():
+            case InvitationRefusedByServer():
+                if isinstance(machine, machines.LocalInvitation) and machine.refused_at_send():
                     self._report(machines.InvitationOutcome.FAILED)
-        if inv.state in (machines.LOCAL_TERMINAL | machines.REMOTE_TERMINAL):
+        self._publish()
+        if machine.state in (machines.LOCAL_TERMINAL | machines.REMOTE_TERMINAL):
             self.stop()
+        return answer
+
+    def _publish(self) -> None:
+        """Show the application the machine's state (before any callback reads it)."""
+        self.invitation._state = self._machine.state
 
     def _report(self, outcome: machines.InvitationOutcome) -> None:
         inv = self.invitation
         side = "local" if self._local else "remote"
         if outcome is machines.InvitationOutcome.FAILED:
-            self._callback(f"on_{side}_invitation_failure", inv, inv.machine.error)
+            self._callback(f"on_{side}_invitation_failure", inv, self._machine.error)
         elif self._local and outcome in (
             machines.InvitationOutcome.ACCEPTED,
             machines.InvitationOutcome.REFUSED,
@@ -207,6 +249,7 @@ class ClientInvitationActor(GeventActor):
             self._callback(f"on_{side}_invitation_{outcome.value}", inv)
 
     def _callback(self, method: str, *args: Any) -> None:
+        self._publish()
         tell_or_run_inline(self._dispatcher, Callback(self._manager.handler, method, args))
 
 
@@ -236,7 +279,7 @@ class InvitationRequest(Request):
 
     def _not_started(self) -> None:
         if self.invitation is not None:
-            tell_or_run_inline(self.invitation, RefusedByServer())
+            tell_or_run_inline(self.invitation, InvitationRefusedByServer())
 
     def _finish(self, code: IntEnum, value: Any, notify: Any) -> None:
         self.future.resolve(code)
@@ -266,13 +309,12 @@ class RtmCallManager:
         ):
             return Api.INVALID_ARGUMENT
         service = self._service
-        code = invitation.machine.send(logged_in=service.is_logged_in())
-        if code is not Api.OK:
-            return code
-        actor = ClientInvitationActor.start(invitation, self, service._dispatcher)
-        if invitation.state is LocalInvitationState.FAILURE:  # not logged in
-            actor.tell(FailedAtSend())
-            return Api.OK
+        actor = invitation._actor
+        if actor is None:
+            actor = ClientInvitationActor.start(invitation, self, service._dispatcher)
+        code = _ask(actor, StartLocalInvitation(logged_in=service.is_logged_in()))
+        if code is not Api.OK or invitation.state is LocalInvitationState.FAILURE:
+            return code  # refused, or failed at once (not logged in) and reported
         service._track_invitation(("caller", invitation.invitation_id), actor)
         frame = SendInvitation(
             0,
@@ -286,7 +328,9 @@ class RtmCallManager:
 
     def cancel_local_invitation(self, invitation: LocalCallInvitation) -> Api:
         """Cancel it; the callee is told, then ``on_local_invitation_canceled`` fires."""
-        code = invitation.machine.cancel()
+        if invitation._actor is None:
+            return Api.NOT_STARTED
+        code = _ask(invitation._actor, CancelLocalInvitation())
         if code is Api.OK:
             self._request(CancelInvitation(0, invitation.invitation_id))
         return code
@@ -302,8 +346,11 @@ class RtmCallManager:
     def _answer(self, invitation: RemoteCallInvitation, *, accept: bool) -> Api:
         if not isinstance(invitation, RemoteCallInvitation) or not _fits(invitation.response):
             return Api.INVALID_ARGUMENT
-        machine = invitation.machine
-        code = machine.accept() if accept else machine.refuse()
+        if invitation._actor is None:
+            return Api.ALREADY_END
+        accepted = invitation.state is RemoteInvitationState.ACCEPTED
+        ended = Api.ALREADY_ACCEPT if accepted else Api.ALREADY_END
+        code = _ask(invitation._actor, AnswerRemoteInvitation(accept=accept), ended)
         if code is Api.OK:
             frame = AnswerInvitation(
                 0, invitation.caller_id, invitation.invitation_id, accept, invitation.response
@@ -317,7 +364,20 @@ class RtmCallManager:
 
     def _request(self, frame: Any, invitation: Any = None) -> None:
         # Kept (and re-sent after reconnects) as long as an invitation can live: if the
-        # session ends first, the invitation fails through SessionLost instead.
+        # session ends first, the invitation fails through InvitationSessionLost instead.
         self._service._send_frame_request(
             InvitationRequest, frame, _INVITATION_LIFETIME, invitation=invitation
         )
+
+
+def _ask(
+    actor: pykka.ActorRef[ClientInvitationActor],
+    question: StartLocalInvitation | CancelLocalInvitation | AnswerRemoteInvitation,
+    ended: Api = Api.ALREADY_END,
+) -> Api:
+    """The invitation actor's answer; an actor that has stopped had ended the
+    invitation (the answer is then ``ended``): nothing changes it any more."""
+    try:
+        return cast(Api, ask_or_run_inline(actor, question))
+    except pykka.ActorDeadError:
+        return ended

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from rtm_actors.client.messages import JoinedCount
 from rtm_actors.client.requests import ClientState, Request
 from rtm_actors.client.values import ChannelAttribute, ChannelMember
-from rtm_actors.protocol.channel import SeenNumbers
+from rtm_actors.protocol.channel import MAX_JOINED_CHANNELS, SeenNumbers
 from rtm_actors.protocol.codes import (
     AttributeOperationErr,
     ChannelMessageErrCode,
@@ -19,6 +21,7 @@ from rtm_actors.protocol.codes import (
 )
 from rtm_actors.protocol.frames import (
     ChannelAttributesReply,
+    ChannelMessage,
     CountsReply,
     JoinReply,
     MemberCount,
@@ -26,28 +29,27 @@ from rtm_actors.protocol.frames import (
 )
 from rtm_actors.runtime import tell_or_run_inline
 
+if TYPE_CHECKING:
+    import pykka
 
-@dataclass(frozen=True, slots=True)
-class JoinedCount:
-    """Join request -> channel actor: the count to report right after on_join_success,
-    whatever was reported before (a joiner always hears one count)."""
-
-    count: MemberCount
+    from rtm_actors.client.channel import ClientChannelActor
 
 
 @dataclass
 class ChannelState:
-    """One channel's join state and replay cursor, shared by its facade and actors.
+    """One channel's join state and replay cursor, owned by the service actor.
 
-    Written only by the client's actors; the facade reads it for Agora's local checks.
+    Only the service actor's turns read or change it (a request about the channel is
+    admitted, or settles, there); the ``Channel`` facade and the channel's own actor
+    never see it: the facade sends requests, the actor gets the pushes this admits.
     """
 
     channel_id: str
     handler: Any
-    actor: Any = None
+    #: The channel's ``ClientChannelActor``: where admitted pushes go.
+    actor: pykka.ActorRef[ClientChannelActor]
     joined: bool = False
     joining: bool = False
-    released: bool = False
     epoch: str = ""
     #: The newest message number had in ``epoch`` (the catch-up cursor).
     cseq: int = 0
@@ -63,20 +65,55 @@ class ChannelState:
         self.cseq = max(self.cseq, cseq)
         return True
 
+    def admits(self, push: Any) -> bool:
+        """Whether a push goes on to the channel's actor: a message once (the cursor
+        moves even while not joined), anything only while joined."""
+        if type(push) is ChannelMessage and not self.first_delivery(push.epoch, push.cseq):
+            return False
+        return self.joined
 
-Callback = tuple[str, tuple[Any, ...]]
+
+#: A handler method's name and its arguments.
+CallbackArgs = tuple[str, tuple[Any, ...]]
 
 
 @dataclass(eq=False)
-class JoinRequest(Request):
+class MembershipRequest(Request):
+    """A request that depends on whether this user is in the channel: the service
+    actor, which owns every ``ChannelState``, ``admit``s it before it goes out (the
+    facade checks only what it knows itself: initialised, logged in, valid input)."""
+
+    channel_id: str = ""
+
+    def admit(self, channels: Mapping[str, ChannelState]) -> IntEnum | None:
+        """The code the request is refused with, or None: then it goes out (and the
+        channel's state records it, for a join or a leave)."""
+        raise NotImplementedError
+
+
+@dataclass(eq=False)
+class JoinRequest(MembershipRequest):
     """``Channel.join`` (or the SDK's own re-join after a fresh session)."""
 
+    #: The channel's state once admitted (given at once for the SDK's own re-join).
     channel: ChannelState | None = None
     member_count: int = 0
     codes = JoinChannelErr
     timeout_code = JoinChannelErr.TIMEOUT
     failure_code = JoinChannelErr.FAILURE
     what = "join"
+
+    def admit(self, channels: Mapping[str, ChannelState]) -> IntEnum | None:
+        channel = channels.get(self.channel_id)
+        if channel is None:  # a released channel's facade
+            return self.failure_code
+        if channel.joined or channel.joining:
+            return JoinChannelErr.ALREADY_JOINED
+        if sum(1 for c in channels.values() if c.joined or c.joining) >= MAX_JOINED_CHANNELS:
+            return JoinChannelErr.EXCEED_LIMIT
+        channel.joining = True
+        self.channel = channel
+        return None
 
     def value(self, reply: JoinReply, code: IntEnum, state: ClientState) -> Any:
         assert self.channel is not None
@@ -88,8 +125,10 @@ class JoinRequest(Request):
         return None
 
     def _finish(self, code: IntEnum, value: Any, notify: Any) -> None:
-        assert self.channel is not None
         channel = self.channel
+        if channel is None:  # refused before it was admitted: the channel is not its
+            super()._finish(code, value, notify)
+            return
         channel.joining = False
         super()._finish(code, value, notify)
         if code == JoinChannelErr.OK:
@@ -99,15 +138,15 @@ class JoinRequest(Request):
             count = MemberCount(channel.channel_id, self.member_count)
             tell_or_run_inline(channel.actor, count if self.internal else JoinedCount(count))
 
-    def callback_args(self, code: IntEnum, value: Any) -> Callback | None:
+    def callback_args(self, code: IntEnum, value: Any) -> CallbackArgs | None:
         if code == JoinChannelErr.OK:
             return "on_join_success", ()
         return "on_join_failure", (code,)
 
 
 @dataclass(eq=False)
-class LeaveRequest(Request):
-    """``Channel.leave``."""
+class LeaveRequest(MembershipRequest):
+    """``Channel.leave`` (also sent for a joined channel that is released)."""
 
     channel: ChannelState | None = None
     codes = LeaveChannelErr
@@ -115,27 +154,39 @@ class LeaveRequest(Request):
     failure_code = LeaveChannelErr.FAILURE
     what = "leave"
 
-    def value(self, reply: Any, code: IntEnum, state: ClientState) -> Any:
-        assert self.channel is not None
-        self.channel.joined = False
+    def admit(self, channels: Mapping[str, ChannelState]) -> IntEnum | None:
+        channel = channels.get(self.channel_id)
+        if channel is None or not channel.joined:
+            return LeaveChannelErr.NOT_IN_CHANNEL
+        channel.joined = False  # no more events for this channel from now on
+        self.channel = channel
         return None
 
-    def callback_args(self, code: IntEnum, value: Any) -> Callback | None:
+    def value(self, reply: Any, code: IntEnum, state: ClientState) -> Any:
+        if self.channel is not None:
+            self.channel.joined = False
+        return None
+
+    def callback_args(self, code: IntEnum, value: Any) -> CallbackArgs | None:
         return "on_leave", (code,)
 
 
 @dataclass(eq=False)
-class ChannelMessageRequest(Request):
+class ChannelMessageRequest(MembershipRequest):
     """``Channel.send_message``: resolved once the server accepted the message."""
 
     message_id: int = 0
-    channel_id: str = ""
     codes = ChannelMessageErrCode
     timeout_code = ChannelMessageErrCode.SENT_TIMEOUT
     failure_code = ChannelMessageErrCode.FAILURE
     what = "send_message"
 
-    def callback_args(self, code: IntEnum, value: Any) -> Callback | None:
+    def admit(self, channels: Mapping[str, ChannelState]) -> IntEnum | None:
+        channel = channels.get(self.channel_id)
+        # Not NOT_IN_CHANNEL (5): that value is the Web SDK's alone (see README).
+        return None if channel is not None and channel.joined else ChannelMessageErrCode.FAILURE
+
+    def callback_args(self, code: IntEnum, value: Any) -> CallbackArgs | None:
         return "on_send_message_result", (self.message_id, code)
 
     def _finish(self, code: IntEnum, value: Any, notify: Any) -> None:
@@ -154,14 +205,17 @@ def native_channel_message_code(code: IntEnum) -> IntEnum:
 
 
 @dataclass(eq=False)
-class GetMembersRequest(Request):
+class GetMembersRequest(MembershipRequest):
     """``Channel.get_members``."""
 
-    channel_id: str = ""
     codes = GetMembersErr
     timeout_code = GetMembersErr.TIMEOUT
     failure_code = GetMembersErr.FAILURE
     what = "get_members"
+
+    def admit(self, channels: Mapping[str, ChannelState]) -> IntEnum | None:
+        channel = channels.get(self.channel_id)
+        return None if channel is not None and channel.joined else GetMembersErr.NOT_IN_CHANNEL
 
     def value(self, reply: MembersReply, code: IntEnum, state: ClientState) -> Any:
         return [ChannelMember(u, self.channel_id) for u in reply.user_ids]
@@ -169,7 +223,7 @@ class GetMembersRequest(Request):
     def success_value(self, code: IntEnum) -> Any:
         return []
 
-    def callback_args(self, code: IntEnum, value: Any) -> Callback | None:
+    def callback_args(self, code: IntEnum, value: Any) -> CallbackArgs | None:
         return "on_get_members", (value or [], code)
 
 
@@ -184,7 +238,7 @@ class ChannelAttributeWriteRequest(Request):
     failure_code = AttributeOperationErr.FAILURE
     what = "channel attributes"
 
-    def callback_args(self, code: IntEnum, value: Any) -> Callback | None:
+    def callback_args(self, code: IntEnum, value: Any) -> CallbackArgs | None:
         return self.callback, (self.rid, code)
 
 
@@ -204,7 +258,7 @@ class GetChannelAttributesRequest(Request):
     def success_value(self, code: IntEnum) -> Any:
         return []
 
-    def callback_args(self, code: IntEnum, value: Any) -> Callback | None:
+    def callback_args(self, code: IntEnum, value: Any) -> CallbackArgs | None:
         return "on_get_channel_attributes_result", (self.rid, value or [], code)
 
 
@@ -224,5 +278,5 @@ class MemberCountRequest(Request):
     def success_value(self, code: IntEnum) -> Any:
         return {}
 
-    def callback_args(self, code: IntEnum, value: Any) -> Callback | None:
+    def callback_args(self, code: IntEnum, value: Any) -> CallbackArgs | None:
         return "on_get_channel_member_count_result", (self.rid, value or {}, code)

@@ -6,23 +6,14 @@ only later callbacks, never the actors that produce results.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
+from rtm_actors.client.messages import Callback
 from rtm_actors.runtime import GeventActor
 
 log = structlog.get_logger("rtm_actors.client")
-
-
-@dataclass(frozen=True, slots=True)
-class Callback:
-    """Call ``handler.<method>(*args)``."""
-
-    handler: Any
-    method: str
-    args: tuple[Any, ...]
 
 
 class EventDispatcher(GeventActor):

@@ -76,6 +76,10 @@ class Request:
         """The session ended (logout, kick) with this request unanswered."""
         self._finish(self.failure_code, None, notify)
 
+    def refuse(self, code: IntEnum, notify: Notify) -> None:
+        """Refused before it went out, by a rule of the state the service actor owns."""
+        self._finish(code, None, notify)
+
     def value(self, reply: Any, code: IntEnum, state: ClientState) -> Any:
         """The future's value on success (and any state update)."""
         return None

@@ -17,10 +17,10 @@ import pykka
 import structlog
 
 from rtm_actors.client import messages as cm
-from rtm_actors.client.calls import RtmCallManager
+from rtm_actors.client.calls import ClientInvitationActor, RtmCallManager
 from rtm_actors.client.channel import Channel
 from rtm_actors.client.config import ClientConfig
-from rtm_actors.client.dispatcher import Callback, EventDispatcher
+from rtm_actors.client.dispatcher import EventDispatcher
 from rtm_actors.client.futures import RtmFuture
 from rtm_actors.client.handlers import RtmCallEventHandler
 from rtm_actors.client.requests import (
@@ -87,9 +87,9 @@ class RtmService(PresenceMethods, ChannelMethods, SettingsMethods):
         self._app_id = ""
         self._handler: Any = None
         self._box = StateBox()
-        self._dispatcher: Any = None
-        self._actor: Any = None
-        self._supervisor: Any = None
+        self._dispatcher: pykka.ActorRef[EventDispatcher] | None = None
+        self._actor: pykka.ActorRef[RtmServiceActor] | None = None
+        self._supervisor: pykka.ActorRef[ConnectionSupervisor] | None = None
         self._ids = MessageIds()
         self._rids = new_rid_counter()
         self._config = ClientConfig()
@@ -160,8 +160,8 @@ class RtmService(PresenceMethods, ChannelMethods, SettingsMethods):
 
     def release(self) -> None:
         """Log out if needed and stop this client's actors."""
-        if self._actor is None:
-            return
+        if self._actor is None or self._supervisor is None or self._dispatcher is None:
+            return  # (all three start and stop together)
         # The supervisor logs out first; callbacks already queued still run.
         self._supervisor.tell(cm.Release())
         self._actor.stop(block=False)
@@ -184,6 +184,7 @@ class RtmService(PresenceMethods, ChannelMethods, SettingsMethods):
             return RtmFuture.failed_with(code, "login")
         self._sdk_log.context["user_id"] = user_id
         future: RtmFuture[None] = RtmFuture()
+        assert self._supervisor is not None  # else _login_check said NOT_INITIALIZED
         self._supervisor.tell(cm.StartLogin(token or "", user_id, future))
         return future
 
@@ -219,6 +220,7 @@ class RtmService(PresenceMethods, ChannelMethods, SettingsMethods):
             self._notify("on_renew_token_result", token, code)
             return RtmFuture.failed_with(code, "renew_token")
         future: RtmFuture[str] = RtmFuture()
+        assert self._supervisor is not None  # else NOT_INITIALIZED above
         if self._box.state is ConnectionState.CONNECTED:
             # The server checks it and moves the session's expiry; the supervisor keeps
             # it for later reconnects either way.
@@ -328,7 +330,9 @@ class RtmService(PresenceMethods, ChannelMethods, SettingsMethods):
         """Whether the user is logged in (connected, or reconnecting by itself)."""
         return self._box.state in SENDING_STATES
 
-    def _track_invitation(self, key: tuple[Any, ...], actor: Any) -> None:
+    def _track_invitation(
+        self, key: cm.InvitationRoute, actor: pykka.ActorRef[ClientInvitationActor]
+    ) -> None:
         if self._actor is not None:
             self._actor.tell(cm.TrackInvitation(key, actor))
 
@@ -354,13 +358,13 @@ class RtmService(PresenceMethods, ChannelMethods, SettingsMethods):
     def _submit(self, request: Request) -> None:
         """Hand ``request`` to the service actor, inline in this greenlet when the
         actor is idle (it only queues the frame on the link, which never blocks)."""
-        if not tell_or_run_inline(self._actor, request):
+        if self._actor is None or not tell_or_run_inline(self._actor, request):
             msg = f"{self._actor} not found"
             raise pykka.ActorDeadError(msg)
 
     def _notify(self, method: str, *args: Any) -> None:
         if self._dispatcher is not None and self._handler is not None:
-            self._dispatcher.tell(Callback(self._handler, method, args))
+            self._dispatcher.tell(cm.Callback(self._handler, method, args))
 
 
 class AgoraService:

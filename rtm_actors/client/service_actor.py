@@ -14,13 +14,20 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeVar
+
+import pykka
 
 from rtm_actors.client import messages as cm
-from rtm_actors.client.calls import ClientInvitationActor, RemoteCallInvitation, SessionLost
-from rtm_actors.client.channel_requests import ChannelState, JoinRequest
+from rtm_actors.client.calls import ClientInvitationActor, RemoteCallInvitation, RtmCallManager
+from rtm_actors.client.channel import ClientChannelActor
+from rtm_actors.client.channel_requests import (
+    ChannelState,
+    JoinRequest,
+    LeaveRequest,
+    MembershipRequest,
+)
 from rtm_actors.client.config import ClientConfig
-from rtm_actors.client.dispatcher import Callback
 from rtm_actors.client.futures import RtmFuture
 from rtm_actors.client.link import ClientLink
 from rtm_actors.client.requests import (
@@ -48,6 +55,7 @@ from rtm_actors.protocol.frames import (
     JoinChannel,
     JoinReply,
     Kick,
+    LeaveChannel,
     LoginOk,
     MemberCount,
     MemberJoined,
@@ -62,7 +70,9 @@ from rtm_actors.protocol.frames import (
     Subscribe,
     TokenWillExpire,
 )
-from rtm_actors.runtime import GeventActor, NamedTimers, now, tell_or_run_inline
+from rtm_actors.runtime import GeventActor, NamedTimers, Ref, now, tell_or_run_inline
+
+RequestT = TypeVar("RequestT", bound=Request)
 
 _SWEEP_EVERY = 0.5
 _REPLIES = (
@@ -92,7 +102,7 @@ class RtmServiceActor(GeventActor):
     def __init__(
         self,
         handler: Any,
-        dispatcher: Any,
+        dispatcher: Ref[cm.DispatcherMessage],
         config: ClientConfig,
         rids: Iterator[int],
         logger: Any = None,
@@ -100,7 +110,7 @@ class RtmServiceActor(GeventActor):
         super().__init__()
         #: The service's own logger (its log file and filter), else the process's.
         self._log: SdkLogger = logger if logger is not None else default_logger()
-        self.supervisor_ref: Any = None
+        self.supervisor_ref: Ref[cm.ConnectionSupervisorMessage] | None = None
         self._handler = handler
         self._dispatcher = dispatcher
         self._config = config
@@ -108,8 +118,8 @@ class RtmServiceActor(GeventActor):
         self._link: ClientLink | None = None
         self._pending: dict[int, Request] = {}
         self._channels: dict[str, ChannelState] = {}
-        self._call_manager: Any = None
-        self._invitations: RecentIds[Any] = RecentIds(4096)
+        self._call_manager: RtmCallManager | None = None
+        self._invitations: RecentIds[pykka.ActorRef[ClientInvitationActor]] = RecentIds(4096)
         #: Invitations that arrived before the app made its call manager.
         self._early_invitations: list[InvitationEvent] = []
         #: After a resumed login: each joined channel's (epoch, cseq) as the old link
@@ -127,7 +137,7 @@ class RtmServiceActor(GeventActor):
         #: login to the handler (Agora: nothing of a session precedes on_login_success).
         #: None when not holding, so the hot path pays one identity check.
         self._held: list[cm.FrameFromServer | cm.ClientLinkClosed] | None = None
-        self._timers = NamedTimers(self.actor_ref)
+        self._timers: NamedTimers[cm.SweepTimeouts] = NamedTimers(self.actor_ref)
 
     def on_receive(self, message: Any) -> None:
         match message:
@@ -144,6 +154,12 @@ class RtmServiceActor(GeventActor):
                     self._held.append(message)  # the end of a link comes after its frames
                 elif self.supervisor_ref is not None:
                     tell_or_run_inline(self.supervisor_ref, message)
+            case MembershipRequest():
+                code = message.admit(self._channels)
+                if code is None:
+                    self._send(message)
+                else:
+                    message.refuse(code, self._notifier(message))
             case Request():
                 self._send(message)
             case cm.LinkUp(link=up):
@@ -159,12 +175,10 @@ class RtmServiceActor(GeventActor):
                     self._on_invitation_event(event)
             case cm.TrackInvitation(key=key, actor=actor):
                 self._invitations.put(key, actor)
-            case cm.ChannelCreated(state=created):
-                self._channels[created.channel_id] = created
-            case cm.ChannelReleased(state=released):
-                channel_id = released.channel_id
-                if self._channels.get(channel_id) is released:
-                    del self._channels[channel_id]
+            case cm.ChannelCreated(channel_id=channel_id, handler=handler, actor=actor):
+                self._channels[channel_id] = ChannelState(channel_id, handler, actor)
+            case cm.ChannelReleased(channel_id=channel_id, actor=actor):
+                self._channel_released(channel_id, actor)
             case cm.HoldRequests():
                 self._link = None
             case cm.SessionEnded():
@@ -227,14 +241,14 @@ class RtmServiceActor(GeventActor):
         if state.subscribed:
             peers = tuple(state.subscribed)
             restore.append(
-                self._internal(
+                self._new_request(
                     SubscriptionRequest, lambda rid: Subscribe(rid, list(peers)), peer_ids=peers
                 )
             )
         if state.local_attributes:
             attrs = dict(state.local_attributes)
             restore.append(
-                self._internal(
+                self._new_request(
                     AttributeWriteRequest,
                     lambda rid: SetLocalAttributes(rid, attrs),
                     op=AttributeOp.SET,
@@ -242,10 +256,11 @@ class RtmServiceActor(GeventActor):
                 )
             )
         restore.extend(
-            self._internal(
+            self._new_request(
                 JoinRequest,
                 lambda rid, c=channel: JoinChannel(rid, c.channel_id, c.epoch, c.cseq),
                 handler=channel.handler,
+                channel_id=channel.channel_id,
                 channel=channel,
             )
             for channel in self._channels.values()
@@ -258,12 +273,33 @@ class RtmServiceActor(GeventActor):
             if not self._timers.is_running("sweep"):
                 self._timers.start("sweep", _SWEEP_EVERY, cm.SweepTimeouts())
 
-    def _internal(self, kind: type[Request], make_frame: Any, **fields: Any) -> Request:
-        """A request the SDK sends on its own behalf (no application callback)."""
+    def _new_request(
+        self, kind: type[RequestT], make_frame: Any, *, internal: bool = True, **fields: Any
+    ) -> RequestT:
+        """A request the actor makes itself: the SDK's own (no application callback),
+        or, with ``internal`` False, one that stands for the application's."""
         rid = next(self._rids)
         deadline = now() + self._config.request_timeout
         frame = codec.encode(make_frame(rid))
-        return kind(rid, frame, RtmFuture(rid), deadline, internal=True, **fields)
+        return kind(rid, frame, RtmFuture(rid), deadline, internal=internal, **fields)
+
+    def _channel_released(self, channel_id: str, actor: pykka.ActorRef[ClientChannelActor]) -> None:
+        actor.stop(block=False)
+        channel = self._channels.get(channel_id)
+        if channel is None or channel.actor is not actor:
+            return  # a newer channel object of that id has it now
+        if channel.joined:
+            # Agora: releasing a joined channel leaves it (on_leave follows).
+            leave = self._new_request(
+                LeaveRequest,
+                lambda rid: LeaveChannel(rid, channel_id),
+                internal=False,
+                handler=channel.handler,
+                channel_id=channel_id,
+            )
+            if leave.admit(self._channels) is None:
+                self._send(leave)
+        del self._channels[channel_id]
 
     # -- frames from the server --------------------------------------------------
 
@@ -299,7 +335,7 @@ class RtmServiceActor(GeventActor):
                 if self._log.enabled("debug"):
                     kind = type(frame).__name__
                     self._log.debug("channel_event", channel_id=frame.channel_id, kind=kind)
-                if channel is not None:
+                if channel is not None and channel.admits(frame):
                     tell_or_run_inline(channel.actor, frame)
                 seq = getattr(frame, "seq", 0)
                 if seq:
@@ -360,13 +396,13 @@ class RtmServiceActor(GeventActor):
         handler = request.handler or self._handler
 
         def notify(method: str, *args: Any) -> None:
-            tell_or_run_inline(self._dispatcher, Callback(handler, method, args))
+            tell_or_run_inline(self._dispatcher, cm.Callback(handler, method, args))
 
         return notify
 
     def _on_invitation_event(self, event: InvitationEvent) -> None:
         if event.role == "caller":
-            key: tuple[Any, ...] = ("caller", event.invitation_id)
+            key: cm.InvitationRoute = ("caller", event.invitation_id)
         else:
             key = ("callee", event.caller_id, event.invitation_id)
         actor = self._invitations.get(key)
@@ -384,7 +420,7 @@ class RtmServiceActor(GeventActor):
 
     def _invitations_lost(self) -> None:
         for actor in self._invitations.values():
-            tell_or_run_inline(actor, SessionLost())
+            tell_or_run_inline(actor, cm.InvitationSessionLost())
         self._invitations = RecentIds(4096)
         self._early_invitations.clear()  # the server ended them with the session
 
@@ -406,7 +442,7 @@ class RtmServiceActor(GeventActor):
             tell_or_run_inline(self.supervisor_ref, cm.FrameFromServer(link, frame))
 
     def _callback(self, method: str, *args: Any) -> None:
-        tell_or_run_inline(self._dispatcher, Callback(self._handler, method, args))
+        tell_or_run_inline(self._dispatcher, cm.Callback(self._handler, method, args))
 
     def on_stop(self) -> None:
         self._timers.cancel_all()
@@ -415,8 +451,7 @@ class RtmServiceActor(GeventActor):
 def _request_fields(request: Request) -> dict[str, Any]:
     """A request's log fields: its id, what it is, and its channel if it has one."""
     fields: dict[str, Any] = {"request_id": request.rid, "what": request.what}
-    channel = getattr(request, "channel", None)
-    channel_id = channel.channel_id if channel is not None else getattr(request, "channel_id", "")
+    channel_id = getattr(request, "channel_id", "")
     if channel_id:
         fields["channel_id"] = channel_id
     return fields

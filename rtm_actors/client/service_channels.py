@@ -9,12 +9,10 @@ from rtm_actors.client import messages as cm
 from rtm_actors.client.channel import Channel, ClientChannelActor
 from rtm_actors.client.channel_requests import (
     ChannelAttributeWriteRequest,
-    ChannelState,
     GetChannelAttributesRequest,
     MemberCountRequest,
 )
 from rtm_actors.client.config import ClientConfig
-from rtm_actors.client.dispatcher import Callback
 from rtm_actors.client.futures import RtmFuture
 from rtm_actors.client.handlers import ChannelEventHandler
 from rtm_actors.client.requests import (
@@ -43,7 +41,11 @@ from rtm_actors.protocol.limits import (
 from rtm_actors.runtime import now
 
 if TYPE_CHECKING:
+    import pykka
+
+    from rtm_actors.client.dispatcher import EventDispatcher
     from rtm_actors.client.service import RtmService
+    from rtm_actors.client.service_actor import RtmServiceActor
 
 _CHANNEL_ATTRIBUTE_CALLBACKS = {
     AttributeOp.SET: "on_set_channel_attributes_result",
@@ -56,10 +58,10 @@ _CHANNEL_ATTRIBUTE_CALLBACKS = {
 class ChannelMethods:
     """Channels, channel attributes and member counts."""
 
-    _actor: Any
+    _actor: pykka.ActorRef[RtmServiceActor] | None
     _config: ClientConfig
     _call: Callable[..., RtmFuture[Any]]
-    _dispatcher: Any
+    _dispatcher: pykka.ActorRef[EventDispatcher] | None
     _channel_objects: dict[str, Channel]
     _port: ChannelPort
 
@@ -75,10 +77,9 @@ class ChannelMethods:
         existing = self._channel_objects.get(channel_id)
         if existing is not None:
             return existing
-        state = ChannelState(channel_id, event_handler)
-        state.actor = ClientChannelActor.start(state, self._dispatcher)
-        self._actor.tell(cm.ChannelCreated(state))
-        channel = Channel(self._port, state)
+        actor = ClientChannelActor.start(channel_id, event_handler, self._dispatcher)
+        self._actor.tell(cm.ChannelCreated(channel_id, event_handler, actor))
+        channel = Channel(self._port, channel_id, event_handler, actor)
         self._channel_objects[channel_id] = channel
         return channel
 
@@ -201,14 +202,6 @@ class ChannelPort:
             return codes.USER_NOT_LOGGED_IN
         return None
 
-    def joined_count(self) -> int:
-        """Channels joined or being joined (Agora allows 20)."""
-        return sum(
-            1
-            for c in self._service._channel_objects.values()
-            if c._state.joined or c._state.joining
-        )
-
     def request(
         self, kind: type[Request], make_frame: Callable[[int], Any], timeout: float, **fields: Any
     ) -> RtmFuture[Any]:
@@ -222,14 +215,15 @@ class ChannelPort:
     def notify(self, handler: Any, method: str, *args: Any) -> None:
         """Fire a channel callback on the service's callback greenlet."""
         if self._service._dispatcher is not None:
-            self._service._dispatcher.tell(Callback(handler, method, args))
+            self._service._dispatcher.tell(cm.Callback(handler, method, args))
 
-    def forget(self, state: ChannelState) -> None:
-        """The channel object was released."""
+    def forget(self, channel_id: str, actor: pykka.ActorRef[ClientChannelActor]) -> None:
+        """The channel object was released: the service actor leaves the channel if
+        it was joined, and stops the channel's actor."""
         service = self._service
-        if service._channel_objects.get(state.channel_id) is not None:
-            del service._channel_objects[state.channel_id]
+        if service._channel_objects.get(channel_id) is not None:
+            del service._channel_objects[channel_id]
         if service._actor is not None:
-            service._actor.tell(cm.ChannelReleased(state))
-        if state.actor is not None:
-            state.actor.stop(block=False)
+            service._actor.tell(cm.ChannelReleased(channel_id, actor))
+        else:
+            actor.stop(block=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rtm_actors.client.config import ClientConfig
 from rtm_actors.client.futures import RtmFuture
@@ -39,6 +39,11 @@ from rtm_actors.protocol.limits import (
 )
 from rtm_actors.protocol.presence import MAX_QUERY_PEERS, MAX_SUBSCRIBED_PEERS, valid_peer_list
 
+if TYPE_CHECKING:
+    import pykka
+
+    from rtm_actors.client.service_actor import RtmServiceActor
+
 _ATTRIBUTE_CALLBACKS = {
     AttributeOp.SET: "on_set_local_user_attributes_result",
     AttributeOp.ADD_OR_UPDATE: "on_add_or_update_local_user_attributes_result",
@@ -50,7 +55,7 @@ _ATTRIBUTE_CALLBACKS = {
 class PresenceMethods:
     """Online status, subscriptions and the user's own attributes."""
 
-    _actor: Any
+    _actor: pykka.ActorRef[RtmServiceActor] | None
     _config: ClientConfig
     _call: Callable[..., RtmFuture[Any]]
 

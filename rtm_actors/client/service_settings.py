@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rtm_actors.client import messages as cm
 from rtm_actors.client.config import ClientConfig
 from rtm_actors.client.parameters import parse_parameters
 from rtm_actors.client.sdk_log import ParameterErr, SdkLog
 
+if TYPE_CHECKING:
+    import pykka
+
+    from rtm_actors.client.service_actor import RtmServiceActor
+    from rtm_actors.client.supervisor import ConnectionSupervisor
+
 
 class SettingsMethods:
     """Agora's log file, filter and size, and ``set_parameters``."""
 
-    _actor: Any
+    _actor: pykka.ActorRef[RtmServiceActor] | None
     _config: ClientConfig
     _log: Any
     _sdk_log: SdkLog
     _url: str | None
-    _supervisor: Any
+    _supervisor: pykka.ActorRef[ConnectionSupervisor] | None
 
     # -- logs and parameters ---------------------------------------------------------
 
@@ -97,7 +103,7 @@ class SettingsMethods:
                 return code
         self._config = params.config
         self._url = params.server_url or self._url
-        if self._actor is not None:
+        if self._actor is not None and self._supervisor is not None:
             change = cm.Reconfigure(params.config, params.server_url)
             self._actor.tell(change)
             self._supervisor.tell(change)

@@ -16,7 +16,7 @@ import gevent
 
 from rtm_actors.client import messages as cm
 from rtm_actors.client.config import ClientConfig
-from rtm_actors.client.dispatcher import Callback
+from rtm_actors.client.futures import RtmFuture
 from rtm_actors.client.link import ClientLink, LinkOpenError
 from rtm_actors.client.sdk_log import SdkLogger, default_logger
 from rtm_actors.protocol import codec, connection as c
@@ -30,7 +30,7 @@ from rtm_actors.protocol.codes import (
 )
 from rtm_actors.protocol.errors import ConnectionAbortedByServer
 from rtm_actors.protocol.frames import Error, Kick, Login, LoginOk, Logout, Ping, Reply
-from rtm_actors.runtime import GeventActor, NamedTimers, now, tell_or_run_inline
+from rtm_actors.runtime import GeventActor, NamedTimers, Ref, now, tell_or_run_inline
 
 #: Close codes that end the session for good, and the reason Agora reports.
 _TERMINAL_CLOSES = {
@@ -65,8 +65,8 @@ class ConnectionSupervisor(GeventActor):
         app_id: str,
         server_url: str,
         handler: Any,
-        dispatcher: Any,
-        service: Any,
+        dispatcher: Ref[cm.DispatcherMessage],
+        service: Ref[cm.ServiceMessage],
         config: ClientConfig,
         state_box: StateBox,
         logger: Any = None,
@@ -83,13 +83,13 @@ class ConnectionSupervisor(GeventActor):
         self._config = config
         self._box = state_box
         self._machine = c.ConnectionMachine(config.timings, jitter=random.random)
-        self._timers = NamedTimers(self.actor_ref)
+        self._timers: NamedTimers[cm.SupervisorTimerFired] = NamedTimers(self.actor_ref)
         self._link: ClientLink | None = None
         self._attempt = 0
         self._token = ""
         self._user_id = ""
-        self._login_future: Any = None
-        self._logout_future: Any = None
+        self._login_future: RtmFuture[None] | None = None
+        self._logout_future: RtmFuture[None] | None = None
         self._logging_out: ClientLink | None = None
         #: The service's own logger (its log file and filter), else the process's.
         self._base_log: SdkLogger = logger if logger is not None else default_logger()
@@ -302,7 +302,7 @@ class ConnectionSupervisor(GeventActor):
             self._link.send(codec.encode(frame))
 
     def _callback(self, method: str, *args: Any) -> None:
-        tell_or_run_inline(self._dispatcher, Callback(self._handler, method, args))
+        tell_or_run_inline(self._dispatcher, cm.Callback(self._handler, method, args))
 
     def _open_link(self, attempt: int) -> None:
         # Runs in its own short greenlet: connecting may take a while.

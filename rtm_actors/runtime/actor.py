@@ -23,7 +23,8 @@ that yields keeps the actor busy, and its own loop waits for it), in the order t
 (only when nothing waits in the inbox). What it saves is the greenlet switch, about 5
 us, which on the peer-message path (four messages per message) was most of what the
 runtime cost on top of the socket. Such an actor starts its greenlet only when a message
-first has to wait in its inbox.
+first has to wait in its inbox. ``ask_or_run_inline`` is the same for an ask whose
+caller may block (a facade): the answer comes from a turn run in the asker's greenlet.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ import os
 import queue
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
@@ -46,11 +46,11 @@ import structlog
 from gevent import getcurrent
 from pykka._envelope import Envelope
 
-from rtm_actors.runtime.refs import Ref
+from rtm_actors.runtime.messages import ChildExited
+from rtm_actors.runtime.refs import MessageT, Ref
 from rtm_actors.runtime.registry import registry
 
 T = TypeVar("T")
-MessageT = TypeVar("MessageT")
 
 # The real thread id even where threading is monkey-patched (there it names greenlets).
 _get_ident = gevent.monkey.get_original("_thread", "get_ident")
@@ -199,12 +199,23 @@ def tell_or_run_inline(ref: Ref[MessageT], message: MessageT) -> bool:
     return True
 
 
-@dataclass(frozen=True, slots=True)
-class ChildExited:
-    """Sent by a supervised actor to its supervisor when it stops or crashes."""
+def ask_or_run_inline(ref: pykka.ActorRef[Any], message: Any, timeout: float | None = None) -> Any:
+    """Ask an actor and wait for its answer, running its turn *here* when it may.
 
-    urn: str
-    error: BaseException | None
+    The same rule as ``tell_or_run_inline``: a message of a type the receiver takes
+    inline, asked while the receiver is idle, is handled in the caller's greenlet
+    (no future, no switch into the receiver's greenlet and back). As with
+    ``ActorRef.ask``, an exception in the turn is raised to the caller and the
+    receiver goes on; a stopped receiver raises ``pykka.ActorDeadError``. Only
+    callers that may block on the answer use it: facades, never another actor."""
+    if not ref.actor_stopped.is_set():
+        actor_class = ref.actor_class
+        kind = type(message)
+        if kind in actor_class.inline_messages or issubclass(kind, actor_class.inline_bases):
+            actor = ref._actor_weakref()
+            if actor is not None and actor._idle_here():
+                return actor._inline_turn(message, asked=True)
+    return ref.ask(message, timeout=timeout)
 
 
 #: Actors' loop greenlets running now, in the process (for /metrics: counted where they
@@ -345,21 +356,32 @@ class GeventActor(pykka.Actor):
     def _run_inline(self, message: Any) -> bool:
         """Handle ``message`` now, in the caller's greenlet, if this actor is idle: no
         turn running, nothing waiting in its inbox. Answer whether it did."""
+        if not self._idle_here():
+            return False
+        self._inline_turn(message, asked=False)
+        return True
+
+    def _idle_here(self) -> bool:
+        """Whether a turn may run now in the calling greenlet (see ``_run_inline``)."""
         inbox: Any = self.actor_inbox  # a GeventInbox
-        if (
+        return not (
             self._in_turn
             or _inline_depth[0] >= MAX_INLINE_DEPTH
             or inbox.qsize()
             or _get_ident() != inbox.thread_id
             or getcurrent() is inbox.hub  # a hub callback must never block: queue it
-        ):
-            return False
+        )
+
+    def _inline_turn(self, message: Any, *, asked: bool) -> Any:
         self._in_turn = True
         _inline_depth[0] += 1
         try:
-            self.on_receive(message)
-        except Exception:  # noqa: BLE001 - the actor boundary: this actor fails, not the caller
-            self._fail_inline()
+            return self.on_receive(message)
+        except Exception:  # the actor boundary
+            if asked:
+                raise  # as pykka's ask: the asker gets the error, the actor goes on
+            self._fail_inline()  # as a tell: this actor fails, not the caller
+            return None
         except BaseException:  # the caller's (a timeout, a kill): this turn is cut short
             self._fail_inline()
             raise
@@ -372,7 +394,6 @@ class GeventActor(pykka.Actor):
                 # The loop took a message meanwhile: the turn is its now (in order).
                 self._turn_waiter = None
                 waiter.set()
-        return True
 
     def _fail_inline(self) -> None:
         self._handle_failure(*sys.exc_info())

@@ -7,14 +7,18 @@ process for ~120 ms. Yielding every 100 messages keeps stalls near 3 ms.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Final
+from typing import Final
 
 import gevent
+
+from rtm_actors.runtime.refs import MessageT, Ref
 
 YIELD_EVERY: Final = 100
 
 
-def tell_all(refs: Iterable[Any], message: object, yield_every: int = YIELD_EVERY) -> int:
+def tell_all(
+    refs: Iterable[Ref[MessageT]], message: MessageT, yield_every: int = YIELD_EVERY
+) -> int:
     """Tell ``message`` to every ref, yielding to the hub every ``yield_every``; count them."""
     sent = 0
     for ref in refs:

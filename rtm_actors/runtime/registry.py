@@ -20,12 +20,11 @@ from rtm_actors.runtime.cooperative import YIELD_EVERY
 
 
 class Registry:
-    """Live actors by URN, and optional unique names for singletons."""
+    """Live actors by URN, with the tier each one stops in."""
 
     def __init__(self) -> None:
         self._refs: dict[str, pykka.ActorRef[Any]] = {}
         self._tiers: dict[str, int] = {}
-        self._names: dict[str, pykka.ActorRef[Any]] = {}
         self._atexit_registered = False
 
     def add(self, ref: pykka.ActorRef[Any], tier: int) -> None:
@@ -37,20 +36,9 @@ class Registry:
             atexit.register(self._shutdown_at_exit)
 
     def remove(self, ref: pykka.ActorRef[Any]) -> None:
-        """Forget a stopped actor (and its name, if it had one)."""
+        """Forget a stopped actor."""
         self._refs.pop(ref.actor_urn, None)
         self._tiers.pop(ref.actor_urn, None)
-        for name, named in list(self._names.items()):
-            if named is ref:
-                del self._names[name]
-
-    def name(self, name: str, ref: pykka.ActorRef[Any]) -> None:
-        """Give ``ref`` a unique name for lookups."""
-        self._names[name] = ref
-
-    def by_name(self, name: str) -> pykka.ActorRef[Any] | None:
-        """The live actor of that name, if any."""
-        return self._names.get(name)
 
     def get(self, urn: str) -> pykka.ActorRef[Any] | None:
         """The live actor with that URN, if any (constant time)."""

@@ -17,12 +17,13 @@ test branch.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol
 
 import gevent
 import gevent.event
 
 from rtm_actors.runtime.actor import tell_or_run_inline
+from rtm_actors.runtime.refs import MessageT, Ref
 
 
 class Timer(Protocol):
@@ -80,16 +81,16 @@ def now() -> float:
     return _clock.now()
 
 
-class NamedTimers:
+class NamedTimers(Generic[MessageT]):
     """An actor's timers by name: starting one that runs restarts it."""
 
     __slots__ = ("_ref", "_timers")
 
-    def __init__(self, actor_ref: Any) -> None:
+    def __init__(self, actor_ref: Ref[MessageT]) -> None:
         self._ref = actor_ref
         self._timers: dict[Hashable, Timer] = {}
 
-    def start(self, name: Hashable, delay: float, message: object) -> None:
+    def start(self, name: Hashable, delay: float, message: MessageT) -> None:
         """Tell ``message`` to the actor after ``delay`` seconds, replacing ``name``."""
         self.cancel(name)
         self._timers[name] = call_later(delay, self._fire, name, message)
@@ -110,7 +111,7 @@ class NamedTimers:
         """Whether timer ``name`` is pending."""
         return name in self._timers
 
-    def _fire(self, name: Hashable, message: object) -> None:
+    def _fire(self, name: Hashable, message: MessageT) -> None:
         self._timers.pop(name, None)
         _relay.put(self._ref, message)
 
@@ -121,11 +122,11 @@ class TimerRelay:
     __slots__ = ("_due", "_wake", "greenlet")
 
     def __init__(self) -> None:
-        self._due: list[tuple[Any, object]] = []
+        self._due: list[tuple[Ref[Any], object]] = []
         self._wake: Any = None
         self.greenlet: Any = None
 
-    def put(self, ref: Any, message: object) -> None:
+    def put(self, ref: Ref[MessageT], message: MessageT) -> None:
         """Queue ``message`` for ``ref`` (called from the hub)."""
         self._due.append((ref, message))
         if self.greenlet is None or self.greenlet.dead:  # (dead: a kill cut a turn)

@@ -12,11 +12,15 @@ does not start another one (``start_for_write`` answers None). Joins are never r
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rtm_actors.protocol.restart import Restart
+import pykka
+
 from rtm_actors.runtime import Adopt, ChildSpec
 from rtm_actors.server.channel_actor import ChannelActor
+
+if TYPE_CHECKING:
+    from rtm_actors.runtime import Supervisor
 
 ChannelKey = tuple[str, str]
 
@@ -24,7 +28,7 @@ ChannelKey = tuple[str, str]
 class Channels:
     """Live channel actors and their member counts."""
 
-    def __init__(self, config: Any, supervisor: Any = None) -> None:
+    def __init__(self, config: Any, supervisor: pykka.ActorRef[Supervisor] | None = None) -> None:
         self._config = config
         self.supervisor = supervisor
         #: The node's ``Cluster`` when several nodes share Redis, else None.
@@ -32,17 +36,17 @@ class Channels:
         #: The node's ``ServerMetrics``: channels count the frames they write straight
         #: to members' sockets there (None: not counted).
         self.metrics: Any = None
-        self._actors: dict[ChannelKey, Any] = {}
+        self._actors: dict[ChannelKey, pykka.ActorRef[ChannelActor]] = {}
         self._counts: dict[ChannelKey, int] = {}
         #: Per app, its live channels with no member here.
         self._empty: dict[str, set[ChannelKey]] = {}
 
-    def get(self, app_id: str, channel_id: str) -> Any | None:
+    def get(self, app_id: str, channel_id: str) -> pykka.ActorRef[ChannelActor] | None:
         """The live channel's actor, if any."""
         ref = self._actors.get((app_id, channel_id))
         return ref if ref is not None and ref.is_alive() else None
 
-    def get_or_start(self, app_id: str, channel_id: str) -> Any:
+    def get_or_start(self, app_id: str, channel_id: str) -> pykka.ActorRef[ChannelActor]:
         """The channel's actor, started if the channel is not live."""
         ref = self.get(app_id, channel_id)
         if ref is None:
@@ -54,19 +58,16 @@ class Channels:
             self._mark_empty(key, empty=True)  # until a member joins
             if self.supervisor is not None:
 
-                def cleanup(_error: BaseException | None, r: Any = ref) -> None:
+                def cleanup(
+                    _error: BaseException | None, r: pykka.ActorRef[ChannelActor] = ref
+                ) -> None:
                     self.forget(app_id, channel_id, r)
 
-                spec = ChildSpec(
-                    f"channel:{channel_id}",
-                    start=_no_restart,
-                    restart=Restart.TEMPORARY,
-                    on_exit=cleanup,
-                )
+                spec = ChildSpec(f"channel:{channel_id}", on_exit=cleanup)
                 self.supervisor.tell(Adopt(ref, spec))
         return ref
 
-    def start_for_write(self, app_id: str, channel_id: str) -> Any | None:
+    def start_for_write(self, app_id: str, channel_id: str) -> pykka.ActorRef[ChannelActor] | None:
         """The channel's actor for a write that needs no membership; None (and no new
         actor) when the channel is not live and the app has its cap of empty ones."""
         ref = self.get(app_id, channel_id)
@@ -108,7 +109,7 @@ class Channels:
             return counts
         return {c: self._counts.get((app_id, c), 0) for c in channel_ids}
 
-    def actors(self) -> list[Any]:
+    def actors(self) -> list[pykka.ActorRef[ChannelActor]]:
         """Every live channel actor (a snapshot)."""
         return list(self._actors.values())
 
@@ -116,7 +117,7 @@ class Channels:
         """Members of every live channel, added up."""
         return sum(self._counts.values())
 
-    def forget(self, app_id: str, channel_id: str, ref: Any) -> None:
+    def forget(self, app_id: str, channel_id: str, ref: pykka.ActorRef[ChannelActor]) -> None:
         """A channel actor stopped: drop it (unless a newer one took its place)."""
         key = (app_id, channel_id)
         if self._actors.get(key) is ref:
@@ -128,8 +129,3 @@ class Channels:
 
     def __len__(self) -> int:
         return len(self._actors)
-
-
-def _no_restart(_supervisor: Any) -> Any:
-    msg = "channels are not restarted: their members re-join"
-    raise RuntimeError(msg)

@@ -29,7 +29,6 @@ from rtm_actors.protocol.codes import (
 from rtm_actors.protocol.errors import RemoteProtocolError
 from rtm_actors.protocol.frames import PROTOCOL_VERSION, Error, Login, Reply
 from rtm_actors.protocol.limits import is_valid_app_id, is_valid_user_id
-from rtm_actors.protocol.restart import Restart
 from rtm_actors.runtime import Adopt, ChildSpec, now, tell_or_run_inline
 from rtm_actors.server import messages as m, wsio
 from rtm_actors.server.admin import AdminApp
@@ -293,12 +292,7 @@ class Gateway:
                 directory.unregister(key, ref)
                 link.close(DisconnectCode.INTERNAL_ERROR, "session failed")
 
-        return ChildSpec(
-            name=f"session:{key[1]}",
-            start=_no_restart,
-            restart=Restart.TEMPORARY,
-            on_exit=cleanup,
-        )
+        return ChildSpec(name=f"session:{key[1]}", on_exit=cleanup)
 
     # -- after login ---------------------------------------------------------
 
@@ -369,8 +363,3 @@ def _resume(ref: Any, link: Link, rid: int) -> bool:
 
 def _ignore(_payload: bytes) -> None:
     """Before login nobody owns the socket's writes: pings then go unanswered."""
-
-
-def _no_restart(_supervisor: Any) -> Any:
-    msg = "sessions are never restarted: their socket is gone"
-    raise RuntimeError(msg)

@@ -101,7 +101,7 @@ class ServerMetrics:
         self.sessions_ended: Counter[str] = Counter()
         #: Websockets lost while the session went on, by why (idle timeout, ...).
         self.links_lost: Counter[str] = Counter()
-        #: Supervisor events: crashed, restarted, given_up.
+        #: Supervisor events (``crashed``).
         self.actor_events: Counter[str] = Counter()
         #: Request durations, by request frame class (or "login").
         self.latency: dict[Any, LatencyHistogram] = {}
@@ -115,7 +115,7 @@ class ServerMetrics:
         histogram.observe(seconds)
 
     def actor_event(self, event: str, child: str) -> None:
-        """A supervisor's report: a child ``crashed``, was ``restarted`` or ``given_up``."""
+        """A supervisor's report: a child ``crashed``."""
         self.actor_events[event] += 1
 
 

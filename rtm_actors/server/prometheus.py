@@ -294,9 +294,6 @@ def _counters(ctx: Any) -> Iterator[Metric]:
     yield _counter(
         "rtm_actor_crashes", "supervised actors that crashed", metrics.actor_events["crashed"]
     )
-    yield _counter(
-        "rtm_actor_restarts", "crashed actors restarted", metrics.actor_events["restarted"]
-    )
 
 
 def _latency(latency: dict[Any, LatencyHistogram]) -> HistogramMetricFamily:

@@ -1,5 +1,5 @@
 """Attacks on the way in: sockets that never log in, never finish their HTTP request, or
-open until the server runs out of file descriptors (issue 15, items 3 and 4).
+open until the server runs out of file descriptors.
 
 Each runs against a server process with short deadlines and small caps, and asserts the
 attacker's sockets are cut off as docs/security.md says, the server's memory and file

@@ -1,4 +1,4 @@
-"""One logged-in user's quotas (issue 15, items 5, 6 and 7): invitations, the offline
+"""One logged-in user's quotas: invitations, the offline
 store, channels nobody joined, and rate limits that outlive a re-login. Each attack runs
 against a server process while a probe pair exchanges messages; the bounds are the
 "Attacks tested" rows of docs/security.md."""

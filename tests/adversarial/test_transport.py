@@ -1,4 +1,4 @@
-"""Attacks on the websocket transport (issue 15, items 1, 2, 9, 10): framing RFC 6455
+"""Attacks on the websocket transport: framing RFC 6455
 forbids, endless fragments, control frames, a client that never reads, bad handshakes.
 
 Each runs against a server process while a probe pair exchanges messages, and asserts

@@ -1,4 +1,4 @@
-"""Issue 17: what a ported Agora RTM 1.x app expects, through the public API on a real server."""
+"""What a ported Agora RTM 1.x app expects, through the public API on a real server."""
 
 from __future__ import annotations
 

@@ -48,6 +48,26 @@ def test_join_leave_and_member_events(logged_in):
     assert room_a.get_id() == "room"
 
 
+def test_releasing_a_joined_channel_leaves_it(logged_in):
+    """Releasing a joined channel leaves it (on_leave, others see the member go); a
+    new object for the same id starts out not joined, and joins again."""
+    alice, _ = logged_in("alice")
+    bob, _ = logged_in("bob")
+    _, rec_a = joined(alice)
+    room_b, rec_b = joined(bob)
+    rec_a.wait_for("on_member_joined")
+    room_b.release()
+    assert rec_b.wait_for("on_leave") == [(LeaveChannelErr.OK,)]
+    rec_a.wait_for("on_member_left")
+    assert members_seen(rec_a, "on_member_left") == ["bob"]
+    again = bob.create_channel("room", ChannelRecorder())
+    assert again is not room_b
+    with pytest.raises(ra.RtmError) as caught:
+        again.leave().get(timeout=5)
+    assert caught.value.code is LeaveChannelErr.NOT_IN_CHANNEL
+    assert again.join().get(timeout=5) is None
+
+
 def test_messages_reach_every_member_but_the_sender(logged_in):
     """A channel message reaches all other members, in order; the sender gets only OK."""
     users = [logged_in(f"u{i}")[0] for i in range(4)]

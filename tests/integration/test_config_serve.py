@@ -1,5 +1,5 @@
 """``rtm-actors serve --config FILE`` as an operator runs it: the file's values apply,
-flags override it, and a refused file stops it before it listens (issue 21)."""
+flags override it, and a refused file stops it before it listens."""
 
 from __future__ import annotations
 

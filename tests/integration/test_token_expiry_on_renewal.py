@@ -1,4 +1,4 @@
-"""A session's expiry is its newest token's, whatever the token's format (issue 15)."""
+"""A session's expiry is its newest token's, whatever the token's format."""
 
 from __future__ import annotations
 

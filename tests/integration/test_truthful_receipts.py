@@ -1,4 +1,4 @@
-"""Receipts for a receiver that reads but never acknowledges (issue 16, items 1 and 2).
+"""Receipts for a receiver that reads but never acknowledges.
 
 Every receipt a sender gets must say what the server did: ``CACHED_BY_SERVER`` only
 for a message the offline store kept, ``PEER_UNREACHABLE`` for one it did not keep,

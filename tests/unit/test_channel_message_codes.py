@@ -1,4 +1,4 @@
-"""A C++/Java app sees only its own CHANNEL_MESSAGE_ERR_CODE values (issue 17 item 7)."""
+"""A C++/Java app sees only its own CHANNEL_MESSAGE_ERR_CODE values."""
 
 from __future__ import annotations
 

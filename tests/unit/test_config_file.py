@@ -1,4 +1,4 @@
-"""The server's config file (issue 21): keys derived from ServerConfig, printed defaults
+"""The server's config file: keys derived from ServerConfig, printed defaults
 that load back as the defaults, refused files naming the key and exiting 2, and the
 precedence file < flag < environment."""
 

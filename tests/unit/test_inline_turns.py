@@ -7,8 +7,10 @@ import threading
 
 import gevent
 import gevent.event
+import pykka
+import pytest
 
-from rtm_actors.runtime import GeventActor, tell_or_run_inline
+from rtm_actors.runtime import GeventActor, ask_or_run_inline, tell_or_run_inline
 from rtm_actors.runtime.actor import MAX_INLINE_DEPTH, ChildExited
 from rtm_actors.testing import settle, wait_until
 
@@ -204,3 +206,57 @@ def test_subclasses_of_an_inline_base_are_taken_inline_and_others_are_not():
         assert len(log) == 2  # waits for the actor's own greenlet
     finally:
         ref.stop()
+
+
+class Question:
+    """A question the Oracle takes inline."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+class Oracle(GeventActor):
+    """Answers questions with the text and the greenlet that answered."""
+
+    inline_messages = frozenset({Question})
+
+    def on_receive(self, message):
+        if isinstance(message, Question) and message.text == "boom":
+            raise ValueError("boom")
+        return (getattr(message, "text", message), gevent.getcurrent())
+
+
+def test_an_idle_actor_answers_an_inline_ask_in_the_askers_greenlet():
+    """ask_or_run_inline returns the answer of a turn run here: no loop greenlet is made."""
+    ref = Oracle.start()
+    assert ask_or_run_inline(ref, Question("hi")) == ("hi", gevent.getcurrent())
+    assert not hasattr(ref._actor_weakref(), "greenlet")
+    ref.stop()
+
+
+def test_a_failing_inline_ask_raises_to_the_asker_and_the_actor_goes_on():
+    """As with pykka's ask, the exception is the asker's; the actor is not stopped."""
+    ref = Oracle.start()
+    with pytest.raises(ValueError, match="boom"):
+        ask_or_run_inline(ref, Question("boom"))
+    assert ref.is_alive()
+    assert ask_or_run_inline(ref, Question("again"))[0] == "again"
+    ref.stop()
+
+
+def test_an_ask_behind_queued_mail_waits_its_turn_in_the_actors_greenlet():
+    """With mail waiting, the ask goes through the inbox: answered after it, in order."""
+    ref = Oracle.start()
+    ref.tell(Question("first"))
+    text, greenlet = ask_or_run_inline(ref, Question("second"), timeout=2)
+    assert text == "second"
+    assert greenlet is not gevent.getcurrent()
+    ref.stop()
+
+
+def test_asking_a_stopped_actor_raises_actor_dead():
+    """A stopped actor answers nothing: pykka's ActorDeadError, inline or not."""
+    ref = Oracle.start()
+    ref.stop()
+    with pytest.raises(pykka.ActorDeadError):
+        ask_or_run_inline(ref, Question("anyone?"))

@@ -10,19 +10,17 @@ import gevent.event
 import pykka
 import pytest
 
-from rtm_actors.protocol.restart import Restart, RestartIntensity
 from rtm_actors.runtime import (
     Adopt,
-    ChildRef,
     ChildSpec,
     GeventActor,
     NamedTimers,
-    StartChild,
     Supervisor,
     registry,
     tell_all,
 )
 from rtm_actors.runtime.cooperative import Yielder
+from rtm_actors.runtime.messages import Census, Headcount
 from rtm_actors.testing import FakeClock, wait_until
 
 
@@ -238,42 +236,21 @@ def test_a_timer_message_taken_inline_wakes_no_greenlet_of_the_actors_own():
     ref.stop()
 
 
-def test_supervisor_restarts_a_permanent_child_and_cleans_up_a_temporary_one():
-    """one_for_one: a crashed permanent child is restarted; a temporary one gets on_exit."""
+def test_supervisor_runs_on_exit_after_a_crash_or_a_stop_and_forgets_the_child():
+    """A crashed child's on_exit gets its error, a stopped one's gets None; the
+    supervisor counts neither afterwards and brings neither back."""
     sup = Supervisor.start(name="test")
-    cleaned = []
-    worker = sup.ask(
-        StartChild(ChildSpec("worker", lambda s: Echo.start_under(s), Restart.PERMANENT))
-    )
-    temp = Echo.start_under(sup)
-    sup.tell(
-        Adopt(
-            temp,
-            ChildSpec("temp", lambda s: Echo.start_under(s), Restart.TEMPORARY, cleaned.append),
-        )
-    )
-    worker.tell(RuntimeError("crash"))
-    temp.tell(RuntimeError("crash"))
-    wait_until(lambda: sup.ask(ChildRef("worker")) not in (None, worker) and bool(cleaned), 2)
-    new_worker = sup.ask(ChildRef("worker"))
-    assert new_worker is not None
-    assert new_worker is not worker
-    assert new_worker.ask("alive again", timeout=1) == "alive again"
-    assert sup.ask(ChildRef("temp")) is None
-    assert [type(e) for e in cleaned] == [RuntimeError]
-
-
-def test_supervisor_gives_up_past_the_restart_intensity():
-    """A child that keeps crashing is restarted at most max_restarts times per period."""
-    sup = Supervisor.start(name="test", intensity=RestartIntensity(max_restarts=2, period=60))
-    sup.ask(StartChild(ChildSpec("flaky", lambda s: Echo.start_under(s), Restart.PERMANENT)))
-    for _ in range(4):
-        child = sup.ask(ChildRef("flaky"))
-        if child is None:
-            break
-        child.tell(RuntimeError("crash"))
-        wait_until(lambda c=child: sup.ask(ChildRef("flaky")) is not c, 2, "a restart")
-    assert sup.ask(ChildRef("flaky")) is None
+    exits = []
+    crasher, stopper = Echo.start_under(sup), Echo.start_under(sup)
+    sup.tell(Adopt(crasher, ChildSpec("crasher", on_exit=exits.append)))
+    sup.tell(Adopt(stopper, ChildSpec("stopper", on_exit=exits.append)))
+    assert sup.ask(Census()) == Headcount(children=2, early_exits=0)
+    crasher.tell(RuntimeError("crash"))
+    stopper.stop()
+    wait_until(lambda: sup.ask(Census()).children == 0, timeout=2)
+    assert sorted(type(e).__name__ for e in exits) == ["NoneType", "RuntimeError"]
+    assert not crasher.is_alive()
+    assert sup.ask(Census()) == Headcount(children=0, early_exits=0)
     assert sup.is_alive()
 
 
