@@ -64,7 +64,7 @@ input                    rules and effects
 =======================  ==========================================================
 attach(link)             close an older link, token timers, presence ONLINE, TakeLink,
                          LoginOk, re-send the window, missed presence, offline messages
-link_closed / cut off    ForgetLink / CloseLink, grace and unreachable timers
+link_closed / cut off    ForgetLink / CloseSessionLink, grace and unreachable timers
 send_peer(frame)         validate, de-duplicate, rate limit, tell ``Deliver`` to the
                          receiver's session, or store / report unreachable
 deliver(Deliver)         window bounds (else cut off, refuse), push ``PeerMessage``
@@ -142,8 +142,8 @@ from rtm_actors.protocol.limits import (
 )
 from rtm_actors.protocol.server_session_io import (
     CancelAllTimers,
-    CancelTimer,
-    CloseLink,
+    CancelSessionTimer,
+    CloseSessionLink,
     DeleteStored,
     Deliver,
     Delivered,
@@ -159,7 +159,7 @@ from rtm_actors.protocol.server_session_io import (
     SessionPort,
     SessionRef,
     SessionTimer,
-    StartTimer,
+    StartSessionTimer,
     Stop,
     TakeLink,
     TakenOver,
@@ -282,8 +282,8 @@ class ServerSession:
         if token is not None:
             # Before the log line below, which reports the expiry.
             self._set_token(token.session_expires_at, wall)
-        port.perform(CancelTimer(SessionTimer.GRACE))
-        port.perform(CancelTimer(SessionTimer.UNREACHABLE))
+        port.perform(CancelSessionTimer(SessionTimer.GRACE))
+        port.perform(CancelSessionTimer(SessionTimer.UNREACHABLE))
         if not resumed:
             # A fresh login starts with no attributes, whatever an older session left.
             port.perform(SaveAttributes({}))
@@ -334,10 +334,10 @@ class ServerSession:
 
     def _cut_off_slow(self) -> None:
         """Close the link of a client that does not keep up; it may resume and catch up."""
-        close = CloseLink(DisconnectCode.SLOW_CONSUMER, "not reading fast enough")
+        close = CloseSessionLink(DisconnectCode.SLOW_CONSUMER, "not reading fast enough")
         self._link_lost("slow consumer", close)
 
-    def _link_lost(self, why: str, close: CloseLink | None) -> None:
+    def _link_lost(self, why: str, close: CloseSessionLink | None) -> None:
         """The one place a link ends while the session lives: the grace period and the
         slow-consumer count start here, once per link, never again until a new one."""
         port = self._port
@@ -347,9 +347,9 @@ class ServerSession:
         silent_for = port.silent_for()
         self.link_id = None
         port.perform(ForgetLink() if close is None else close)
-        port.perform(StartTimer(SessionTimer.GRACE, config.grace_period))
+        port.perform(StartSessionTimer(SessionTimer.GRACE, config.grace_period))
         unreachable_in = max(0.0, config.unreachable_after - silent_for)
-        port.perform(StartTimer(SessionTimer.UNREACHABLE, unreachable_in))
+        port.perform(StartSessionTimer(SessionTimer.UNREACHABLE, unreachable_in))
         # The label is the reason without its detail ("socket error: ...").
         port.count("links_lost", why.split(":", 1)[0])
         port.perform(LogEvent("link_lost", {"why": why, "unacked": len(self.window)}))
@@ -357,7 +357,7 @@ class ServerSession:
     def _close_link(self, code: DisconnectCode, reason: str) -> None:
         if self.link_id is not None:
             self.link_id = None
-            self._port.perform(CloseLink(code, reason))
+            self._port.perform(CloseSessionLink(code, reason))
 
     # -- tokens ---------------------------------------------------------------------
 
@@ -367,15 +367,15 @@ class ServerSession:
         expires (Agora 1.5); a 006 token's at its login privilege's expiry, none if 0."""
         port = self._port
         self.token_expires_at = expires_at
-        port.perform(CancelTimer(SessionTimer.TOKEN_WARN))
-        port.perform(CancelTimer(SessionTimer.TOKEN_EXPIRED))
+        port.perform(CancelSessionTimer(SessionTimer.TOKEN_WARN))
+        port.perform(CancelSessionTimer(SessionTimer.TOKEN_EXPIRED))
         if expires_at is None:
             return
         left = expires_at - wall
         warn_in = left - self._config.token_warning
         if warn_in > 0:
-            port.perform(StartTimer(SessionTimer.TOKEN_WARN, warn_in))
-        port.perform(StartTimer(SessionTimer.TOKEN_EXPIRED, max(0.0, left)))
+            port.perform(StartSessionTimer(SessionTimer.TOKEN_WARN, warn_in))
+        port.perform(StartSessionTimer(SessionTimer.TOKEN_EXPIRED, max(0.0, left)))
 
     def _renew(self, rid: int, token: str, now: float, wall: float) -> None:
         port = self._port

@@ -118,7 +118,7 @@ class SessionConfig:
 # (and a list) would cost ~0.18 us four times per peer message (see ``server_session``).
 
 
-class CloseLink(msgspec.Struct, frozen=True):
+class CloseSessionLink(msgspec.Struct, frozen=True):
     """Close the current link with ``code`` and forget it."""
 
     code: DisconnectCode
@@ -137,14 +137,14 @@ class TakenOver(msgspec.Struct, frozen=True):
     """The link being attached lost to a newer login: tell it REMOTE_LOGIN and close it."""
 
 
-class StartTimer(msgspec.Struct, frozen=True):
+class StartSessionTimer(msgspec.Struct, frozen=True):
     """Start (or restart) ``timer`` to fire after ``delay`` seconds."""
 
     timer: SessionTimer
     delay: float
 
 
-class CancelTimer(msgspec.Struct, frozen=True):
+class CancelSessionTimer(msgspec.Struct, frozen=True):
     """Cancel ``timer`` if it runs."""
 
     timer: SessionTimer
@@ -186,7 +186,7 @@ class Stop(msgspec.Struct, frozen=True):
 # Requests to channel actors; ``perform`` answers whether the channel was alive.
 
 
-class JoinRequest(msgspec.Struct, frozen=True):
+class ChannelJoin(msgspec.Struct, frozen=True):
     """Join ``channel`` (queued, never inline: the join waits on nobody)."""
 
     channel: SessionRef
@@ -196,7 +196,7 @@ class JoinRequest(msgspec.Struct, frozen=True):
     after: int
 
 
-class LeaveRequest(msgspec.Struct, frozen=True):
+class ChannelLeave(msgspec.Struct, frozen=True):
     """Leave ``channel``; ``rid`` 0 when the session ends (no reply)."""
 
     channel: SessionRef
@@ -213,7 +213,7 @@ class PublishRequest(msgspec.Struct, frozen=True):
     ts: int
 
 
-class CatchUpRequest(msgspec.Struct, frozen=True):
+class ChannelCatchUp(msgspec.Struct, frozen=True):
     """Replay what the channel sent after ``after`` (epoch ``epoch``)."""
 
     channel: SessionRef
@@ -283,22 +283,22 @@ class LeaveInvitation(msgspec.Struct, frozen=True):
 
 
 Effect = (
-    CloseLink
+    CloseSessionLink
     | ForgetLink
     | TakeLink
     | TakenOver
-    | StartTimer
-    | CancelTimer
+    | StartSessionTimer
+    | CancelSessionTimer
     | CancelAllTimers
     | SaveAttributes
     | DeleteStored
     | Unwatch
     | LogEvent
     | Stop
-    | JoinRequest
-    | LeaveRequest
+    | ChannelJoin
+    | ChannelLeave
     | PublishRequest
-    | CatchUpRequest
+    | ChannelCatchUp
     | MembersRequest
     | WriteChannelAttributes
     | ReadChannelAttributes

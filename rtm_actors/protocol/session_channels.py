@@ -37,9 +37,9 @@ from rtm_actors.protocol.frames import (
 )
 from rtm_actors.protocol.limits import is_valid_channel_id, is_valid_message
 from rtm_actors.protocol.server_session_io import (
-    CatchUpRequest,
-    JoinRequest,
-    LeaveRequest,
+    ChannelCatchUp,
+    ChannelJoin,
+    ChannelLeave,
     MembersRequest,
     PublishRequest,
     ReadChannelAttributes,
@@ -85,14 +85,14 @@ class ChannelRequests:
                 ref = self.joined.pop(channel_id, None)
                 if ref is None:
                     port.send(Reply(rid, LeaveChannelErr.NOT_IN_CHANNEL))
-                elif not port.perform(LeaveRequest(ref, channel_id, rid)):
+                elif not port.perform(ChannelLeave(ref, channel_id, rid)):
                     port.send(Reply(rid, LeaveChannelErr.OK))
             case SendChannelMessage():
                 self._publish(frame, now, wall_ms)
             case CatchUp(channel_id=channel_id, epoch=epoch, after=after):
                 ref = self.joined.get(channel_id)
                 if ref is not None:
-                    port.perform(CatchUpRequest(ref, epoch, after))
+                    port.perform(ChannelCatchUp(ref, epoch, after))
             case GetMembers(rid=rid, channel_id=channel_id):
                 self._list_members(rid, channel_id, now)
             case GetChannelMemberCount(rid=rid, channel_ids=channel_ids):
@@ -108,7 +108,7 @@ class ChannelRequests:
         """The session ends: leave every channel (no replies); answer how many."""
         count = len(self.joined)
         for channel_id, ref in self.joined.items():
-            self._port.perform(LeaveRequest(ref, channel_id, 0))
+            self._port.perform(ChannelLeave(ref, channel_id, 0))
         self.joined.clear()
         return count
 
@@ -129,7 +129,7 @@ class ChannelRequests:
             return
         ref = port.channel(channel_id)
         self.joined[channel_id] = ref
-        port.perform(JoinRequest(ref, channel_id, rid, frame.epoch, frame.after))
+        port.perform(ChannelJoin(ref, channel_id, rid, frame.epoch, frame.after))
 
     def _publish(self, frame: SendChannelMessage, now: float, wall_ms: int) -> None:
         port = self._port

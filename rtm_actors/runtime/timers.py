@@ -26,7 +26,7 @@ from rtm_actors.runtime.actor import tell_or_run_inline
 from rtm_actors.runtime.refs import MessageT, Ref
 
 
-class Timer(Protocol):
+class PendingCall(Protocol):
     """A pending ``call_later``: ``close`` cancels it (closing a fired one is harmless)."""
 
     def close(self) -> None: ...
@@ -39,7 +39,7 @@ class Clock(Protocol):
         """Monotonic seconds."""
         ...
 
-    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> Timer:
+    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> PendingCall:
         """Run ``callback(*args)`` after ``delay`` seconds."""
         ...
 
@@ -53,7 +53,7 @@ class LoopClock:
         """The loop's monotonic clock (cheap: cached once per loop iteration)."""
         return float(gevent.get_hub().loop.now())
 
-    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> Timer:
+    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> PendingCall:
         """A loop timer: ``callback`` runs on the hub."""
         timer = gevent.get_hub().loop.timer(max(0.0, delay))
         timer.start(callback, *args)
@@ -71,7 +71,7 @@ def use_clock(clock: Clock) -> Clock:
     return previous
 
 
-def call_later(delay: float, callback: Callable[..., Any], *args: Any) -> Timer:
+def call_later(delay: float, callback: Callable[..., Any], *args: Any) -> PendingCall:
     """Run ``callback(*args)`` on the hub after ``delay`` seconds; ``.close()`` cancels."""
     return _clock.call_later(delay, callback, *args)
 
@@ -88,7 +88,7 @@ class NamedTimers(Generic[MessageT]):
 
     def __init__(self, actor_ref: Ref[MessageT]) -> None:
         self._ref = actor_ref
-        self._timers: dict[Hashable, Timer] = {}
+        self._timers: dict[Hashable, PendingCall] = {}
 
     def start(self, name: Hashable, delay: float, message: MessageT) -> None:
         """Tell ``message`` to the actor after ``delay`` seconds, replacing ``name``."""

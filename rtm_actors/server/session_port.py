@@ -19,9 +19,11 @@ from rtm_actors.protocol.server_session_io import (
     AnswerInvitationRequest,
     CancelAllTimers,
     CancelInvitationRequest,
-    CancelTimer,
-    CatchUpRequest,
-    CloseLink,
+    CancelSessionTimer,
+    ChannelCatchUp,
+    ChannelJoin,
+    ChannelLeave,
+    CloseSessionLink,
     Counter,
     DeleteStored,
     Deliver,
@@ -29,16 +31,14 @@ from rtm_actors.protocol.server_session_io import (
     Effect,
     ForgetLink,
     InvitationAcknowledged,
-    JoinRequest,
     LeaveInvitation,
-    LeaveRequest,
     LogEvent,
     MembersRequest,
     PublishRequest,
     ReadChannelAttributes,
     SaveAttributes,
     SessionRef,
-    StartTimer,
+    StartSessionTimer,
     Stop,
     TakeLink,
     TakenOver,
@@ -165,7 +165,7 @@ class NodeSessionPort(NodeOffline):
         actor = self._actor
         me, user_id = actor.actor_ref, self.user_id
         match effect:
-            case CloseLink(code=code, reason=reason):
+            case CloseSessionLink(code=code, reason=reason):
                 if self.link is not None:
                     self.link.close(code, reason)
                 self._use(None)
@@ -176,9 +176,9 @@ class NodeSessionPort(NodeOffline):
             case TakenOver():
                 if self.attaching is not None:
                     close_taken_over(self.attaching)
-            case StartTimer(timer=timer, delay=delay):
+            case StartSessionTimer(timer=timer, delay=delay):
                 self._timers.start(timer, delay, m.SessionTimerFired(timer))
-            case CancelTimer(timer=timer):
+            case CancelSessionTimer(timer=timer):
                 self._timers.cancel(timer)
             case CancelAllTimers():
                 self._timers.cancel_all()
@@ -192,16 +192,16 @@ class NodeSessionPort(NodeOffline):
                 actor.log.info(event, **fields)
             case Stop():
                 actor.stop()
-            case JoinRequest(channel=channel, channel_id=channel_id, rid=rid):
+            case ChannelJoin(channel=channel, channel_id=channel_id, rid=rid):
                 self.member.joined(channel_id)
                 write = self.member.write
                 channel.tell(chm.Join(me, user_id, rid, effect.epoch, effect.after, write))
-            case LeaveRequest(channel=channel, channel_id=channel_id, rid=rid):
+            case ChannelLeave(channel=channel, channel_id=channel_id, rid=rid):
                 self.member.left(channel_id)
                 return tell_or_run_inline(channel, chm.Leave(me, user_id, rid))
             case PublishRequest(channel=channel, rid=rid, message=message, ts=ts):
                 return tell_or_run_inline(channel, chm.Publish(me, user_id, rid, message, ts))
-            case CatchUpRequest(channel=channel, epoch=epoch, after=after):
+            case ChannelCatchUp(channel=channel, epoch=epoch, after=after):
                 return tell_or_run_inline(channel, chm.CatchUpRequest(me, user_id, epoch, after))
             case MembersRequest(channel=channel, rid=rid):
                 return tell_or_run_inline(channel, chm.ListMembers(me, user_id, rid))

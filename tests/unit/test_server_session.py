@@ -48,21 +48,21 @@ from rtm_actors.protocol.frames import (
 )
 from rtm_actors.protocol.server_session import ServerSession
 from rtm_actors.protocol.server_session_io import (
-    CancelTimer,
-    CloseLink,
+    CancelSessionTimer,
+    ChannelJoin,
+    ChannelLeave,
+    CloseSessionLink,
     DeleteStored,
     Deliver,
     Delivered,
     Effect,
     ForgetLink,
     InvitationAcknowledged,
-    JoinRequest,
     LeaveInvitation,
-    LeaveRequest,
     SaveAttributes,
     SessionConfig,
     SessionTimer,
-    StartTimer,
+    StartSessionTimer,
     Stop,
     TakeLink,
     TakenOver,
@@ -361,8 +361,8 @@ def test_a_lost_link_starts_the_grace_and_unreachable_timers() -> None:
     session.link_closed("closed")
     effects = port.take()
     assert ForgetLink() in effects
-    assert StartTimer(SessionTimer.GRACE, 30) in effects
-    assert StartTimer(SessionTimer.UNREACHABLE, 5.0) in effects  # 6 s less 1 s silent
+    assert StartSessionTimer(SessionTimer.GRACE, 30) in effects
+    assert StartSessionTimer(SessionTimer.UNREACHABLE, 5.0) in effects  # 6 s less 1 s silent
     session.timer_fired(SessionTimer.UNREACHABLE, now=6.0)
     unreachable = node.presence["ann"]
     session.timer_fired(SessionTimer.GRACE, now=31.0)
@@ -385,7 +385,7 @@ def test_a_resumed_link_gets_every_unacknowledged_push_again() -> None:
     bob_port.take()
     assert bob.attach(2, 9, resumed=True, peer="", token=None, wall=1000.0)
     assert [(f.seq, f.message.id) for f in bob_port.frames(PeerMessage)] == [(2, 2), (3, 3)]
-    assert CancelTimer(SessionTimer.GRACE) in bob_port.effects
+    assert CancelSessionTimer(SessionTimer.GRACE) in bob_port.effects
 
 
 def test_logout_replies_closes_and_ends() -> None:
@@ -396,7 +396,7 @@ def test_logout_replies_closes_and_ends() -> None:
     session.frame(Logout(4), now=2.0, wall=0.0)
     effects = port.take()
     assert effects[0] == Sent(Reply(4, 0))
-    assert effects[1] == CloseLink(DisconnectCode.LOGGED_OUT, "logged out")
+    assert effects[1] == CloseSessionLink(DisconnectCode.LOGGED_OUT, "logged out")
     assert effects[-1] == Stop()
     assert "ann" not in node.routes
 
@@ -497,7 +497,10 @@ def test_a_full_window_cuts_off_the_client_and_refuses_the_message() -> None:
     for i in range(4):
         bob.deliver(Deliver(alice, "alice", WireMessage(i, 1, "x"), 5, True))
     effects = port.take()
-    assert effects.count(CloseLink(DisconnectCode.SLOW_CONSUMER, "not reading fast enough")) == 1
+    assert (
+        effects.count(CloseSessionLink(DisconnectCode.SLOW_CONSUMER, "not reading fast enough"))
+        == 1
+    )
     assert Counted("slow_consumers", "") in effects
     refused = [e.message for e in effects if isinstance(e, Told)]
     assert refused == [
@@ -524,7 +527,7 @@ def test_a_deep_inbox_cuts_off_the_client() -> None:
     port.backlog_size = 4
     bob.deliver(Deliver(Ref("a"), "a", WireMessage(1, 1, "x"), 5, False))
     assert bob.link_id is None
-    assert CloseLink(DisconnectCode.SLOW_CONSUMER, "not reading fast enough") in port.effects
+    assert CloseSessionLink(DisconnectCode.SLOW_CONSUMER, "not reading fast enough") in port.effects
 
 
 def test_stored_messages_come_at_login_and_are_deleted_once_acknowledged() -> None:
@@ -552,7 +555,7 @@ def test_an_ending_session_hands_its_pushes_to_its_successor() -> None:
     old.deliver(d)
     old.kick(ConnectionChangeReason.REMOTE_LOGIN, successor, now=3.0)
     assert Told(successor, d) in port.effects
-    assert CloseLink(DisconnectCode.REMOTE_LOGIN, "REMOTE_LOGIN") in port.effects
+    assert CloseSessionLink(DisconnectCode.REMOTE_LOGIN, "REMOTE_LOGIN") in port.effects
 
 
 def test_an_ending_session_stores_or_reports_what_it_could_not_deliver() -> None:
@@ -612,13 +615,13 @@ def test_a_token_sets_warning_and_expiry_timers_and_expiry_kicks() -> None:
     ann, port = new_session(node, "ann", attach=False)
     token = TokenCheck(LoginErrCode.OK, 1100, "007", session_expires_at=1100)
     ann.attach(1, 1, resumed=False, peer="", token=token, wall=1000.0)
-    assert StartTimer(SessionTimer.TOKEN_WARN, 70.0) in port.effects
-    assert StartTimer(SessionTimer.TOKEN_EXPIRED, 100.0) in port.effects
+    assert StartSessionTimer(SessionTimer.TOKEN_WARN, 70.0) in port.effects
+    assert StartSessionTimer(SessionTimer.TOKEN_EXPIRED, 100.0) in port.effects
     ann.timer_fired(SessionTimer.TOKEN_WARN, now=70.0)
     assert port.frames(TokenWillExpire) == [TokenWillExpire(1100)]
     ann.timer_fired(SessionTimer.TOKEN_EXPIRED, now=100.0)
     assert ann.ended
-    assert CloseLink(DisconnectCode.TOKEN_EXPIRED, "TOKEN_EXPIRED") in port.effects
+    assert CloseSessionLink(DisconnectCode.TOKEN_EXPIRED, "TOKEN_EXPIRED") in port.effects
 
 
 def test_renewing_with_a_bad_token_keeps_the_expiry() -> None:
@@ -629,7 +632,7 @@ def test_renewing_with_a_bad_token_keeps_the_expiry() -> None:
     ann.frame(RenewToken(5, "bad"), now=0.0, wall=1000.0)
     assert port.take() == [Sent(Reply(5, RenewTokenErrCode.INVALID_TOKEN))]
     ann.frame(RenewToken(6, "good"), now=0.0, wall=1000.0)
-    assert StartTimer(SessionTimer.TOKEN_EXPIRED, 1000.0) in port.effects
+    assert StartSessionTimer(SessionTimer.TOKEN_EXPIRED, 1000.0) in port.effects
     assert ann.token_expires_at == 2000
 
 
@@ -641,9 +644,9 @@ def test_join_then_leave_a_channel() -> None:
     node = Node()
     ann, port = new_session(node, "ann")
     ann.frame(JoinChannel(1, "room"), now=0.0, wall=0.0)
-    assert JoinRequest(Ref("channel:room"), "room", 1, "", 0) in port.effects
+    assert ChannelJoin(Ref("channel:room"), "room", 1, "", 0) in port.effects
     ann.frame(LeaveChannel(2, "room"), now=0.0, wall=0.0)
-    assert LeaveRequest(Ref("channel:room"), "room", 2) in port.effects
+    assert ChannelLeave(Ref("channel:room"), "room", 2) in port.effects
     ann.frame(LeaveChannel(3, "room"), now=0.0, wall=0.0)
     assert port.frames(Reply)[-1] == Reply(3, LeaveChannelErr.NOT_IN_CHANNEL)
 
@@ -654,7 +657,7 @@ def test_a_bad_channel_id_is_refused_before_the_rate_limit() -> None:
     ann, port = new_session(node, "ann")
     ann.frame(JoinChannel(1, ""), now=0.0, wall=0.0)
     assert port.frames()[-1].code == JoinChannelErr.INVALID_ARGUMENT
-    assert not [e for e in port.effects if isinstance(e, JoinRequest)]
+    assert not [e for e in port.effects if isinstance(e, ChannelJoin)]
 
 
 def test_channel_bytes_go_out_only_for_a_joined_channel() -> None:
