@@ -11,6 +11,7 @@ import redis
 
 import rtm_actors as ra
 from rtm_actors import PeerMessageErrCode, PeerOnlineState, SendMessageOptions
+from rtm_actors.server.invitation_actor import invitations_in_flight
 from rtm_actors.testing import EventRecorder, running_server, settle, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.redis]
@@ -301,7 +302,7 @@ def test_invitation_to_a_callee_who_logs_in_on_another_node(nodes, login):
     caller = caller_rtm.get_rtm_call_manager(caller_rec)
     inv = caller.create_local_call_invitation("late")
     assert caller.send_local_invitation(inv) is ra.InvitationApiCallErrCode.OK
-    wait_until(lambda: bool(nodes[0].context.invitations), 5, "the invitation held")
+    wait_until(lambda: invitations_in_flight(nodes[0].context) > 0, 5, "the invitation held")
     late_rtm, _ = login("late", 2)
     late_rec = CallRecorder()
     late = late_rtm.get_rtm_call_manager(late_rec)
