@@ -79,9 +79,9 @@ class FakeClock:
 
     Example:
         with FakeClock() as clock:
-            timers.start("grace", 30.0, GraceExpired())
+            timers.start("grace", 30.0, SessionTimerFired(SessionTimer.GRACE))
             clock.advance(29.9)   # nothing yet
-            clock.advance(0.1)    # GraceExpired is told now
+            clock.advance(0.1)    # the grace timer fires now
 
     After each timer fires, ``advance`` lets the loop ``settle``, so that the timer
     relay tells its message and the actor handles it, at the timer's time, before the
