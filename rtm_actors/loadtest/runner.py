@@ -360,10 +360,14 @@ def _run_workers(
             if child.poll() is None:
                 child.kill()
             child.wait()
+        # The readers end at their pipe's end of file; only then are the pipes closed
+        # (closing one a reader is still reading raises "reentrant call").
+        gevent.joinall(readers, timeout=5)
+        gevent.killall(readers)
+        for child in children:
             for pipe in (child.stdin, child.stdout):
                 if pipe is not None:
                     pipe.close()
-        gevent.killall(readers)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
