@@ -259,6 +259,13 @@ class Finished:
 
 ServerEffect = ToCallee | ToCaller | StartInvitationTimer | WatchCallee | Finished
 
+#: The acknowledgements ``ServerInvitation`` takes as inputs, as (role, event): the
+#: callee's SDK has the invitation (``callee_acknowledged``), the caller's has the
+#: acceptance (``caller_acknowledged_accept``). A party's session reports these and no
+#: others: the rest change nothing, and each report is a turn of the invitation's owner
+#: (a publish, when it lives on another node).
+ACKNOWLEDGED_EVENTS = frozenset({("callee", "received"), ("caller", "accepted")})
+
 
 class ServerInvitation:
     """One invitation on the server; every input in one order, first ending wins."""

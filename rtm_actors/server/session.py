@@ -127,6 +127,21 @@ class SessionActor(GeventActor):
         return self._session.window
 
     def on_receive(self, message: SessionMessage) -> Any:
+        party = self._port.party
+        party.turn = True
+        try:
+            answer = self._receive(message)
+            # What this turn set off told the session back (the desk, run inline: a
+            # reply, an invitation's end): handled now, in order, in this greenlet.
+            later = party.later
+            while later and not self.actor_stopped.is_set():
+                self._receive(later.popleft())
+        finally:
+            party.turn = False
+            party.later.clear()
+        return answer
+
+    def _receive(self, message: SessionMessage) -> Any:
         session = self._session
         match message:
             case m.FrameIn(link_id=link_id, frame=frame, received_at=received_at):
@@ -144,6 +159,15 @@ class SessionActor(GeventActor):
                 session.deliver(message)
             case m.Delivered():
                 session.delivered(message)
+            # (Ahead of the rarer messages: each case passed costs a type check.)
+            case PushInvitation(frame=frame, role=role, actor=actor):
+                session.invitation_push(frame, role, actor)
+            case Involve(actor=actor, role=role, key=key):
+                session.invitations.involve(key, actor, role)
+            case Uninvolve(key=key):
+                session.invitations.uninvolve(key)
+            case chm.SendFrame(frame=frame):
+                self._port.send(frame)
             case m.Attach(link=link, rid=rid, resumed=resumed, token=token, started=started):
                 self._port.attaching = link
                 attached = session.attach(
@@ -167,16 +191,8 @@ class SessionActor(GeventActor):
                     current.send_frame(wsio.frame(payload, wsio.OP_PONG))
             case chm.SendBytes(channel_id=channel_id, data=data):
                 session.channel_bytes(channel_id, data)
-            case chm.SendFrame(frame=frame):
-                self._port.send(frame)
             case chm.SendEvent(frame=frame):
                 session.channel_event(frame)
-            case PushInvitation(frame=frame, role=role, actor=actor):
-                session.invitation_push(frame, role, actor)
-            case Involve(actor=actor, role=role, key=key):
-                session.invitations.involve(key, actor, role)
-            case Uninvolve(key=key):
-                session.invitations.uninvolve(key)
             case m.PresenceUpdate(user_id=user_id, state=state):
                 session.presence_update(user_id, state)
             case m.KickSession(reason=reason, successor=successor):

@@ -8,8 +8,11 @@ sees only these methods. Which node services it reaches, and why, is in
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, assert_never
+
+import pykka
 
 from rtm_actors.protocol import codec
 from rtm_actors.protocol.codes import PeerOnlineState
@@ -92,6 +95,37 @@ class NodeOffline:
         return True
 
 
+class SessionParty:
+    """The session as the desk sees it when it is a party: the caller of the
+    invitations it starts, and where the replies to its answers and cancels go.
+
+    The desk mostly runs inline, in the turn of the session whose request or
+    acknowledgement it takes, and what it tells that same session back (the reply, the
+    invitation's end) would wait in the session's inbox and wake its greenlet for it.
+    So a message told while the session is in a turn with nothing waiting in its inbox
+    is kept here, and the session handles it at the end of that turn, in the same
+    greenlet and in the order told (``SessionActor.on_receive``); any other is told.
+    """
+
+    __slots__ = ("_inbox_size", "later", "ref", "turn")
+
+    def __init__(self, ref: SessionRef, inbox_size: Callable[[], int]) -> None:
+        self.ref = ref
+        self._inbox_size = inbox_size
+        #: The session is in a turn (its shell sets it).
+        self.turn = False
+        #: What was told during the turn, for its end.
+        self.later: deque[Any] = deque()
+
+    def tell(self, message: Any) -> None:
+        """Keep ``message`` for the end of the session's turn, or tell it the session;
+        raise ``ActorDeadError`` if the session has stopped."""
+        if self.turn and not self._inbox_size():
+            self.later.append(message)
+        elif not tell_or_run_inline(self.ref, message):
+            raise pykka.ActorDeadError(f"{self.ref} is stopped")
+
+
 class NodeSessionPort(NodeOffline):
     """A session's shell towards its link, its timers and the node's services."""
 
@@ -104,6 +138,7 @@ class NodeSessionPort(NodeOffline):
         "link",
         "member",
         "metrics",
+        "party",
         "tell",
         "user_id",
     )
@@ -123,6 +158,7 @@ class NodeSessionPort(NodeOffline):
         inbox: Any = actor.actor_inbox  # a GeventInbox
         self._inbox_size: Callable[[], int] = inbox.qsize
         self.member = MemberWriter(self._inbox_size)
+        self.party = SessionParty(actor.actor_ref, self._inbox_size)
         # Another session's turn may run inline here: the peer-message path, as before.
         self.tell: Callable[[SessionRef, Deliver | Delivered], bool] = tell_or_run_inline
 
@@ -214,9 +250,9 @@ class NodeSessionPort(NodeOffline):
             case ReadChannelAttributes(channel=channel, rid=rid, keys=keys):
                 return tell_or_run_inline(channel, chm.ReadAttributes(me, rid, keys))
             case CancelInvitationRequest(invitation=invitation, rid=rid):
-                return tell_or_run_inline(invitation, Cancel(me, rid))
+                return tell_or_run_inline(invitation, Cancel(self.party, rid))
             case AnswerInvitationRequest(invitation=invitation, rid=rid):
-                answer = Answer(me, user_id, rid, effect.accept, effect.response)
+                answer = Answer(self.party, user_id, rid, effect.accept, effect.response)
                 return tell_or_run_inline(invitation, answer)
             case InvitationAcknowledged(invitation=invitation, role=role, event=event):
                 return tell_or_run_inline(invitation, Acknowledged(role, event))
@@ -298,6 +334,6 @@ class NodeSessionPort(NodeOffline):
         self, invitation_id: int, callee_id: str, content: str, channel_id: str
     ) -> SessionRef:
         key = (self._app_id, self.user_id, invitation_id)
-        me = self._actor.actor_ref
-        ref: SessionRef = start_invitation(self._ctx, key, me, callee_id, content, channel_id)
+        party = self.party
+        ref: SessionRef = start_invitation(self._ctx, key, party, callee_id, content, channel_id)
         return ref
