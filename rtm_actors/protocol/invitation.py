@@ -35,6 +35,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+import msgspec
+
 from rtm_actors.protocol.codes import (
     InvitationApiCallErrCode as Api,
     LocalInvitationErrCode as LocalErr,
@@ -221,37 +223,36 @@ class InvitationTimer(Enum):
     EXPIRE = "expire"
 
 
-@dataclass(frozen=True, slots=True)
-class ToCallee:
+# The effects are msgspec structs: ~0.1 us to make, against ~1 us for a frozen
+# dataclass, and an accepted invitation makes seven.
+
+
+class ToCallee(msgspec.Struct, frozen=True):
     """Push to the callee: ``event`` is "received" or an ``InvitationOutcome`` value."""
 
     event: str
     code: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class ToCaller:
+class ToCaller(msgspec.Struct, frozen=True):
     """Push to the caller: "received_by_peer" or an ``InvitationOutcome`` value."""
 
     event: str
     code: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class StartInvitationTimer:
+class StartInvitationTimer(msgspec.Struct, frozen=True):
     """Start a timer."""
 
     timer: InvitationTimer
     delay: float
 
 
-@dataclass(frozen=True, slots=True)
-class WatchCallee:
+class WatchCallee(msgspec.Struct, frozen=True):
     """Tell the machine when the callee logs in."""
 
 
-@dataclass(frozen=True, slots=True)
-class Finished:
+class Finished(msgspec.Struct, frozen=True):
     """The invitation is over: stop timers, forget it."""
 
     outcome: InvitationOutcome

@@ -170,12 +170,12 @@ class InvitationDesk(GeventActor):
         call = self._live[key] = _Invitation(start, machine, InvitationRef(self.actor_ref, key))
         try:
             # (With several nodes this may ask Redis, which may be away.)
-            online = self.ctx.route((key[0], start.callee_id)) is not None
+            call.callee = self.ctx.route((key[0], start.callee_id))
         except Exception:  # one invitation's fault must not end the others
             log.exception("invitation_failed", key=key)
             self._fault(call)
             return
-        self._run(call, machine.start(callee_online=online))
+        self._run(call, machine.start(callee_online=call.callee is not None))
 
     def _on_party_input(self, key: InvitationKey, message: PartyInput) -> None:
         call = self._live.get(key)
@@ -229,24 +229,24 @@ class InvitationDesk(GeventActor):
         self._forget(call)
 
     def _perform(self, call: _Invitation, effect: inv.ServerEffect) -> None:
+        # (In the order of how often they come: each case passed costs a type check.)
         match effect:
+            case inv.ToCaller(event=event, code=code):
+                self._push(call, call.caller, "caller", event, code)
             case inv.ToCallee(event=event, code=code):
                 if event == "received":
-                    app_id, callee_id = call.key[0], call.callee_id
-                    call.callee = self.ctx.route((app_id, callee_id))
+                    if call.callee is None:
+                        # Not routed at the start (offline then): where is it now?
+                        call.callee = self.ctx.route((call.key[0], call.callee_id))
                     if call.callee is not None:
                         tell_or_run_inline(call.callee, Involve(call.ref, "callee", call.key))
                 self._push(call, call.callee, "callee", event, code)
-            case inv.ToCaller(event=event, code=code):
-                self._push(call, call.caller, "caller", event, code)
             case inv.StartInvitationTimer(timer=timer, delay=delay):
                 slot = call.slots.pop(timer, None)
                 if slot is not None:
                     self._wheel.remove((call.key, timer), slot)
                 call.slots[timer] = self._wheel.add((call.key, timer), now() + delay)
                 self._wheel_changed = True
-            case inv.WatchCallee():
-                self._wait_for_callee(call)
             case inv.Finished(outcome=outcome):
                 self.ctx.metrics.invitations[outcome.value] += 1
                 log.info(
@@ -257,6 +257,8 @@ class InvitationDesk(GeventActor):
                     outcome=outcome.value,
                 )
                 self._forget(call)
+            case inv.WatchCallee():
+                self._wait_for_callee(call)
             case _:
                 assert_never(effect)
 

@@ -201,6 +201,17 @@ class NodeSessionPort(NodeOffline):
         actor = self._actor
         me, user_id = actor.actor_ref, self.user_id
         match effect:
+            # (Invitation inputs first: a round trip performs three, and each case
+            # passed costs a type check.)
+            case InvitationAcknowledged(invitation=invitation, role=role, event=event):
+                return tell_or_run_inline(invitation, Acknowledged(role, event))
+            case AnswerInvitationRequest(invitation=invitation, rid=rid):
+                answer = Answer(self.party, user_id, rid, effect.accept, effect.response)
+                return tell_or_run_inline(invitation, answer)
+            case CancelInvitationRequest(invitation=invitation, rid=rid):
+                return tell_or_run_inline(invitation, Cancel(self.party, rid))
+            case LeaveInvitation(invitation=invitation, role=role):
+                return tell_or_run_inline(invitation, PartyGone(role))
             case CloseSessionLink(code=code, reason=reason):
                 if self.link is not None:
                     self.link.close(code, reason)
@@ -249,15 +260,6 @@ class NodeSessionPort(NodeOffline):
                 channel.tell(write_request)
             case ReadChannelAttributes(channel=channel, rid=rid, keys=keys):
                 return tell_or_run_inline(channel, chm.ReadAttributes(me, rid, keys))
-            case CancelInvitationRequest(invitation=invitation, rid=rid):
-                return tell_or_run_inline(invitation, Cancel(self.party, rid))
-            case AnswerInvitationRequest(invitation=invitation, rid=rid):
-                answer = Answer(self.party, user_id, rid, effect.accept, effect.response)
-                return tell_or_run_inline(invitation, answer)
-            case InvitationAcknowledged(invitation=invitation, role=role, event=event):
-                return tell_or_run_inline(invitation, Acknowledged(role, event))
-            case LeaveInvitation(invitation=invitation, role=role):
-                return tell_or_run_inline(invitation, PartyGone(role))
             case _:
                 assert_never(effect)
         return True
