@@ -222,6 +222,10 @@ class InvitationTimer(Enum):
     NO_ACK = "no_ack"
     EXPIRE = "expire"
 
+    # Members are singletons compared by identity: hashed by identity too (Enum's own
+    # hash is Python code, and a shell hashes each timer it starts and stops).
+    __hash__ = object.__hash__
+
 
 # The effects are msgspec structs: ~0.1 us to make, against ~1 us for a frozen
 # dataclass, and an accepted invitation makes seven.

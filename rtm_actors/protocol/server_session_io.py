@@ -71,9 +71,9 @@ class EventPush:
     frame: AnyServerFrame
 
 
-@dataclass(frozen=True, slots=True)
-class InvitationPush:
-    """An invitation event in the delivery window; its acknowledgement goes to ``actor``."""
+class InvitationPush(msgspec.Struct, frozen=True):
+    """An invitation event in the delivery window; its acknowledgement goes to ``actor``.
+    (A msgspec struct: four per round trip, ~1 us each as a frozen dataclass.)"""
 
     frame: InvitationEvent
     role: str
