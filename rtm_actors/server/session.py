@@ -18,6 +18,7 @@ handle on its socket, above all), is listed in ``docs/architecture.md``.
 from __future__ import annotations
 
 import time
+from collections import deque
 from typing import Any, Never
 
 import structlog
@@ -131,15 +132,20 @@ class SessionActor(GeventActor):
         party.turn = True
         try:
             answer = self._receive(message)
-            # What this turn set off told the session back (the desk, run inline: a
-            # reply, an invitation's end): handled now, in order, in this greenlet.
-            later = party.later
+            if party.later:
+                self._receive_later(party.later)
+        finally:
+            party.turn = False
+        return answer
+
+    def _receive_later(self, later: deque[Any]) -> None:
+        """What this turn set off told the session back (the desk, run inline: a reply,
+        an invitation's end), handled now, in order, in this greenlet."""
+        try:
             while later and not self.actor_stopped.is_set():
                 self._receive(later.popleft())
         finally:
-            party.turn = False
-            party.later.clear()
-        return answer
+            later.clear()
 
     def _receive(self, message: SessionMessage) -> Any:
         session = self._session
