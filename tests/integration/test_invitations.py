@@ -13,6 +13,7 @@ from rtm_actors import (
     RemoteInvitationState as R,
 )
 from rtm_actors.protocol.invitation import InvitationTimings
+from rtm_actors.server.invitation_actor import invitations_in_flight
 from rtm_actors.testing import CuttableProxy, EventRecorder, running_server, wait_until
 
 pytestmark = pytest.mark.integration
@@ -64,6 +65,26 @@ def test_accept(logged_in):
         "on_local_invitation_accepted",
     ]
     assert names(callee_rec) == ["on_remote_invitation_received", "on_remote_invitation_accepted"]
+
+
+def test_an_accepted_invitation_wakes_neither_sessions_greenlet(server, logged_in):
+    """Each party's session takes the whole handshake in the greenlets of the frames that
+    move it: the desk's reply to the answer and the invitation's end, told back to the
+    session whose turn set them off, are handled in that turn, not by waking its own
+    greenlet (which a session starts only when a message has to wait for it)."""
+    _, caller, caller_rec = party(logged_in, "alice")
+    _, callee, callee_rec = party(logged_in, "bob")
+    sessions = [server.context.directory.route(("testapp", u)) for u in ("alice", "bob")]
+    inboxes = [ref._actor_weakref().actor_inbox for ref in sessions]
+    assert all(inbox.start_reader is not None for inbox in inboxes)
+    inv = invite(caller, "bob")
+    ((remote,),) = callee_rec.wait_for("on_remote_invitation_received")
+    assert callee.accept_remote_invitation(remote) is Api.OK
+    caller_rec.wait_for("on_local_invitation_accepted")
+    callee_rec.wait_for("on_remote_invitation_accepted")
+    wait_until(lambda: invitations_in_flight(server.context) == 0)
+    assert (inv.state, remote.state) == (L.ACCEPTED_BY_REMOTE, R.ACCEPTED)
+    assert [inbox.start_reader is not None for inbox in inboxes] == [True, True]
 
 
 def test_refuse(logged_in):

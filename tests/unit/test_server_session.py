@@ -683,6 +683,32 @@ def test_invitation_pushes_are_acknowledged_to_the_invitation() -> None:
     assert InvitationAcknowledged(actor, "callee", "received") in port.effects
 
 
+def test_only_the_acknowledgements_an_invitation_waits_for_are_reported() -> None:
+    """The caller's "received_by_peer" and the callee's final event change nothing on
+    the server: acknowledged, they are released but not reported; the callee's
+    "received" and the caller's "accepted" are."""
+    node = Node()
+    ann, port = new_session(node, "ann")
+    actor = Ref("invitation")
+    for seq, (role, event) in enumerate(
+        [
+            ("caller", "received_by_peer"),
+            ("caller", "accepted"),
+            ("callee", "received"),
+            ("callee", "accepted"),
+        ],
+        start=1,
+    ):
+        ann.invitation_push(InvitationEvent(0, role, event, seq, "ann", "bob"), role, actor)
+    ann.ack(4)
+    reported = [e for e in port.effects if isinstance(e, InvitationAcknowledged)]
+    assert reported == [
+        InvitationAcknowledged(actor, "caller", "accepted"),
+        InvitationAcknowledged(actor, "callee", "received"),
+    ]
+    assert len(ann.window) == 0
+
+
 def test_a_re_sent_invitation_is_not_started_again() -> None:
     """The same invitation id sent twice starts one invitation; both are answered OK;
     an answer to an unknown invitation is ALREADY_END; ending leaves it."""
