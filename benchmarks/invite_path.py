@@ -1,13 +1,14 @@
 """The server's own cost per call invitation round trip, in one process, no load generator.
 
-A caller's and a callee's session on socket pairs (a reader greenlet drains the far
-ends) and the node's invitation desk, driven with the frames the ``invite`` workload's
-clients send, in the order they send them: the caller's ``invite``; the callee's
-``ack`` of "received" and its ``answer_invite`` (one read); the caller's ``ack`` of
-"received_by_peer" and "accepted" (one read); the callee's ``ack`` of "accepted". What
-it times is the invitation path alone (session turns, the desk, its machine and timers,
-encoding, writes), so a change to it shows here in seconds, undisturbed by the
-machine's other core. ``--profile`` adds a cProfile table of the same loop.
+A caller's and a callee's session on socket pairs (``session_path.attach``: a reader
+greenlet drains the far ends) and the node's invitation desk, driven with the frames
+the ``invite`` workload's clients send, in the order they send them: the caller's
+``invite``; the callee's ``ack`` of "received" and its ``answer_invite`` (one read);
+the caller's ``ack`` of "received_by_peer" and "accepted" (one read); the callee's
+``ack`` of "accepted". What it times is the invitation path alone (session turns, the
+desk, its machine and timers, encoding, writes), so a change to it shows here in
+seconds, undisturbed by the machine's other core. ``--profile`` adds a cProfile table
+of the same loop.
 
     python benchmarks/invite_path.py --invitations 20000 [--profile]
 """
@@ -18,11 +19,10 @@ import argparse
 import cProfile
 import pstats
 import time
-import types
 from typing import Any
 
 import gevent
-import gevent.socket
+from session_path import attach
 
 from rtm_actors.log import configure_logging
 from rtm_actors.protocol.frames import Ack, AnswerInvitation, SendInvitation
@@ -34,24 +34,7 @@ from rtm_actors.server.context import ServerContext
 from rtm_actors.server.invitation_actor import desk_headcount
 from rtm_actors.server.invitation_desk import start_desk
 from rtm_actors.server.link import Link
-from rtm_actors.server.session import SessionActor
 from rtm_actors.store.memory import MemoryOfflineStore
-
-
-def attach(ctx: ServerContext, user_id: str) -> tuple[Any, Link]:
-    """A session for ``user_id`` with a link on a socket pair whose far end is drained."""
-    ours, theirs = gevent.socket.socketpair()
-    link = Link(types.SimpleNamespace(handler=types.SimpleNamespace(socket=ours)), user_id)
-    ref = SessionActor.start_under(ctx.supervisor, ctx, "app", user_id, "key-" + user_id)
-    ctx.directory.register(("app", user_id), ref, "key-" + user_id)
-    tell_or_run_inline(ref, m.Attach(link, 1, resumed=False))
-
-    def drain() -> None:
-        while theirs.recv(1 << 20):
-            pass
-
-    gevent.spawn(drain)
-    return ref, link
 
 
 def run(caller: tuple[Any, Link], callee: tuple[Any, Link], count: int, first: int) -> None:
