@@ -128,6 +128,7 @@ class SessionActor(GeventActor):
         return self._session.window
 
     def on_receive(self, message: SessionMessage) -> Any:
+        # The session's ``SessionParty`` keeps what the desk tells it during the turn.
         party = self._port.party
         party.turn = True
         try:
