@@ -128,20 +128,16 @@ class SessionActor(GeventActor):
         return self._session.window
 
     def on_receive(self, message: SessionMessage) -> Any:
-        # The session's ``SessionParty`` keeps what the desk tells it during the turn.
-        party = self._port.party
-        party.turn = True
-        try:
-            answer = self._receive(message)
-            if party.later:
-                self._receive_later(party.later)
-        finally:
-            party.turn = False
+        answer = self._receive(message)
+        later = self._port.party.later
+        if later:
+            self._receive_later(later)
         return answer
 
     def _receive_later(self, later: deque[Any]) -> None:
-        """What this turn set off told the session back (the desk, run inline: a reply,
-        an invitation's end), handled now, in order, in this greenlet."""
+        """What the desk told the session back while the session handed it an input in
+        this turn (a reply, an invitation's end: ``SessionParty``), handled now, in
+        order, in this greenlet."""
         try:
             while later and not self.actor_stopped.is_set():
                 self._receive(later.popleft())

@@ -99,28 +99,37 @@ class SessionParty:
     """The session as the desk sees it when it is a party: the caller of the
     invitations it starts, and where the replies to its answers and cancels go.
 
-    The desk mostly runs inline, in the turn of the session whose request or
-    acknowledgement it takes, and what it tells that same session back (the reply, the
-    invitation's end) would wait in the session's inbox and wake its greenlet for it.
-    So a message told while the session is in a turn with nothing waiting in its inbox
-    is kept here, and the session handles it at the end of that turn, in the same
-    greenlet and in the order told (``SessionActor.on_receive``); any other is told.
+    The session hands the desk its inputs through ``hand``, and the desk mostly takes
+    them inline, in the session's turn; what it tells this same session back meanwhile
+    (the reply, the invitation's end) would wait in the session's inbox and wake its
+    greenlet for it. So a message told while the session hands an input, with nothing
+    waiting in its inbox, is kept here, and the session handles it at the end of its
+    turn, in the same greenlet and in the order told (``SessionActor.on_receive``).
+    Any other is told to the session.
     """
 
-    __slots__ = ("_inbox_size", "later", "ref", "turn")
+    __slots__ = ("_inbox_size", "handing", "later", "ref")
 
     def __init__(self, ref: SessionRef, inbox_size: Callable[[], int]) -> None:
         self.ref = ref
         self._inbox_size = inbox_size
-        #: The session is in a turn (its shell sets it).
-        self.turn = False
-        #: What was told during the turn, for its end.
+        #: The session is handing the desk an input.
+        self.handing = False
+        #: What the desk told the session meanwhile, for the end of its turn.
         self.later: deque[Any] = deque()
+
+    def hand(self, invitation: SessionRef, message: Any) -> bool:
+        """Tell ``invitation`` (its desk) ``message``; answer whether it was alive."""
+        self.handing = True
+        try:
+            return tell_or_run_inline(invitation, message)
+        finally:
+            self.handing = False
 
     def tell(self, message: Any) -> None:
         """Keep ``message`` for the end of the session's turn, or tell it the session;
         raise ``ActorDeadError`` if the session has stopped."""
-        if self.turn and not self._inbox_size():
+        if self.handing and not self._inbox_size():
             self.later.append(message)
         elif not tell_or_run_inline(self.ref, message):
             raise pykka.ActorDeadError(f"{self.ref} is stopped")
@@ -204,14 +213,15 @@ class NodeSessionPort(NodeOffline):
             # (Invitation inputs first: a round trip performs three, and each case
             # passed costs a type check.)
             case InvitationAcknowledged(invitation=invitation, role=role, event=event):
-                return tell_or_run_inline(invitation, Acknowledged(role, event))
+                return self.party.hand(invitation, Acknowledged(role, event))
             case AnswerInvitationRequest(invitation=invitation, rid=rid):
-                answer = Answer(self.party, user_id, rid, effect.accept, effect.response)
-                return tell_or_run_inline(invitation, answer)
+                party = self.party
+                answer = Answer(party, user_id, rid, effect.accept, effect.response)
+                return party.hand(invitation, answer)
             case CancelInvitationRequest(invitation=invitation, rid=rid):
-                return tell_or_run_inline(invitation, Cancel(self.party, rid))
+                return self.party.hand(invitation, Cancel(self.party, rid))
             case LeaveInvitation(invitation=invitation, role=role):
-                return tell_or_run_inline(invitation, PartyGone(role))
+                return self.party.hand(invitation, PartyGone(role))
             case CloseSessionLink(code=code, reason=reason):
                 if self.link is not None:
                     self.link.close(code, reason)
