@@ -128,24 +128,8 @@ class SessionActor(GeventActor):
         return self._session.window
 
     def on_receive(self, message: SessionMessage) -> Any:
-        answer = self._receive(message)
-        later = self._port.party.later
-        if later:
-            self._receive_later(later)
-        return answer
-
-    def _receive_later(self, later: deque[Any]) -> None:
-        """What the desk told the session back while the session handed it an input in
-        this turn (a reply, an invitation's end: ``SessionParty``), handled now, in
-        order, in this greenlet."""
-        try:
-            while later and not self.actor_stopped.is_set():
-                self._receive(later.popleft())
-        finally:
-            later.clear()
-
-    def _receive(self, message: SessionMessage) -> Any:
         session = self._session
+        answer = None
         match message:
             case m.FrameIn(link_id=link_id, frame=frame, received_at=received_at):
                 if link_id == session.link_id:
@@ -179,7 +163,7 @@ class SessionActor(GeventActor):
                 self._port.attaching = None
                 if attached and started is not None:
                     self._port.metrics.observe("login", time.perf_counter() - started)
-                return attached
+                answer = attached
             case m.SessionTimerFired(timer=timer):
                 session.timer_fired(timer, now())
             case m.LinkClosed(link_id=link_id, why=why):
@@ -204,7 +188,21 @@ class SessionActor(GeventActor):
                 session.shutdown(now())
             case _:
                 self._unknown(message)
-        return None
+        later = self._port.party.later
+        if later:
+            self._receive_later(later)
+        return answer
+
+    def _receive_later(self, later: deque[Any]) -> None:
+        """What the desk told the session back while the session handed it an input in
+        this turn (a reply, an invitation's end: ``SessionParty``), handled now, in
+        order, in this greenlet (each as a message of its own, which drains in turn what
+        handling it adds)."""
+        try:
+            while later and not self.actor_stopped.is_set():
+                self.on_receive(later.popleft())
+        finally:
+            later.clear()
 
     def _on_ack(self, seq: int) -> None:
         """The client has every push up to ``seq`` (a method of its own: a test makes
