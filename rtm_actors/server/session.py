@@ -106,6 +106,8 @@ class SessionActor(GeventActor):
         self.session_key = session_key
         self._clock = RequestClock(ctx.metrics)
         self._port = NodeSessionPort(ctx, self, self._clock)
+        #: What the desk told the session back in this turn (``SessionParty``).
+        self._later = self._port.party.later
         self._session = ServerSession(
             self._port,
             session_config(ctx.config),
@@ -129,7 +131,6 @@ class SessionActor(GeventActor):
 
     def on_receive(self, message: SessionMessage) -> Any:
         session = self._session
-        answer = None
         match message:
             case m.FrameIn(link_id=link_id, frame=frame, received_at=received_at):
                 if link_id == session.link_id:
@@ -163,7 +164,7 @@ class SessionActor(GeventActor):
                 self._port.attaching = None
                 if attached and started is not None:
                     self._port.metrics.observe("login", time.perf_counter() - started)
-                answer = attached
+                return attached  # (an attach hands the desk nothing: no ``later``)
             case m.SessionTimerFired(timer=timer):
                 session.timer_fired(timer, now())
             case m.LinkClosed(link_id=link_id, why=why):
@@ -188,10 +189,10 @@ class SessionActor(GeventActor):
                 session.shutdown(now())
             case _:
                 self._unknown(message)
-        later = self._port.party.later
+        later = self._later
         if later:
             self._receive_later(later)
-        return answer
+        return None
 
     def _receive_later(self, later: deque[Any]) -> None:
         """What the desk told the session back while the session handed it an input in
