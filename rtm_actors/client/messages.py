@@ -165,6 +165,14 @@ class CallManagerSet(msgspec.Struct, frozen=True):
     manager: RtmCallManager | None
 
 
+class CallHandlerSet(msgspec.Struct, frozen=True):
+    """Call manager -> service -> each live invitation actor: the application's
+    ``RtmCallEventHandler`` is now ``handler`` (each actor keeps its own copy, and
+    reports to it from then on)."""
+
+    handler: Any
+
+
 class TrackInvitation(msgspec.Struct, frozen=True):
     """Facade -> service: route events of invitation ``key`` to ``actor``."""
 
@@ -233,6 +241,7 @@ ServiceMessage = (
     | Request
     | LinkUp
     | CallManagerSet
+    | CallHandlerSet
     | TrackInvitation
     | ChannelCreated
     | ChannelReleased
@@ -279,4 +288,5 @@ InvitationActorMessage = (
     | StartLocalInvitation
     | CancelLocalInvitation
     | AnswerRemoteInvitation
+    | CallHandlerSet
 )

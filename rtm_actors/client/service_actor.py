@@ -119,6 +119,8 @@ class RtmServiceActor(GeventActor):
         self._pending: dict[int, Request] = {}
         self._channels: dict[str, ChannelState] = {}
         self._call_manager: RtmCallManager | None = None
+        #: The call manager's handler (``CallHandlerSet``): invitations report to it.
+        self._call_handler: Any = None
         self._invitations: RecentIds[pykka.ActorRef[ClientInvitationActor]] = RecentIds(4096)
         #: Invitations that arrived before the app made its call manager.
         self._early_invitations: list[InvitationEvent] = []
@@ -173,8 +175,14 @@ class RtmServiceActor(GeventActor):
                 early, self._early_invitations = self._early_invitations, []
                 for event in early:
                     self._on_invitation_event(event)
+            case cm.CallHandlerSet(handler=handler):
+                self._call_handler = handler
+                for actor in self._invitations.values():
+                    tell_or_run_inline(actor, message)
             case cm.TrackInvitation(key=key, actor=actor):
                 self._invitations.put(key, actor)
+                # The handler may have changed between the actor's start and now.
+                tell_or_run_inline(actor, cm.CallHandlerSet(self._call_handler))
             case cm.ChannelCreated(channel_id=channel_id, handler=handler, actor=actor):
                 self._channels[channel_id] = ChannelState(channel_id, handler, actor)
             case cm.ChannelReleased(channel_id=channel_id, actor=actor):
@@ -412,7 +420,7 @@ class RtmServiceActor(GeventActor):
             return
         if actor is None and event.event == "received":
             actor = ClientInvitationActor.start(
-                RemoteCallInvitation(event), self._call_manager, self._dispatcher
+                RemoteCallInvitation(event), self._call_handler, self._dispatcher
             )
             self._invitations.put(key, actor)
         if actor is not None:
