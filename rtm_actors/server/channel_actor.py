@@ -21,6 +21,7 @@ from __future__ import annotations
 import random
 import secrets
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 import pykka
@@ -120,25 +121,30 @@ class ChannelAcrossNodes(Protocol):
         """The channel's last actor stops."""
 
 
+@dataclass(frozen=True, slots=True)
+class ChannelServices:
+    """What each channel of a node is given (by the node's ``Channels``)."""
+
+    config: ServerConfig
+    #: The live channels: told this one's member count, and its end.
+    registry: ChannelRegistry
+    #: Counts the frames written straight to members' sockets (None: not counted).
+    metrics: ServerMetrics | None = None
+    #: The other nodes (several nodes on one Redis); None on a single node.
+    cluster: ChannelAcrossNodes | None = None
+
+
 class ChannelActor(GeventActor):
     """The server side of one channel of one app."""
 
     shutdown_tier = 10
 
-    def __init__(
-        self,
-        app_id: str,
-        channel_id: str,
-        config: ServerConfig,
-        registry: ChannelRegistry,
-        metrics: ServerMetrics | None = None,
-        cluster: ChannelAcrossNodes | None = None,
-    ) -> None:
+    def __init__(self, node: ChannelServices, app_id: str, channel_id: str) -> None:
         super().__init__()
-        self._registry = registry
+        self._registry = node.registry
         self.app_id = app_id
         self.channel_id = channel_id
-        self._config = config
+        self._config = node.config
         self.epoch = secrets.token_hex(4)
         self._members: dict[str, MemberRef] = {}  # user id -> session ref
         #: user id -> the member's write-only capability (as of its latest join).
@@ -152,9 +158,9 @@ class ChannelActor(GeventActor):
         self._timers = NamedTimers(self.actor_ref)
         self._log = log.bind(app_id=app_id, channel=channel_id)
         #: The node's ``ServerMetrics`` (direct writes are counted here), if any.
-        self._metrics = metrics
+        self._metrics = node.metrics
         #: The node's ``Cluster`` (several nodes on one Redis), else None.
-        self._cluster = cluster
+        self._cluster = node.cluster
         #: Members through other nodes: user id -> node.
         self._remote: dict[str, str] = {}
         #: With a cluster: where this actor is in the channel's log.
@@ -463,15 +469,10 @@ class ChannelActor(GeventActor):
 
 def start_channel(
     supervisor: pykka.ActorRef[Supervisor] | None,
+    node: ChannelServices,
     app_id: str,
     channel_id: str,
-    config: ServerConfig,
-    registry: ChannelRegistry,
-    metrics: ServerMetrics | None = None,
-    cluster: ChannelAcrossNodes | None = None,
 ) -> pykka.ActorRef[ChannelActor]:
     """Start a channel's actor under ``supervisor`` (typed: ``start_under`` takes any
     arguments)."""
-    return ChannelActor.start_under(
-        supervisor, app_id, channel_id, config, registry, metrics, cluster
-    )
+    return ChannelActor.start_under(supervisor, node, app_id, channel_id)

@@ -17,7 +17,12 @@ from typing import TYPE_CHECKING, Protocol
 import pykka
 
 from rtm_actors.runtime import Adopt, ChildSpec
-from rtm_actors.server.channel_actor import ChannelAcrossNodes, ChannelActor, start_channel
+from rtm_actors.server.channel_actor import (
+    ChannelAcrossNodes,
+    ChannelActor,
+    ChannelServices,
+    start_channel,
+)
 
 if TYPE_CHECKING:
     from rtm_actors.runtime import Supervisor
@@ -56,9 +61,9 @@ class Channels:
         self.supervisor = supervisor
         #: The node's ``Cluster`` when several nodes share Redis, else None.
         self._cluster = cluster
-        #: The node's ``ServerMetrics``: channels count the frames they write straight
-        #: to members' sockets there (None: not counted).
-        self._metrics = metrics
+        #: What each channel actor is given (``metrics``: channels count the frames
+        #: they write straight to members' sockets there).
+        self._for_channels = ChannelServices(config, self, metrics, cluster)
         self._actors: dict[ChannelKey, pykka.ActorRef[ChannelActor]] = {}
         self._counts: dict[ChannelKey, int] = {}
         #: Per app, its live channels with no member here.
@@ -76,15 +81,7 @@ class Channels:
             key = (app_id, channel_id)
             if self._cluster is not None:
                 self._cluster.channel_opened(app_id, channel_id)
-            ref = start_channel(
-                self.supervisor,
-                app_id,
-                channel_id,
-                self._config,
-                self,
-                self._metrics,
-                self._cluster,
-            )
+            ref = start_channel(self.supervisor, self._for_channels, app_id, channel_id)
             self._actors[key] = ref
             self._mark_empty(key, empty=True)  # until a member joins
             if self.supervisor is not None:
