@@ -25,6 +25,7 @@ from rtm_actors.server.config import ServerConfig
 from rtm_actors.server.context import ServerContext
 from rtm_actors.server.gateway import Gateway
 from rtm_actors.server.invitation_desk import start_desk
+from rtm_actors.server.log_budget import PRE_LOGIN_LINES, LogBudget
 from rtm_actors.server.ops import OpsApp
 from rtm_actors.server.prometheus import node_registry
 from rtm_actors.server.wsio import LeanWebSocketHandler
@@ -314,13 +315,17 @@ def _ask_nowait(ref: LocalSession, message: m.Shutdown) -> pykka.Future[Any] | N
         return None
 
 
+#: gevent.pywsgi's complaints (a garbled request is one line each: a client's to make).
+HTTP_ERRORS = LogBudget(log, "http_error", lines=PRE_LOGIN_LINES, level="warning")
+
+
 class _ErrorLog:
     """gevent.pywsgi's error log, through structlog."""
 
     def write(self, text: str) -> None:
         text = text.strip()
         if text:
-            log.warning("http_error", detail=text[:500])
+            HTTP_ERRORS.note(detail=text[:500])
 
     def flush(self) -> None:
         pass

@@ -157,9 +157,7 @@ def test_master_counts_what_a_relay_dropped_as_lost(server, tmp_path):
     last it got from each sender, could not see).
     """
     port = urlsplit(server.url).port or 0
-    with DroppingRelay(
-        "127.0.0.1", port, every=5, kinds=(ChannelMessage,), limit=6, after=100
-    ) as relay:
+    with DroppingRelay("127.0.0.1", port, every=5, kinds=(ChannelMessage,), limit=6) as relay:
         code, output = _distributed(relay.url(), tmp_path, HERE / "locustfiles" / "relayed.py")
         dropped = relay.dropped
     tally = _tally(output)
