@@ -44,6 +44,7 @@ from rtm_actors.server.admission import (
 )
 from rtm_actors.server.directory import UserKey
 from rtm_actors.server.link import Link, close_taken_over
+from rtm_actors.server.log_budget import PRE_LOGIN_LINES, LogBudget
 from rtm_actors.server.ops import OpsApp
 from rtm_actors.server.services import GatewayServices
 from rtm_actors.server.session import start_session
@@ -53,6 +54,9 @@ if TYPE_CHECKING:
     from rtm_actors.server.directory import LocalSession
 
 log = structlog.get_logger("rtm_actors.server.gateway")
+#: Lines a client can cause before it is anyone (the process's, whichever node).
+LOGINS_REFUSED = LogBudget(log, "login_refused", lines=PRE_LOGIN_LINES)
+PROTOCOL_ERRORS = LogBudget(log, "websocket_protocol_error", lines=PRE_LOGIN_LINES)
 
 StartResponse = Callable[..., Any]
 
@@ -203,8 +207,7 @@ class Gateway:
     def _refuse_login(self, link: Link, login: Login, code: LoginErrCode) -> None:
         link.send(codec.encode(Reply(login.rid, code)))
         self.node.metrics.request_errors[(Login, int(code))] += 1
-        log.info(
-            "login_refused",
+        LOGINS_REFUSED.note(
             app_id=login.app_id[:64],
             user_id=login.user_id[:64],
             code=code.name,
@@ -232,7 +235,7 @@ class Gateway:
     def _close_broken(self, link: Link, exc: WsProtocolError) -> None:
         """A frame RFC 6455 forbids: close 1002 at once, with no RTM frame."""
         self.node.stats.protocol_errors += 1
-        log.info("websocket_protocol_error", detail=str(exc)[:100], peer=link.peer)
+        PROTOCOL_ERRORS.note(detail=str(exc)[:100], peer=link.peer)
         link.close(wsio.CLOSE_PROTOCOL_ERROR, str(exc)[:100])
 
     def _refuse(self, link: Link, rid: int | None, code: DisconnectCode, detail: str) -> None:

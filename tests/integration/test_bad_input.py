@@ -13,7 +13,7 @@ from rtm_actors.client.link import ClientLink
 from rtm_actors.protocol import codec
 from rtm_actors.protocol.codes import DisconnectCode, LoginErrCode
 from rtm_actors.protocol.frames import Error, Login, LoginOk, Ping, Pong, Reply
-from rtm_actors.server import node, wsio
+from rtm_actors.server import gateway, node, wsio
 from rtm_actors.server.log_budget import PRE_LOGIN_LINES, LogBudget
 from rtm_actors.testing import settle, wait_until
 
@@ -274,3 +274,37 @@ def test_a_flood_of_bad_requests_writes_a_bounded_number_of_log_lines(
     wait_until(lambda: counted.total == 200, timeout=5)
     assert len(lines) == PRE_LOGIN_LINES
     assert all(line["count"] == 1 for line in lines)  # the first ones, in full
+
+
+def _refused_login(url: str) -> None:
+    raw = RawClient(url)
+    raw.link.send(codec.encode(Login(1, "bad app id!", "mallory")))
+    assert raw.wait_frame(Reply) == Reply(1, LoginErrCode.INVALID_APP_ID)
+    wait_until(lambda: raw.closed)
+
+
+def _broken_frame(url: str) -> None:
+    raw = RawClient(url)
+    raw.link._sock.sendall(b"\x8f\x85\x00\x00\x00\x00hello")  # reserved opcode 0xF
+    wait_until(lambda: raw.closed)
+    assert raw.link.close_code == wsio.CLOSE_PROTOCOL_ERROR
+
+
+@pytest.mark.parametrize(
+    ("budget", "attempt"),
+    [("LOGINS_REFUSED", _refused_login), ("PROTOCOL_ERRORS", _broken_frame)],
+    ids=["refused logins", "broken frames"],
+)
+def test_a_flood_of_bad_websockets_writes_a_bounded_number_of_log_lines(
+    server, monkeypatch, budget, attempt
+):
+    """100 websockets that log in with a bad app id, or break RFC 6455 before login:
+    each is refused or closed as before, but they write PRE_LOGIN_LINES lines, not 100."""
+    lines: list[dict] = []
+    recorder = SimpleNamespace(info=lambda e, **kw: lines.append({"event": e, **kw}))
+    counted = LogBudget(recorder, budget.lower(), lines=PRE_LOGIN_LINES)
+    monkeypatch.setattr(gateway, budget, counted)
+    for _ in range(100):
+        attempt(server.url)
+    wait_until(lambda: counted.total == 100, timeout=5)
+    assert len(lines) == PRE_LOGIN_LINES
