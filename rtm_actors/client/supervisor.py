@@ -185,6 +185,7 @@ class ConnectionSupervisor(GeventActor):
             on_frames=lambda lk, frames: tell_or_run_inline(service, cm.ServerFrames(lk, frames)),
             # Through the service too, so the end of the link comes after its last frames.
             on_closed=lambda lk: tell_or_run_inline(service, cm.ClientLinkClosed(lk)),
+            drop_pongs=True,  # (a pong is traffic, which the link has noted already)
         )
         self._run(self._machine.link_opened(now()))
 

@@ -259,7 +259,8 @@ class LoopRetirer:
         """``actor``'s loop greenlet began."""
         self._live[actor] = -1
         if self._timer is None:
-            timer = self._timer = gevent.get_hub().loop.timer(self._interval, self._interval)
+            timer: Any = gevent.get_hub().loop.timer(self._interval, self._interval)
+            self._timer = timer
             timer.ref = False  # a process with only idle loops left may still exit
             timer.start(self._sweep)
 
@@ -275,8 +276,9 @@ class LoopRetirer:
             return
         for actor, seen in list(live.items()):
             turns = actor._loop_turns
-            if turns == seen and not actor._in_turn and not actor.actor_inbox.qsize():
-                actor.actor_inbox.put(_RETIRE)
+            inbox: Any = actor.actor_inbox  # a GeventInbox
+            if turns == seen and not actor._in_turn and not inbox.qsize():
+                inbox.put(_RETIRE)
                 live[actor] = -1
             else:
                 live[actor] = turns
@@ -368,7 +370,7 @@ class GeventActor(pykka.Actor):
         retired = False
         try:
             self._actor_loop_setup()
-            retired = self._actor_loop_running()
+            retired = self._run_turns()
             if not retired:
                 self._actor_loop_teardown()
         finally:
@@ -386,7 +388,7 @@ class GeventActor(pykka.Actor):
                 self._actor_loop_teardown()
                 self._tell_supervisor(RuntimeError("actor greenlet was killed"))
 
-    def _actor_loop_running(self) -> bool:
+    def _run_turns(self) -> bool:
         """Run turns until the actor stops (answer False) or the loop retires (True).
 
         pykka's loop stops *every* actor on a BaseException; ours stops only this one."""
