@@ -246,7 +246,10 @@ class ConnectionSupervisor(GeventActor):
             case c.SendPing():
                 self._send(Ping(now()))
             case c.StartTimer(timer=timer, delay=delay):
-                self._timers.start(timer, delay, cm.SupervisorTimerFired(timer))
+                # Heartbeats need no precision: every user's due in one 100 ms slot fire
+                # from one loop timer.
+                coarse = timer is c.Timer.HEARTBEAT
+                self._timers.start(timer, delay, cm.SupervisorTimerFired(timer), coarse=coarse)
             case c.CancelTimer(timer=timer):
                 self._timers.cancel(timer)
             case c.LoginSucceeded():
