@@ -143,7 +143,8 @@ class ClientLink:
         on_frame: Callable[[ClientLink, AnyServerFrame], object],
         on_closed: Callable[[ClientLink], object],
     ) -> None:
-        """Spawn the reader greenlet: every frame to ``on_frame``, then ``on_closed``."""
+        """Start reading: every frame to ``on_frame``, then ``on_closed`` (on the hub, as
+        with ``start_batched``)."""
 
         def on_frames(link: ClientLink, frames: list[AnyServerFrame]) -> None:
             for frame in frames:
