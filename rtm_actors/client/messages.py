@@ -97,8 +97,9 @@ class FrameFromServer(msgspec.Struct, frozen=True):
 
 
 class ServerFrames(msgspec.Struct, frozen=True):
-    """Reader greenlet -> service: every frame one read brought in, in order (one turn
-    and one acknowledgement per batch, not per frame)."""
+    """The link's reader -> service: every frame one read brought in, in order (one
+    turn and one acknowledgement per batch, not per frame). Told from the hub (plain
+    sockets), it waits in the service's inbox for the service's own greenlet."""
 
     link: ClientLink
     frames: list[AnyServerFrame]
