@@ -30,7 +30,7 @@ from rtm_actors.server import messages as m
 from rtm_actors.server.config import ServerConfig
 from rtm_actors.server.context import ServerContext
 from rtm_actors.server.link import Link
-from rtm_actors.server.session import SessionActor
+from rtm_actors.server.session import start_session
 from rtm_actors.store.memory import MemoryOfflineStore
 
 
@@ -38,7 +38,7 @@ def attach(ctx: ServerContext, user_id: str) -> tuple[Any, Link]:
     """A session for ``user_id`` with a link on a socket pair whose far end is drained."""
     ours, theirs = gevent.socket.socketpair()
     link = Link(types.SimpleNamespace(handler=types.SimpleNamespace(socket=ours)), user_id)
-    ref = SessionActor.start_under(ctx.supervisor, ctx, "app", user_id, "key-" + user_id)
+    ref = start_session(ctx.supervisor, ctx.sessions, "app", user_id, "key-" + user_id)
     ctx.directory.register(("app", user_id), ref, "key-" + user_id)
     tell_or_run_inline(ref, m.Attach(link, 1, resumed=False))
 

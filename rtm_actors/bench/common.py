@@ -67,9 +67,12 @@ def connect_all(
         if on_connected is not None:
             on_connected(client)
 
-    for client in clients:
-        pool.spawn(one, client)
-    pool.join(raise_error=True)
+    # Heartbeats from the start: on a loaded machine a thousand logins can take longer
+    # than the server's idle timeout (10 s), which would drop the first clients.
+    with heartbeats(clients):
+        for client in clients:
+            pool.spawn(one, client)
+        pool.join(raise_error=True)
     return clients
 
 

@@ -32,7 +32,6 @@ class RtmLoadClient(LoadClient):
     def connect(self, host: str, port: int) -> None:
         """Open the websocket and log in; return once ``login_ok`` is in."""
         conn = WsConn.connect(host, port, PATH)
-        self.conn = conn
         conn.send(
             b'{"t":"login","rid":0,"app_id":"%s","user_id":"%s","token":""}'
             % (APP_ID.encode(), self.user_id.encode())
@@ -41,7 +40,9 @@ class RtmLoadClient(LoadClient):
             for data in conn.read_batch():
                 frame = _decode(data)
                 if frame["t"] == "login_ok":
+                    self.conn = conn  # (only now: ``heartbeat`` pings a logged-in link)
                     return
+                conn.close()
                 msg = f"login refused: {frame}"
                 raise BenchSocketClosedError(msg)
 

@@ -2,7 +2,10 @@
 
 Each invitation is its own small actor, the only owner of a pure machine
 (``protocol.invitation.LocalInvitation`` / ``RemoteInvitation``): the server's events
-and the manager's calls both reach the machine as messages to that actor. The manager's
+and the manager's calls both reach the machine as messages to that actor. Each actor
+also keeps its own copy of the application's ``RtmCallEventHandler``: setting the
+manager's ``handler`` tells the service actor, which tells every live invitation
+actor (``CallHandlerSet``), so no actor reads the manager's attribute. The manager's
 methods ask it, and answer with its ``InvitationApiCallErrCode`` (Agora's synchronous
 result); the outcomes arrive as events from the server, which decides every race, and
 are reported through the ``RtmCallEventHandler``. The invitation object the application
@@ -20,8 +23,10 @@ import pykka
 from rtm_actors.client.messages import (
     AnswerRemoteInvitation,
     Callback,
+    CallHandlerSet,
     CancelLocalInvitation,
     DispatcherMessage,
+    InvitationActorMessage,
     InvitationRefusedByServer,
     InvitationSessionLost,
     StartLocalInvitation,
@@ -174,30 +179,35 @@ class ClientInvitationActor(GeventActor):
             StartLocalInvitation,
             CancelLocalInvitation,
             AnswerRemoteInvitation,
+            CallHandlerSet,
         }
     )
 
     def __init__(
         self,
         invitation: LocalCallInvitation | RemoteCallInvitation,
-        manager: RtmCallManager,
+        handler: Any,
         dispatcher: Ref[DispatcherMessage],
     ) -> None:
         super().__init__()
         self.invitation = invitation
         invitation._actor = self.actor_ref
-        #: Read at each callback: a later ``get_rtm_call_manager`` may change its handler.
-        self._manager = manager
+        #: The application's ``RtmCallEventHandler``, as last told (``CallHandlerSet``:
+        #: a later ``get_rtm_call_manager`` may change it).
+        self._handler = handler
         self._dispatcher = dispatcher
         self._local = isinstance(invitation, LocalCallInvitation)
         self._machine: machines.LocalInvitation | machines.RemoteInvitation = (
             machines.LocalInvitation() if self._local else machines.RemoteInvitation()
         )
 
-    def on_receive(self, message: Any) -> Api | None:
+    def on_receive(self, message: InvitationActorMessage) -> Api | None:
         inv, machine = self.invitation, self._machine
         answer: Api | None = None
         match message:
+            case CallHandlerSet(handler=handler):
+                self._handler = handler
+                return None
             case StartLocalInvitation(logged_in=logged_in):
                 assert isinstance(machine, machines.LocalInvitation)
                 answer = machine.send(logged_in=logged_in)
@@ -250,7 +260,7 @@ class ClientInvitationActor(GeventActor):
 
     def _callback(self, method: str, *args: Any) -> None:
         self._publish()
-        tell_or_run_inline(self._dispatcher, Callback(self._manager.handler, method, args))
+        tell_or_run_inline(self._dispatcher, Callback(self._handler, method, args))
 
 
 @dataclass(eq=False)
@@ -293,7 +303,25 @@ class RtmCallManager:
 
     def __init__(self, service: RtmService, handler: Any) -> None:
         self._service = service
-        self.handler = handler
+        self._handler = handler
+        self._tell_handler(handler)
+
+    @property
+    def handler(self) -> Any:
+        """The ``RtmCallEventHandler`` invitations are reported to."""
+        return self._handler
+
+    @handler.setter
+    def handler(self, handler: Any) -> None:
+        # The live invitations' actors each keep a copy: they are told, in order
+        # with this manager's other news for the service.
+        self._handler = handler
+        self._tell_handler(handler)
+
+    def _tell_handler(self, handler: Any) -> None:
+        service_actor = self._service._actor
+        if service_actor is not None:
+            service_actor.tell(CallHandlerSet(handler))
 
     def create_local_call_invitation(self, callee_id: str) -> LocalCallInvitation:
         """A new invitation to ``callee_id`` (sent by ``send_local_invitation``)."""
@@ -311,7 +339,7 @@ class RtmCallManager:
         service = self._service
         actor = invitation._actor
         if actor is None:
-            actor = ClientInvitationActor.start(invitation, self, service._dispatcher)
+            actor = ClientInvitationActor.start(invitation, self._handler, service._dispatcher)
         code = _ask(actor, StartLocalInvitation(logged_in=service.is_logged_in()))
         if code is not Api.OK or invitation.state is LocalInvitationState.FAILURE:
             return code  # refused, or failed at once (not logged in) and reported

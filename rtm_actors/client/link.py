@@ -1,12 +1,20 @@
 """The client's websocket on a gevent socket, framed by us; no monkey patching.
 
 ``ClientLink.open`` connects and shakes hands in the calling greenlet; ``start``
-spawns the reader greenlet, which parses server frames in batches (one ``recv``, every
-frame it brought) and hands each message to the ``on_frame`` callback. Sends from any
-greenlet never block and go out in one write per event-loop round
-(``runtime.round_writer``), so two actors can share the link without interleaving
-frames. A general-purpose websocket library cost this link ~11 us per frame and three
-system calls per frame out; see ``protocol/wsframes.py``.
+begins reading: server frames are parsed in batches (one ``recv``, every frame it
+brought) and handed to the ``on_frame`` callback. Sends from any greenlet never block
+and go out in one write per event-loop round (``runtime.round_writer``), so two actors
+can share the link without interleaving frames. A general-purpose websocket library
+cost this link ~11 us per frame and three system calls per frame out; see
+``protocol/wsframes.py``.
+
+On a plain socket the link reads *on the hub*: a readiness watcher's callback makes
+the ``recv``, parses, answers pings and calls back, with no greenlet of the link's own
+(a parked reader greenlet was ~5 KiB per user; its wake-up a switch per read). So the
+callbacks run on the hub and must never block: hand the frames to an actor, as
+``ConnectionSupervisor`` does. ``start_batched(drop_pongs=True)`` drops the server's
+answers to heartbeat pings right there (the link has noted the traffic, which is all
+a pong says). Under TLS, where a read may need a write first, a reader greenlet reads.
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ import gevent.ssl
 
 from rtm_actors.protocol import codec
 from rtm_actors.protocol.errors import RemoteProtocolError
-from rtm_actors.protocol.frames import AnyServerFrame
+from rtm_actors.protocol.frames import AnyServerFrame, Pong
 from rtm_actors.protocol.limits import MAX_FRAME_BYTES
 from rtm_actors.protocol.wsframes import (
     OP_BINARY,
@@ -47,9 +55,9 @@ from rtm_actors.runtime.timers import now
 _link_ids = itertools.count(1)
 _RECV_BYTES = 65536
 #: A read this big means a backlog is streaming in: read again at once rather than
-#: yield first (while this reader yields, an in-process server may pile up megabytes
-#: for it and cut it off as slow). Smaller reads wait for readability: no ``recv``
-#: that fails with EAGAIN after each batch.
+#: wait for the next loop round (meanwhile an in-process server may pile up megabytes
+#: for this link and cut it off as slow). Smaller reads wait for readability: no
+#: ``recv`` that fails with EAGAIN after each batch.
 _BACKLOG_READ_BYTES = 16384
 #: The largest message the link reads (the codec refuses larger ones anyway).
 _MAX_MESSAGE_BYTES = 4 * MAX_FRAME_BYTES
@@ -102,9 +110,10 @@ class ClientLink:
         self.close_code: int | None = None
         self.close_reason = ""
         self._reader: Any = None
-        #: Readiness watcher of a plain socket: the reader waits on it, then makes one
-        #: ``recv`` (a gevent ``recv`` first tries, and fails, once more per read).
+        #: Readiness watcher of a plain socket: its callback reads on the hub.
         self._readable: Any = None
+        #: Reading on the hub (a plain socket): what it needs between callbacks.
+        self._hub_read: _HubRead | None = None
         self._ended = gevent.event.Event()
 
     @classmethod
@@ -134,7 +143,8 @@ class ClientLink:
         on_frame: Callable[[ClientLink, AnyServerFrame], object],
         on_closed: Callable[[ClientLink], object],
     ) -> None:
-        """Spawn the reader greenlet: every frame to ``on_frame``, then ``on_closed``."""
+        """Start reading: every frame to ``on_frame``, then ``on_closed`` (on the hub, as
+        with ``start_batched``)."""
 
         def on_frames(link: ClientLink, frames: list[AnyServerFrame]) -> None:
             for frame in frames:
@@ -146,10 +156,88 @@ class ClientLink:
         self,
         on_frames: Callable[[ClientLink, list[AnyServerFrame]], object],
         on_closed: Callable[[ClientLink], object],
+        *,
+        drop_pongs: bool = False,
     ) -> None:
-        """Spawn the reader greenlet: the frames of each read, in one list, to
-        ``on_frames``; then ``on_closed``."""
-        self._reader = gevent.spawn(self._read_loop, on_frames, on_closed)
+        """Start reading: the frames of each read, in one list, to ``on_frames``; then
+        ``on_closed``. On a plain socket both are called on the hub (never block in
+        them); ``drop_pongs``: leave the server's ``Pong`` frames out."""
+        raw = self._writer.raw
+        if raw is None:
+            self._reader = gevent.spawn(self._read_loop, on_frames, on_closed, drop_pongs)
+            return
+        self._hub_read = _HubRead(on_frames, on_closed, drop_pongs)
+        loop = gevent.get_hub().loop
+        watcher = self._readable = loop.io(raw.fileno(), 1)
+        watcher.start(self._on_readable)
+        if self._leftover:
+            # Frames the server sent right behind its handshake answer: first, on the
+            # hub too (callbacks run before the loop next polls for readiness).
+            loop.run_callback(self._on_readable)
+
+    def _on_readable(self) -> None:
+        """The socket is readable (or frames were left over): read, parse and hand the
+        frames on, all on the hub; a read so big that a backlog is streaming in is
+        followed by another at once, until the backlog is drained."""
+        hub_read = self._hub_read
+        if hub_read is None or hub_read.ended:
+            return
+        raw = self._writer.raw
+        try:
+            while True:
+                data = self._leftover
+                if data:
+                    self._leftover = b""
+                else:
+                    try:
+                        data = raw.recv(_RECV_BYTES)
+                    except BlockingIOError:
+                        return
+                    if not data:
+                        self._end_hub_read()
+                        return
+                    self.last_rx = now()
+                if self._take(hub_read.parser, data, hub_read.on_frames, hub_read.drop_pongs):
+                    self._end_hub_read()
+                    return
+                if len(data) < _BACKLOG_READ_BYTES:
+                    return
+        except (OSError, FramingError, RemoteProtocolError):
+            self._end_hub_read()
+        except BaseException:
+            self._end_hub_read()
+            raise
+
+    def _take(
+        self,
+        parser: ServerFrameParser,
+        data: bytes,
+        on_frames: Callable[[ClientLink, list[AnyServerFrame]], object],
+        drop_pongs: bool,
+    ) -> bool:
+        """Parse ``data``, answer pings, hand the messages on; answer whether the
+        server closed the websocket."""
+        messages = parser.feed(data)
+        if parser.pings:
+            for ping in parser.pings:
+                self._writer.write(masked_frame(ping, _mask_keys.next(), OP_PONG))
+            parser.pings.clear()
+        if messages:
+            _deliver(self, messages, on_frames, drop_pongs)
+        if parser.close is not None:
+            self.close_code, self.close_reason = parser.close
+            return True
+        return False
+
+    def _end_hub_read(self) -> None:
+        """The hub reader's end: once, close the link and report it."""
+        hub_read = self._hub_read
+        if hub_read is None or hub_read.ended:
+            return
+        hub_read.ended = True
+        self.close()
+        self._ended.set()
+        hub_read.on_closed(self)
 
     def send(self, payload: bytes) -> bool:
         """Send one text frame; answer False if the link is (now) closed."""
@@ -186,54 +274,31 @@ class ClientLink:
             self._sock.shutdown(_stdlib_socket.SHUT_RDWR)
         readable = self._readable
         if readable is not None:
+            # (Closed before the socket is: a watcher must not outlive its fd.)
             self._readable = None
-            gevent.get_hub().cancel_wait(readable, OSError("link closed"), True)
+            readable.close()
+        hub_read = self._hub_read
+        if hub_read is not None and not hub_read.ended:
+            # Reported from the hub, a moment later, as a reader greenlet would.
+            gevent.get_hub().loop.run_callback(self._end_hub_read)
+        # (A TLS reader greenlet waiting in ``recv`` is woken by the close, with an error.)
         self._sock.close()
-
-    def _recv(self, more_likely: bool) -> bytes:
-        """The next bytes in; ``more_likely``: the last read was big, so try at once
-        rather than wait for the socket to be readable."""
-        raw = self._writer.raw
-        if raw is None:
-            return bytes(self._sock.recv(_RECV_BYTES))
-        if more_likely:
-            try:
-                return bytes(raw.recv(_RECV_BYTES))
-            except BlockingIOError:
-                pass
-        while True:
-            readable = self._readable
-            if readable is None:
-                if self.closed:
-                    return b""
-                readable = self._readable = gevent.get_hub().loop.io(raw.fileno(), 1)
-            gevent.get_hub().wait(readable)
-            try:
-                return bytes(raw.recv(_RECV_BYTES))
-            except BlockingIOError:
-                continue
 
     def _read_loop(
         self,
         on_frames: Callable[[ClientLink, list[AnyServerFrame]], object],
         on_closed: Callable[[ClientLink], object],
+        drop_pongs: bool,
     ) -> None:
+        # The reader greenlet (TLS).
         parser = ServerFrameParser(_MAX_MESSAGE_BYTES)
         try:
             data = self._leftover
             self._leftover = b""
             while True:
-                if data:
-                    messages = parser.feed(data)
-                    for ping in parser.pings:
-                        self._writer.write(masked_frame(ping, _mask_keys.next(), OP_PONG))
-                    parser.pings.clear()
-                    if messages:
-                        _deliver(self, messages, on_frames)
-                    if parser.close is not None:
-                        self.close_code, self.close_reason = parser.close
-                        return
-                data = self._recv(len(data) >= _BACKLOG_READ_BYTES)
+                if data and self._take(parser, data, on_frames, drop_pongs):
+                    return
+                data = bytes(self._sock.recv(_RECV_BYTES))
                 if not data:
                     return
                 self.last_rx = now()
@@ -245,10 +310,29 @@ class ClientLink:
             on_closed(self)
 
 
+class _HubRead:
+    """A link's reading on the hub: its parser, its callbacks, whether it ended."""
+
+    __slots__ = ("drop_pongs", "ended", "on_closed", "on_frames", "parser")
+
+    def __init__(
+        self,
+        on_frames: Callable[[ClientLink, list[AnyServerFrame]], object],
+        on_closed: Callable[[ClientLink], object],
+        drop_pongs: bool,
+    ) -> None:
+        self.parser = ServerFrameParser(_MAX_MESSAGE_BYTES)
+        self.on_frames = on_frames
+        self.on_closed = on_closed
+        self.drop_pongs = drop_pongs
+        self.ended = False
+
+
 def _deliver(
     link: ClientLink,
     messages: list[bytes],
     on_frames: Callable[[ClientLink, list[AnyServerFrame]], object],
+    drop_pongs: bool,
 ) -> None:
     frames: list[AnyServerFrame] = []
     try:
@@ -257,6 +341,8 @@ def _deliver(
     finally:
         # A malformed frame from the server is a broken link, not a crash: the frames
         # before it still count.
+        if drop_pongs:
+            frames = [frame for frame in frames if type(frame) is not Pong]
         if frames:
             on_frames(link, frames)
 

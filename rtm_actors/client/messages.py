@@ -97,8 +97,9 @@ class FrameFromServer(msgspec.Struct, frozen=True):
 
 
 class ServerFrames(msgspec.Struct, frozen=True):
-    """Reader greenlet -> service: every frame one read brought in, in order (one turn
-    and one acknowledgement per batch, not per frame)."""
+    """The link's reader -> service: every frame one read brought in, in order (one
+    turn and one acknowledgement per batch, not per frame). Told from the hub (plain
+    sockets), it waits in the service's inbox for the service's own greenlet."""
 
     link: ClientLink
     frames: list[AnyServerFrame]
@@ -163,6 +164,14 @@ class CallManagerSet(msgspec.Struct, frozen=True):
     """Facade -> service: invitations for this user go to this manager (None: nobody)."""
 
     manager: RtmCallManager | None
+
+
+class CallHandlerSet(msgspec.Struct, frozen=True):
+    """Call manager -> service -> each live invitation actor: the application's
+    ``RtmCallEventHandler`` is now ``handler`` (each actor keeps its own copy, and
+    reports to it from then on)."""
+
+    handler: Any
 
 
 class TrackInvitation(msgspec.Struct, frozen=True):
@@ -233,6 +242,7 @@ ServiceMessage = (
     | Request
     | LinkUp
     | CallManagerSet
+    | CallHandlerSet
     | TrackInvitation
     | ChannelCreated
     | ChannelReleased
@@ -279,4 +289,5 @@ InvitationActorMessage = (
     | StartLocalInvitation
     | CancelLocalInvitation
     | AnswerRemoteInvitation
+    | CallHandlerSet
 )

@@ -70,6 +70,7 @@ from rtm_actors.protocol.frames import (
     Subscribe,
     TokenWillExpire,
 )
+from rtm_actors.protocol.push_order import PushCheck, PushOrder
 from rtm_actors.runtime import GeventActor, NamedTimers, Ref, now, tell_or_run_inline
 
 RequestT = TypeVar("RequestT", bound=Request)
@@ -85,6 +86,10 @@ _REPLIES = (
     CountsReply,
     ChannelAttributesReply,
 )
+#: RFC 6455's close code for a protocol error: the link skipped push numbers.
+_CLOSE_PROTOCOL_ERROR = 1002
+#: Links running that lost the same push: then it is no passing fault (an error).
+_PERSISTENT_GAP_LINKS = 3
 _CHANNEL_PUSHES = (ChannelMessage, MemberJoined, MemberLeft, MemberCount, ChannelAttributesUpdated)
 
 
@@ -119,6 +124,8 @@ class RtmServiceActor(GeventActor):
         self._pending: dict[int, Request] = {}
         self._channels: dict[str, ChannelState] = {}
         self._call_manager: RtmCallManager | None = None
+        #: The call manager's handler (``CallHandlerSet``): invitations report to it.
+        self._call_handler: Any = None
         self._invitations: RecentIds[pykka.ActorRef[ClientInvitationActor]] = RecentIds(4096)
         #: Invitations that arrived before the app made its call manager.
         self._early_invitations: list[InvitationEvent] = []
@@ -131,8 +138,10 @@ class RtmServiceActor(GeventActor):
         self._ack_link: ClientLink | None = None
         self._ack_due = 0
         self._acked = 0
-        #: Highest push number handled in this server session (pushes come in order).
-        self._processed_seq = 0
+        #: The numbered pushes had in this server session: in order, none skipped.
+        self._pushes = PushOrder()
+        #: A link that skipped push numbers: closed, and nothing more of it is taken.
+        self._dropped_link: ClientLink | None = None
         #: Frames that came after a login_ok, held until the supervisor has reported the
         #: login to the handler (Agora: nothing of a session precedes on_login_success).
         #: None when not holding, so the hot path pays one identity check.
@@ -164,6 +173,7 @@ class RtmServiceActor(GeventActor):
                 self._send(message)
             case cm.LinkUp(link=up):
                 self._link = up
+                self._dropped_link = None
                 for pending in self._pending.values():
                     up.send(pending.frame)
                 if self._catch_up_from:
@@ -173,8 +183,14 @@ class RtmServiceActor(GeventActor):
                 early, self._early_invitations = self._early_invitations, []
                 for event in early:
                     self._on_invitation_event(event)
+            case cm.CallHandlerSet(handler=handler):
+                self._call_handler = handler
+                for actor in self._invitations.values():
+                    tell_or_run_inline(actor, message)
             case cm.TrackInvitation(key=key, actor=actor):
                 self._invitations.put(key, actor)
+                # The handler may have changed between the actor's start and now.
+                tell_or_run_inline(actor, cm.CallHandlerSet(self._call_handler))
             case cm.ChannelCreated(channel_id=channel_id, handler=handler, actor=actor):
                 self._channels[channel_id] = ChannelState(channel_id, handler, actor)
             case cm.ChannelReleased(channel_id=channel_id, actor=actor):
@@ -228,7 +244,8 @@ class RtmServiceActor(GeventActor):
         self._invitations_lost()
         self._had_session = False
         self._ack_link = None
-        self._ack_due = self._acked = self._processed_seq = 0
+        self._ack_due = self._acked = 0
+        self._pushes.reset()
 
     def _restore(self) -> None:
         """A fresh server session after a long absence: set up what the app had, first.
@@ -304,16 +321,14 @@ class RtmServiceActor(GeventActor):
     # -- frames from the server --------------------------------------------------
 
     def _on_frame(self, link: ClientLink, frame: Any) -> None:
+        if link is self._dropped_link:
+            return
         seq = getattr(frame, "seq", 0)
         if seq:
-            if seq <= self._processed_seq:
-                # Re-sent after a resume, and handled already: acknowledge it again only.
-                # The server re-sends only what it holds unacknowledged, so our ack for
-                # it was lost with the old link: send one again even if it went out.
-                self._note_push(link, seq)
-                self._acked = min(self._acked, seq - 1)
+            check = self._pushes.check(seq)
+            if check is not PushCheck.NEXT:
+                self._out_of_turn(link, seq, check)
                 return
-            self._processed_seq = seq
         match frame:
             case PeerMessage(seq=seq, peer_id=peer_id, message=wire, ts=ts, offline=offline):
                 key = (peer_id, wire.id)
@@ -355,7 +370,8 @@ class RtmServiceActor(GeventActor):
                 self._catch_up_from = self._cursors() if resumed else []
                 if not resumed:
                     # A fresh server session numbers its pushes from 1 again.
-                    self._ack_due = self._acked = self._processed_seq = 0
+                    self._ack_due = self._acked = 0
+                    self._pushes.reset()
                     if self._had_session:
                         self._restore()
                 self._had_session = True
@@ -370,6 +386,23 @@ class RtmServiceActor(GeventActor):
                 self._log.warning("server_error", detail=detail, request_id=rid)
             case _:
                 pass  # Pong: the link already noted the traffic
+
+    def _out_of_turn(self, link: ClientLink, seq: int, check: PushCheck) -> None:
+        """A push that is not the next one: a repeat, or a gap the link made."""
+        if check is PushCheck.REPEAT:
+            # Sent again after a resume, and handled already: acknowledge it again only.
+            # The server sends again only what it holds unacknowledged, so our ack for
+            # it was lost with the old link: send one again even if it went out.
+            self._note_push(link, seq)
+            self._acked = min(self._acked, seq - 1)
+            return
+        # Acknowledging this push would acknowledge the missing ones too, and their
+        # senders would be told "delivered": drop the link, resume, have them again.
+        links = self._pushes.same_gap
+        level = self._log.error if links >= _PERSISTENT_GAP_LINKS else self._log.warning
+        level("push_gap", expected=self._pushes.last + 1, got=seq, links=links)
+        self._dropped_link = link
+        link.close(_CLOSE_PROTOCOL_ERROR)
 
     def _release_held(self) -> None:
         held, self._held = self._held, None
@@ -412,7 +445,7 @@ class RtmServiceActor(GeventActor):
             return
         if actor is None and event.event == "received":
             actor = ClientInvitationActor.start(
-                RemoteCallInvitation(event), self._call_manager, self._dispatcher
+                RemoteCallInvitation(event), self._call_handler, self._dispatcher
             )
             self._invitations.put(key, actor)
         if actor is not None:

@@ -185,6 +185,7 @@ class ConnectionSupervisor(GeventActor):
             on_frames=lambda lk, frames: tell_or_run_inline(service, cm.ServerFrames(lk, frames)),
             # Through the service too, so the end of the link comes after its last frames.
             on_closed=lambda lk: tell_or_run_inline(service, cm.ClientLinkClosed(lk)),
+            drop_pongs=True,  # (a pong is traffic, which the link has noted already)
         )
         self._run(self._machine.link_opened(now()))
 
@@ -245,7 +246,10 @@ class ConnectionSupervisor(GeventActor):
             case c.SendPing():
                 self._send(Ping(now()))
             case c.StartTimer(timer=timer, delay=delay):
-                self._timers.start(timer, delay, cm.SupervisorTimerFired(timer))
+                # Heartbeats need no precision: every user's due in one 100 ms slot fire
+                # from one loop timer.
+                coarse = timer is c.Timer.HEARTBEAT
+                self._timers.start(timer, delay, cm.SupervisorTimerFired(timer), coarse=coarse)
             case c.CancelTimer(timer=timer):
                 self._timers.cancel(timer)
             case c.LoginSucceeded():

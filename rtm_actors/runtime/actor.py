@@ -1,7 +1,7 @@
 """pykka actors on greenlets, through pykka's three implementor hooks.
 
 pykka dropped its gevent actor in 3.0. ``GeventActor`` brings it back without monkey
-patching: a gevent queue inbox (``_create_actor_inbox``), an ``AsyncResult``-backed
+patching: an inbox of our own (``_create_actor_inbox``), an ``AsyncResult``-backed
 future (``_create_future``) and a greenlet loop (``_start_actor_loop``). The hooks are
 internal to pykka, so pykka is pinned below 5 and ``tests/unit/test_runtime_contract.py``
 fails loudly if they change.
@@ -25,10 +25,19 @@ us, which on the peer-message path (four messages per message) was most of what 
 runtime cost on top of the socket. Such an actor starts its greenlet only when a message
 first has to wait in its inbox. ``ask_or_run_inline`` is the same for an ask whose
 caller may block (a facade): the answer comes from a turn run in the asker's greenlet.
+
+And *retired loops*: an actor's loop greenlet that has run no turn for a whole
+``IDLE_LOOP_SECONDS`` ends (``LoopRetirer``), and the next message put in its inbox
+starts a new one. A parked greenlet keeps its saved stack, its frame and the last
+message it handled, ~4-5 KiB; most actors of a big process (each simulated user's,
+each idle session's) sit idle most of the time. Ending a loop at once when its inbox
+empties would cost more than it saves: starting a greenlet is ~12 us, waking a parked
+one ~2 us, and a busy actor wakes many times a second.
 """
 
 from __future__ import annotations
 
+import collections
 import os
 import queue
 import sys
@@ -38,8 +47,8 @@ from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import gevent
 import gevent.event
+import gevent.hub
 import gevent.monkey
-import gevent.queue
 import pykka
 import pykka.messages
 import structlog
@@ -111,19 +120,25 @@ class GeventFuture(pykka.Future[T], Generic[T]):
         return bool(self._result.ready())
 
 
-class GeventInbox(gevent.queue.SimpleQueue[Any]):
-    """An unbounded gevent queue that also accepts items from other OS threads.
+class GeventInbox:
+    """An actor's unbounded inbox; accepts items from other OS threads too.
 
-    A subclass, not a wrapper: ``get`` and ``qsize`` (asked at every inline turn) are
-    the queue's own compiled methods."""
+    Its own, not a gevent queue: only the actor's loop greenlet ever waits on it, so it
+    keeps one waiter instead of a queue's two deques of them, and makes its item deque
+    at the first put (a gevent queue was ~1.9 KiB per actor, most actors' inboxes are
+    empty nearly always). Waking the waiting loop takes one hub callback, as a gevent
+    queue's does."""
 
-    __slots__ = ("start_reader", "thread_id")
+    __slots__ = ("_items", "_waiter", "hub", "start_reader", "thread_id")
 
     def __init__(self) -> None:
-        super().__init__()
+        self._items: collections.deque[Any] | None = None
+        #: The loop greenlet's waiter while it waits for an item.
+        self._waiter: gevent.hub.Waiter[Any] | None = None
+        self.hub = gevent.get_hub()
         #: The OS thread of the hub the actor lives on.
         self.thread_id = _get_ident()
-        #: Called (once) when the first item is put: starts the greenlet that reads.
+        #: Called (once) when the next item is put: starts the greenlet that reads.
         self.start_reader: Callable[[], None] | None = None
 
     def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
@@ -134,14 +149,40 @@ class GeventInbox(gevent.queue.SimpleQueue[Any]):
             self.hub.loop.run_callback_threadsafe(self._put_here, item)
 
     def _put_here(self, item: Any) -> None:
-        _queue_put(self, item)
+        items = self._items
+        if items is None:
+            items = self._items = collections.deque()
+        items.append(item)
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            self.hub.loop.run_callback(waiter.switch, None)
         start_reader = self.start_reader
         if start_reader is not None:
             self.start_reader = None
             start_reader()
 
+    def get(self) -> Any:
+        """The next item, waiting (yielding) until there is one."""
+        items = self._items
+        while not items:
+            waiter = self._waiter = gevent.hub.Waiter()
+            try:
+                waiter.get()
+            finally:
+                if self._waiter is waiter:  # (woken otherwise: a kill, a timeout)
+                    self._waiter = None
+            items = self._items
+        return items.popleft()
 
-_queue_put = gevent.queue.SimpleQueue.put
+    def qsize(self) -> int:
+        """How many items wait."""
+        items = self._items
+        return len(items) if items is not None else 0
+
+    def empty(self) -> bool:
+        """Whether no item waits."""
+        return not self._items
 
 
 def _new_urn() -> str:
@@ -161,6 +202,8 @@ _inline_depth = [0]  # the current nesting (every actor lives on the hub's threa
 
 #: Put in an inbox to wake a loop whose actor failed in an inline turn, so it ends.
 _WAKE = object()
+#: Put in an idle loop's inbox by ``LoopRetirer``: end, unless mail came in behind it.
+_RETIRE = Envelope(object())
 
 
 def tell_or_run_inline(ref: Ref[MessageT], message: MessageT) -> bool:
@@ -222,6 +265,60 @@ def ask_or_run_inline(ref: pykka.ActorRef[Any], message: Any, timeout: float | N
 #: run, as a walk of the garbage collector's objects would stall the server).
 LOOP_GREENLETS = [0]
 
+#: A loop greenlet that ran no turn for this long (at most twice as long) ends; its
+#: actor's next message starts a new one.
+IDLE_LOOP_SECONDS = 1.0
+
+
+class LoopRetirer:
+    """Ends actors' loop greenlets that stayed idle for a sweep interval.
+
+    One loop timer per process (on the hub, never keeping it alive), running only
+    while some loop greenlet lives. Each sweep compares each live loop's turn count
+    with the last sweep's: an unchanged count, an empty inbox and no turn running
+    mean idle, and the loop is told to retire (``_RETIRE``: a retiring loop that
+    finds mail behind it goes on). The event loop's own timer, not the runtime's
+    clock: retirement changes no behaviour a test could drive, only memory."""
+
+    __slots__ = ("_interval", "_live", "_timer")
+
+    def __init__(self, interval: float = IDLE_LOOP_SECONDS) -> None:
+        self._interval = interval
+        #: Actors whose loop greenlet runs, with their turn count at the last sweep.
+        self._live: dict[GeventActor, int] = {}
+        self._timer: Any = None
+
+    def loop_started(self, actor: GeventActor) -> None:
+        """``actor``'s loop greenlet began."""
+        self._live[actor] = -1
+        if self._timer is None:
+            timer: Any = gevent.get_hub().loop.timer(self._interval, self._interval)
+            self._timer = timer
+            timer.ref = False  # a process with only idle loops left may still exit
+            timer.start(self._sweep)
+
+    def loop_ended(self, actor: GeventActor) -> None:
+        """``actor``'s loop greenlet ended."""
+        self._live.pop(actor, None)
+
+    def _sweep(self) -> None:
+        live = self._live
+        if not live:
+            self._timer.close()
+            self._timer = None
+            return
+        for actor, seen in list(live.items()):
+            turns = actor._loop_turns
+            inbox: Any = actor.actor_inbox  # a GeventInbox
+            if turns == seen and not actor._in_turn and not inbox.qsize():
+                inbox.put(_RETIRE)
+                live[actor] = -1
+            else:
+                live[actor] = turns
+
+
+_retirer = LoopRetirer()
+
 
 class GeventActor(pykka.Actor):
     """Base of every rtm_actors actor: a pykka actor whose loop is a greenlet.
@@ -256,6 +353,8 @@ class GeventActor(pykka.Actor):
         #: Set by the loop when it holds a message but an inline turn is running.
         self._turn_waiter: gevent.event.Event | None = None
         self._set_up = False
+        #: Turns run by the loop greenlet (``LoopRetirer`` reads it to spot idle loops).
+        self._loop_turns = 0
 
     @staticmethod
     def _create_actor_inbox() -> Any:
@@ -281,10 +380,11 @@ class GeventActor(pykka.Actor):
         obj = cls(*args, **kwargs)
         obj.supervisor = supervisor
         registry.add(obj.actor_ref, cls.shutdown_tier)
-        if cls.inline_messages or cls.inline_bases:
+        if cls.inline_messages or cls.inline_bases or cls.on_start is pykka.Actor.on_start:
             # Its greenlet starts when a message first has to wait in its inbox: one
             # that takes its messages inline may never need one (a login then spawns
-            # nothing, an idle user keeps no parked greenlet).
+            # nothing, an idle user keeps no parked greenlet), nor one with no
+            # ``on_start`` to run in it until its first message.
             obj._actor_loop_setup()
             inbox: Any = obj.actor_inbox  # a GeventInbox
             inbox.start_reader = obj._start_actor_loop
@@ -300,11 +400,21 @@ class GeventActor(pykka.Actor):
 
     def _actor_loop(self) -> None:
         LOOP_GREENLETS[0] += 1
+        _retirer.loop_started(self)
+        retired = False
         try:
-            super()._actor_loop()
+            self._actor_loop_setup()
+            retired = self._run_turns()
+            if not retired:
+                self._actor_loop_teardown()
         finally:
             LOOP_GREENLETS[0] -= 1
-            if not self.actor_stopped.is_set():
+            _retirer.loop_ended(self)
+            if retired:
+                # The next message put in the inbox starts a new loop greenlet.
+                inbox: Any = self.actor_inbox  # a GeventInbox
+                inbox.start_reader = self._start_actor_loop
+            elif not self.actor_stopped.is_set():
                 # The greenlet was killed from outside (never do that: stop actors).
                 # Leave no zombie that looks alive and registered, nor hung asks.
                 registry.remove(self.actor_ref)
@@ -312,13 +422,20 @@ class GeventActor(pykka.Actor):
                 self._actor_loop_teardown()
                 self._tell_supervisor(RuntimeError("actor greenlet was killed"))
 
-    def _actor_loop_running(self) -> None:
-        # pykka's loop stops *every* actor on a BaseException; ours stops only this one.
+    def _run_turns(self) -> bool:
+        """Run turns until the actor stops (answer False) or the loop retires (True).
+
+        pykka's loop stops *every* actor on a BaseException; ours stops only this one."""
         inbox: Any = self.actor_inbox  # a GeventInbox
         stopped = self.actor_stopped
         on_receive = self.on_receive
         while not stopped.is_set():
             envelope = inbox.get()
+            if envelope is _RETIRE:
+                if not inbox.qsize() and not stopped.is_set():
+                    return True
+                continue
+            self._loop_turns += 1
             if self._in_turn:
                 # An inline turn yielded (I/O): it hands the turn over when it ends.
                 self._turn_waiter = waiter = gevent.event.Event()
@@ -352,6 +469,9 @@ class GeventActor(pykka.Actor):
                 if isinstance(exc, KeyboardInterrupt | SystemExit):
                     raise
             self._in_turn = False
+            # Parked with nothing of the last turn held (its message may be big).
+            envelope = message = response = None
+        return False
 
     def _run_inline(self, message: Any) -> bool:
         """Handle ``message`` now, in the caller's greenlet, if this actor is idle: no

@@ -7,6 +7,12 @@ a greenlet of its own (a hub callback may not run turns: they may yield). So a t
 costs a few hundred bytes, not a greenlet, and a heartbeat no actor wake-up. A turn
 taken inline there must never block: it would hold up every timer of the process.
 
+Timers that need no precision (a heartbeat every 2 s) can be *coarse*
+(``NamedTimers.start(..., coarse=True)``): they wait in one ``CoarseWheel`` per clock,
+in slots of ``COARSE_TICK`` seconds, and every timer due in a slot fires from one loop
+timer. Thousands of users' heartbeats then cost one timer start and one wake-up per
+slot instead of one of each per heartbeat.
+
 Time itself (``now`` and ``call_later``) comes from one module-level ``Clock``: the
 event loop's, unless a test swaps in ``rtm_actors.testing.FakeClock`` with
 ``use_clock`` to drive time by hand. The indirection is one method call (~40 ns on
@@ -16,6 +22,7 @@ test branch.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, Protocol
 
@@ -90,10 +97,16 @@ class NamedTimers(Generic[MessageT]):
         self._ref = actor_ref
         self._timers: dict[Hashable, PendingCall] = {}
 
-    def start(self, name: Hashable, delay: float, message: MessageT) -> None:
-        """Tell ``message`` to the actor after ``delay`` seconds, replacing ``name``."""
+    def start(
+        self, name: Hashable, delay: float, message: MessageT, *, coarse: bool = False
+    ) -> None:
+        """Tell ``message`` to the actor after ``delay`` seconds, replacing ``name``;
+        ``coarse``: up to ``COARSE_TICK`` late, fired with others due then (cheaper)."""
         self.cancel(name)
-        self._timers[name] = call_later(delay, self._fire, name, message)
+        if coarse:
+            self._timers[name] = _wheel().add(delay, self._fire, name, message)
+        else:
+            self._timers[name] = call_later(delay, self._fire, name, message)
 
     def cancel(self, name: Hashable) -> None:
         """Stop timer ``name`` if it runs."""
@@ -146,3 +159,87 @@ class TimerRelay:
 
 
 _relay = TimerRelay()
+
+
+#: The slot width of coarse timers, in seconds: such a timer fires up to this late.
+COARSE_TICK = 0.1
+#: Slots are numbered by float division: this much of a slot is rounding, not time.
+_SLOT_SLACK = 1e-6
+
+
+class CoarseCall:
+    """A pending coarse timer; ``close`` cancels it (closing a fired one is harmless)."""
+
+    __slots__ = ("args", "callback", "slot")
+
+    def __init__(
+        self, slot: dict[CoarseCall, None], callback: Callable[..., Any], args: Any
+    ) -> None:
+        self.slot: dict[CoarseCall, None] | None = slot
+        self.callback = callback
+        self.args = args
+
+    def close(self) -> None:
+        """Cancel the call."""
+        slot = self.slot
+        if slot is not None:
+            self.slot = None
+            slot.pop(self, None)
+
+
+class CoarseWheel:
+    """Coarse timers of one clock, in slots of ``tick`` seconds (see the module's
+    docstring); a loop timer on that clock is set while any is pending, for the
+    earliest slot."""
+
+    __slots__ = ("_clock", "_due_slot", "_slots", "_timer", "tick")
+
+    def __init__(self, clock: Clock, tick: float = COARSE_TICK) -> None:
+        self._clock = clock
+        self.tick = tick
+        #: Slot number -> its calls (a dict: cancelling is a delete).
+        self._slots: dict[int, dict[CoarseCall, None]] = {}
+        self._timer: PendingCall | None = None
+        self._due_slot = 0
+
+    def add(self, delay: float, callback: Callable[..., Any], *args: Any) -> CoarseCall:
+        """Call ``callback(*args)`` (on the hub) at the end of the slot ``delay`` ends in."""
+        number = math.ceil((self._clock.now() + delay) / self.tick - _SLOT_SLACK)
+        slot = self._slots.get(number)
+        if slot is None:
+            slot = self._slots[number] = {}
+            if self._timer is None or number < self._due_slot:
+                self._arm(number)
+        call = CoarseCall(slot, callback, args)
+        slot[call] = None
+        return call
+
+    def _arm(self, number: int) -> None:
+        if self._timer is not None:
+            self._timer.close()
+        self._due_slot = number
+        delay = max(0.0, (number - _SLOT_SLACK) * self.tick - self._clock.now())
+        self._timer = self._clock.call_later(delay, self._fire)
+
+    def _fire(self) -> None:
+        self._timer = None
+        slots = self._slots
+        now_slot = math.floor(self._clock.now() / self.tick + 2 * _SLOT_SLACK)
+        for number in sorted(n for n in slots if n <= now_slot):
+            for call in slots.pop(number):
+                call.slot = None
+                call.callback(*call.args)
+        if slots:
+            self._arm(min(slots))
+
+
+#: The wheel of the clock in use (a swapped-out clock's wheel lives on while it has
+#: timers: they keep running on the clock that set them).
+_current_wheel: list[CoarseWheel] = []
+
+
+def _wheel() -> CoarseWheel:
+    """The coarse wheel of the runtime's clock now."""
+    if not _current_wheel or _current_wheel[0]._clock is not _clock:
+        _current_wheel[:] = [CoarseWheel(_clock)]
+    return _current_wheel[0]

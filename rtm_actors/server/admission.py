@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import errno
 import resource
-import time
 from enum import IntEnum
 from typing import Any, Final
 
@@ -31,6 +30,7 @@ import structlog
 from gevent.pywsgi import WSGIServer
 
 from rtm_actors.protocol.codes import DisconnectCode
+from rtm_actors.server.log_budget import LogBudget
 
 log = structlog.get_logger("rtm_actors.server.admission")
 
@@ -156,9 +156,11 @@ class Admission:
         self.counts = [0, 0, 0]
         #: Waiting connections, oldest first (a dict keeps insertion order).
         self._waiting: dict[Connection, None] = {}
-        self.evicted = _Tally("connections_evicted", "oldest waiting sockets closed for newcomers")
-        self.refused = _Tally("connections_refused", "every socket is logged in: newcomers refused")
-        self.accept_failed = _Tally("accept_failed", "out of file descriptors: raise ulimit -n")
+        self.evicted = _budget("connections_evicted", "oldest waiting sockets closed for newcomers")
+        self.refused = _budget(
+            "connections_refused", "every socket is logged in: newcomers refused"
+        )
+        self.accept_failed = _budget("accept_failed", "out of file descriptors: raise ulimit -n")
 
     @property
     def total(self) -> int:
@@ -206,28 +208,9 @@ class Admission:
             self._waiting.pop(conn, None)
 
 
-class _Tally:
-    """Counts an event and logs it at most once per ``every`` seconds (with the count
-    since the last line): a flood must not become a flood of log lines."""
-
-    __slots__ = ("_event", "_logged_at", "_since", "every", "total", "why")
-
-    def __init__(self, event: str, why: str, every: float = 10.0) -> None:
-        self._event = event
-        self.why = why
-        self.every = every
-        self.total = 0
-        self._since = 0
-        self._logged_at = float("-inf")
-
-    def note(self, **context: Any) -> None:
-        self.total += 1
-        self._since += 1
-        clock = time.monotonic()
-        if clock - self._logged_at >= self.every:
-            log.warning(self._event, count=self._since, why=self.why, **context)
-            self._since = 0
-            self._logged_at = clock
+def _budget(event: str, why: str) -> LogBudget:
+    """One warning line per 10 s for an admission event (with the count since)."""
+    return LogBudget(log, event, level="warning", why=why)
 
 
 #: accept() errors that mean "out of file descriptors or memory": wait, do not spin.

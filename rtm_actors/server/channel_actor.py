@@ -21,8 +21,10 @@ from __future__ import annotations
 import random
 import secrets
 import time
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
+import pykka
 import structlog
 
 from rtm_actors.protocol import codec
@@ -54,11 +56,20 @@ from rtm_actors.protocol.frames import (
     MembersReply,
     Reply,
     WireChannelAttribute,
+    WireMessage,
 )
 from rtm_actors.runtime import GeventActor, NamedTimers, Yielder, now, tell_or_run_inline
 from rtm_actors.server import channel_messages as chm, wsio
+from rtm_actors.server.channel_messages import ChannelInput, MemberEvent, MemberRef
 from rtm_actors.server.link import MemberWrite
 from rtm_actors.store.base import StoredAttribute
+
+if TYPE_CHECKING:
+    from rtm_actors.runtime import Supervisor
+    from rtm_actors.server.cluster.channel_log import LogCursor
+    from rtm_actors.server.cluster.envelopes import ChannelPost
+    from rtm_actors.server.config import ServerConfig
+    from rtm_actors.server.metrics import ServerMetrics
 
 log = structlog.get_logger("rtm_actors.server.channel")
 
@@ -67,19 +78,75 @@ log = structlog.get_logger("rtm_actors.server.channel")
 PUBLISHED_IDS = 4096
 
 
+class ChannelRegistry(Protocol):
+    """The node's live channels (``Channels``) as one of them sees the registry."""
+
+    def set_count(self, app_id: str, channel_id: str, count: int) -> None:
+        """The channel's members on this node are now ``count``."""
+
+    def forget(self, app_id: str, channel_id: str, ref: pykka.ActorRef[ChannelActor]) -> None:
+        """The channel's actor ``ref`` stopped."""
+
+
+class ChannelAcrossNodes(Protocol):
+    """What a channel does with the other nodes (the node's ``Cluster``)."""
+
+    def follow_log(self, app_id: str, channel_id: str) -> LogCursor:
+        """Read the channel's log from its newest entry on."""
+
+    def remote_members(self, app_id: str, channel_id: str) -> dict[str, str]:
+        """Members through other nodes: user id -> node."""
+
+    def member_joined(self, app_id: str, channel_id: str, user_id: str) -> None:
+        """A member joined through this node."""
+
+    def member_left(self, app_id: str, channel_id: str, user_id: str) -> str | None:
+        """A member left through this node; the node it is a member through now, if any."""
+
+    def refuse_post(self) -> bool:
+        """Whether a message must be refused now (the publish queue nears its bound)."""
+
+    def post(self, app_id: str, channel_id: str, sender_id: str, msg: WireMessage, ts: int) -> None:
+        """Append a member's message to the channel's log."""
+
+    def load_channel_attributes(self, app_id: str, channel_id: str) -> dict[str, StoredAttribute]:
+        """The channel's attributes as the last node that wrote them left them."""
+
+    def write_attributes(
+        self, app_id: str, channel_id: str, attributes: dict[str, StoredAttribute], *, notify: bool
+    ) -> None:
+        """Store the channel's attributes and tell the other nodes."""
+
+    def channel_emptied(self, app_id: str, channel_id: str) -> None:
+        """The channel's last actor stops."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelServices:
+    """What each channel of a node is given (by the node's ``Channels``)."""
+
+    config: ServerConfig
+    #: The live channels: told this one's member count, and its end.
+    registry: ChannelRegistry
+    #: Counts the frames written straight to members' sockets (None: not counted).
+    metrics: ServerMetrics | None = None
+    #: The other nodes (several nodes on one Redis); None on a single node.
+    cluster: ChannelAcrossNodes | None = None
+
+
 class ChannelActor(GeventActor):
     """The server side of one channel of one app."""
 
     shutdown_tier = 10
 
-    def __init__(self, registry: Any, app_id: str, channel_id: str, config: Any) -> None:
+    def __init__(self, node: ChannelServices, app_id: str, channel_id: str) -> None:
         super().__init__()
-        self._registry = registry
+        self._registry = node.registry
         self.app_id = app_id
         self.channel_id = channel_id
-        self._config = config
+        self._config = node.config
         self.epoch = secrets.token_hex(4)
-        self._members: dict[str, Any] = {}  # user id -> session ref
+        self._members: dict[str, MemberRef] = {}  # user id -> session ref
         #: user id -> the member's write-only capability (as of its latest join).
         self._writes: dict[str, MemberWrite] = {}
         self._attributes: dict[str, WireChannelAttribute] = {}
@@ -91,13 +158,13 @@ class ChannelActor(GeventActor):
         self._timers = NamedTimers(self.actor_ref)
         self._log = log.bind(app_id=app_id, channel=channel_id)
         #: The node's ``ServerMetrics`` (direct writes are counted here), if any.
-        self._metrics: Any = getattr(registry, "metrics", None)
+        self._metrics = node.metrics
         #: The node's ``Cluster`` (several nodes on one Redis), else None.
-        self._cluster: Any = getattr(registry, "cluster", None)
+        self._cluster = node.cluster
         #: Members through other nodes: user id -> node.
         self._remote: dict[str, str] = {}
-        #: With a cluster: where this actor is in the channel's log (``LogCursor``).
-        self._cursor: Any = None
+        #: With a cluster: where this actor is in the channel's log.
+        self._cursor: LogCursor | None = None
 
     def on_start(self) -> None:
         if self._cluster is not None:
@@ -106,7 +173,7 @@ class ChannelActor(GeventActor):
             self._load_remote()
         self._timers.start("tick", self._config.channel_tick, chm.ChannelTick())
 
-    def on_receive(self, message: Any) -> None:
+    def on_receive(self, message: ChannelInput) -> None:
         match message:
             case chm.Publish():
                 self._publish(message)
@@ -139,9 +206,7 @@ class ChannelActor(GeventActor):
                 if notify:
                     self._notify_attributes()
             case chm.Resync():
-                for user_id in self._members:
-                    self._cluster.member_joined(self.app_id, self.channel_id, user_id)
-                self._load_remote()
+                self._resync()
 
     # -- membership ------------------------------------------------------------
 
@@ -168,7 +233,7 @@ class ChannelActor(GeventActor):
         if replaced is not session and moved is None and member_events_enabled(count):
             self._to_others(user_id, MemberJoined(0, self.channel_id, user_id))
 
-    def _leave(self, session: Any, user_id: str, rid: int) -> None:
+    def _leave(self, session: MemberRef, user_id: str, rid: int) -> None:
         if self._members.get(user_id) is not session:
             if rid:
                 reply = Reply(rid, LeaveChannelErr.NOT_IN_CHANNEL)
@@ -192,7 +257,7 @@ class ChannelActor(GeventActor):
             # ids remembered are dead weight for the empty channel's lifetime.
             self._published = RecentIds(PUBLISHED_IDS)
 
-    def _list_members(self, session: Any, user_id: str, rid: int) -> None:
+    def _list_members(self, session: MemberRef, user_id: str, rid: int) -> None:
         if user_id not in self._members:
             tell_or_run_inline(
                 session, chm.SendFrame(MembersReply(rid, GetMembersErr.NOT_IN_CHANNEL))
@@ -202,7 +267,7 @@ class ChannelActor(GeventActor):
         users = sample_members(everyone, GET_MEMBERS_LIMIT, random.shuffle)
         tell_or_run_inline(session, chm.SendFrame(MembersReply(rid, GetMembersErr.OK, users)))
 
-    def _to_others(self, user_id: str, event: Any) -> None:
+    def _to_others(self, user_id: str, event: MemberEvent) -> None:
         yielder = Yielder()
         for member, session in list(self._members.items()):
             if member != user_id:
@@ -215,11 +280,10 @@ class ChannelActor(GeventActor):
         cluster = self._cluster
         if self._members.get(p.user_id) is not p.session:
             code = ChannelMessageErrCode.NOT_IN_CHANNEL
-        elif cluster is not None and cluster.publisher.backlogged:
+        elif cluster is not None and cluster.refuse_post():
             # Redis has been away so long that the queue nears its bound: refuse the
             # message (the sender can retry) rather than drop it later unseen.
             code = ChannelMessageErrCode.FAILURE
-            cluster.refused_posts += 1
         else:
             code = ChannelMessageErrCode.OK
         tell_or_run_inline(p.session, chm.SendFrame(Reply(p.rid, code, p.ts if code == 0 else 0)))
@@ -234,17 +298,17 @@ class ChannelActor(GeventActor):
             # between nodes catches up from it); every node with members reads it.
             cluster.post(self.app_id, self.channel_id, p.user_id, p.message, p.ts)
 
-    def _fan_out(self, sender_id: str, message: Any, ts: int) -> None:
+    def _fan_out(self, sender_id: str, message: WireMessage, ts: int) -> None:
         """Number the message (one node), and hand it to each local member."""
         self._cseq += 1
         self._deliver(self._cseq, sender_id, message, ts)
 
-    def _logged(self, cseq: int, post: Any) -> None:
+    def _logged(self, cseq: int, post: ChannelPost) -> None:
         """The channel log's next entry: numbered by its id on every node."""
-        if self._cursor.advance(cseq, post):
+        if self._cursor is not None and self._cursor.advance(cseq, post):
             self._deliver(cseq, post.sender_id, post.message, post.ts)
 
-    def _deliver(self, cseq: int, sender_id: str, message: Any, ts: int) -> None:
+    def _deliver(self, cseq: int, sender_id: str, message: WireMessage, ts: int) -> None:
         """Encode the message once, and hand the bytes to each local member."""
         frame = ChannelMessage(self.channel_id, self.epoch, cseq, sender_id, message, ts)
         data = wsio.frame(codec.encode(frame))  # encoded once for every member
@@ -269,25 +333,25 @@ class ChannelActor(GeventActor):
             metrics.frames_out[ChannelMessage] += written
             metrics.channel_deliveries += written
 
-    def _replay(self, session: Any, user_id: str, epoch: str, after: int) -> None:
+    def _replay(self, session: MemberRef, user_id: str, epoch: str, after: int) -> None:
         if epoch != self.epoch:
             return  # the channel was recreated since: nothing to replay
-        if self._cluster is not None:
-            self._replay_log(session, user_id, after)
+        if self._cursor is not None:
+            self._replay_log(self._cursor, session, user_id, after)
             return
         for data in self._recent.since(after, now(), exclude_sender=user_id):
             tell_or_run_inline(session, chm.SendBytes(self.channel_id, data))
 
-    def _replay_log(self, session: Any, user_id: str, after: int) -> None:
+    def _replay_log(self, cursor: LogCursor, session: MemberRef, user_id: str, after: int) -> None:
         """Replay from the channel's log what followed ``after`` up to what this actor
         has fanned out (the rest reaches the member live, in order), so a member that
         was on another node catches up here too."""
-        posts = self._cursor.since(after)
+        posts = cursor.since(after)
         self._log.debug(
             "channel_replay",
             user_id=user_id,
             after=after,
-            upto=self._cursor.position,
+            upto=cursor.position,
             posts=len(posts),
         )
         oldest = int((time.time() - REPLAY_WINDOW_S) * 1000)
@@ -335,12 +399,21 @@ class ChannelActor(GeventActor):
 
     # -- the other nodes -----------------------------------------------------------
 
+    def _resync(self) -> None:
+        if self._cluster is not None:
+            for user_id in self._members:
+                self._cluster.member_joined(self.app_id, self.channel_id, user_id)
+            self._load_remote()
+
     def _load_remote(self) -> None:
-        self._remote = self._cluster.remote_members(self.app_id, self.channel_id)
-        self._load_attributes()
+        if self._cluster is not None:
+            self._remote = self._cluster.remote_members(self.app_id, self.channel_id)
+            self._load_attributes()
 
     def _load_attributes(self) -> None:
-        stored = self._cluster.channel_attributes.get(self.app_id, self.channel_id)
+        if self._cluster is None:
+            return
+        stored = self._cluster.load_channel_attributes(self.app_id, self.channel_id)
         self._attributes = {
             k: WireChannelAttribute(k, a.value, a.user_id, a.ts) for k, a in stored.items()
         }
@@ -351,7 +424,7 @@ class ChannelActor(GeventActor):
         known = self._remote.get(user_id)
         if joined:
             self._remote[user_id] = node
-            event: Any = MemberJoined(0, self.channel_id, user_id)
+            event: MemberEvent = MemberJoined(0, self.channel_id, user_id)
         elif known == node:
             del self._remote[user_id]
             event = MemberLeft(0, self.channel_id, user_id)
@@ -392,3 +465,14 @@ class ChannelActor(GeventActor):
         if self._cluster is not None and not self._remote:
             self._cluster.channel_emptied(self.app_id, self.channel_id)
         self._registry.forget(self.app_id, self.channel_id, self.actor_ref)
+
+
+def start_channel(
+    supervisor: pykka.ActorRef[Supervisor] | None,
+    node: ChannelServices,
+    app_id: str,
+    channel_id: str,
+) -> pykka.ActorRef[ChannelActor]:
+    """Start a channel's actor under ``supervisor`` (typed: ``start_under`` takes any
+    arguments)."""
+    return ChannelActor.start_under(supervisor, node, app_id, channel_id)

@@ -1,20 +1,39 @@
-"""Typed messages between sessions and channel actors on the server."""
+"""Typed messages between sessions and channel actors on the server.
+
+A session tells its channel the requests below with its own ref (``MemberRef``): the
+channel answers there, and tells it the channel's messages and events
+(``SendFrame``, ``SendBytes``, ``SendEvent``) and nothing else.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias
 
 import msgspec
 
 from rtm_actors.protocol.attributes import AttributeOp
-from rtm_actors.protocol.frames import WireMessage
+from rtm_actors.protocol.frames import (
+    AnyServerFrame,
+    ChannelAttributesUpdated,
+    MemberJoined,
+    MemberLeft,
+    WireMessage,
+)
 from rtm_actors.server.link import MemberWrite
+
+if TYPE_CHECKING:
+    from rtm_actors.runtime import Ref
+    from rtm_actors.server.cluster.envelopes import ChannelPost, MemberChange
+
+
+#: A member's session as its channel sees it: what the channel may tell it.
+MemberRef: TypeAlias = "Ref[SendFrame | SendBytes | SendEvent]"
 
 
 class Join(msgspec.Struct, frozen=True):
     """A session joins (or re-joins, with a replay cursor)."""
 
-    session: Any
+    session: MemberRef
     user_id: str
     rid: int
     epoch: str = ""
@@ -27,7 +46,7 @@ class Join(msgspec.Struct, frozen=True):
 class Leave(msgspec.Struct, frozen=True):
     """A session leaves; ``rid`` 0 when the session ended (no reply)."""
 
-    session: Any
+    session: MemberRef
     user_id: str
     rid: int = 0
 
@@ -35,7 +54,7 @@ class Leave(msgspec.Struct, frozen=True):
 class Publish(msgspec.Struct, frozen=True):
     """A member sends a message to the others."""
 
-    session: Any
+    session: MemberRef
     user_id: str
     rid: int
     message: WireMessage
@@ -45,7 +64,7 @@ class Publish(msgspec.Struct, frozen=True):
 class CatchUpRequest(msgspec.Struct, frozen=True):
     """A member whose link came back wants what it missed."""
 
-    session: Any
+    session: MemberRef
     user_id: str
     epoch: str
     after: int
@@ -54,7 +73,7 @@ class CatchUpRequest(msgspec.Struct, frozen=True):
 class ListMembers(msgspec.Struct, frozen=True):
     """A member asks who is in the channel."""
 
-    session: Any
+    session: MemberRef
     user_id: str
     rid: int
 
@@ -62,7 +81,7 @@ class ListMembers(msgspec.Struct, frozen=True):
 class WriteAttributes(msgspec.Struct, frozen=True):
     """Anyone writes the channel's attributes."""
 
-    session: Any
+    session: MemberRef
     user_id: str
     rid: int
     op: AttributeOp
@@ -75,9 +94,13 @@ class WriteAttributes(msgspec.Struct, frozen=True):
 class ReadAttributes(msgspec.Struct, frozen=True):
     """Anyone reads the channel's attributes."""
 
-    session: Any
+    session: MemberRef
     rid: int
     keys: list[str] | None
+
+
+#: What a channel pushes to its members reliably (numbered, acknowledged).
+MemberEvent = MemberJoined | MemberLeft | ChannelAttributesUpdated
 
 
 class ChannelTick(msgspec.Struct, frozen=True):
@@ -87,7 +110,7 @@ class ChannelTick(msgspec.Struct, frozen=True):
 class SendFrame(msgspec.Struct, frozen=True):
     """Channel -> session: write this frame to the client (a reply, or a count)."""
 
-    frame: Any
+    frame: AnyServerFrame
 
 
 class SendBytes(msgspec.Struct, frozen=True):
@@ -101,7 +124,7 @@ class SendBytes(msgspec.Struct, frozen=True):
 class SendEvent(msgspec.Struct, frozen=True):
     """Channel -> session: a member event to push reliably (numbered, acknowledged)."""
 
-    frame: Any
+    frame: MemberEvent
 
 
 class LogPost(msgspec.Struct, frozen=True):
@@ -109,7 +132,7 @@ class LogPost(msgspec.Struct, frozen=True):
     from any node, this one too)."""
 
     cseq: int
-    post: Any
+    post: ChannelPost
 
 
 class LogGap(msgspec.Struct, frozen=True):
@@ -119,7 +142,7 @@ class LogGap(msgspec.Struct, frozen=True):
 class RemoteMember(msgspec.Struct, frozen=True):
     """Cluster -> channel: a member joined or left through another node (``MemberChange``)."""
 
-    change: Any
+    change: MemberChange
 
 
 class RemoteAttributes(msgspec.Struct, frozen=True):
@@ -130,3 +153,22 @@ class RemoteAttributes(msgspec.Struct, frozen=True):
 
 class Resync(msgspec.Struct, frozen=True):
     """Cluster -> channel: Redis came back (or lost its data): register members again."""
+
+
+#: What a ``ChannelActor`` takes: its members' sessions' requests, its timer, and
+#: the cluster's news of the channel on other nodes.
+ChannelInput = (
+    Publish
+    | Join
+    | Leave
+    | CatchUpRequest
+    | ListMembers
+    | WriteAttributes
+    | ReadAttributes
+    | ChannelTick
+    | LogPost
+    | LogGap
+    | RemoteMember
+    | RemoteAttributes
+    | Resync
+)

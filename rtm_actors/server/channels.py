@@ -12,30 +12,58 @@ does not start another one (``start_for_write`` answers None). Joins are never r
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
 import pykka
 
 from rtm_actors.runtime import Adopt, ChildSpec
-from rtm_actors.server.channel_actor import ChannelActor
+from rtm_actors.server.channel_actor import (
+    ChannelAcrossNodes,
+    ChannelActor,
+    ChannelServices,
+    start_channel,
+)
 
 if TYPE_CHECKING:
     from rtm_actors.runtime import Supervisor
+    from rtm_actors.server.config import ServerConfig
+    from rtm_actors.server.metrics import ServerMetrics
 
 ChannelKey = tuple[str, str]
+
+
+class ChannelsAcrossNodes(ChannelAcrossNodes, Protocol):
+    """What the node's channels do with the other nodes (the node's ``Cluster``)."""
+
+    def channel_opened(self, app_id: str, channel_id: str) -> None:
+        """A channel's actor started here: receive the channel's traffic."""
+
+    def channel_closed(self, app_id: str, channel_id: str) -> None:
+        """The channel's actor here stopped."""
+
+    def counts(self, app_id: str, channel_ids: list[str]) -> dict[str, int]:
+        """Member counts across the cluster."""
 
 
 class Channels:
     """Live channel actors and their member counts."""
 
-    def __init__(self, config: Any, supervisor: pykka.ActorRef[Supervisor] | None = None) -> None:
+    def __init__(
+        self,
+        config: ServerConfig,
+        supervisor: pykka.ActorRef[Supervisor] | None = None,
+        *,
+        metrics: ServerMetrics | None = None,
+        cluster: ChannelsAcrossNodes | None = None,
+    ) -> None:
         self._config = config
+        #: Watches each channel actor (set by the node once its supervisor runs).
         self.supervisor = supervisor
         #: The node's ``Cluster`` when several nodes share Redis, else None.
-        self.cluster: Any = None
-        #: The node's ``ServerMetrics``: channels count the frames they write straight
-        #: to members' sockets there (None: not counted).
-        self.metrics: Any = None
+        self._cluster = cluster
+        #: What each channel actor is given (``metrics``: channels count the frames
+        #: they write straight to members' sockets there).
+        self._for_channels = ChannelServices(config, self, metrics, cluster)
         self._actors: dict[ChannelKey, pykka.ActorRef[ChannelActor]] = {}
         self._counts: dict[ChannelKey, int] = {}
         #: Per app, its live channels with no member here.
@@ -51,9 +79,9 @@ class Channels:
         ref = self.get(app_id, channel_id)
         if ref is None:
             key = (app_id, channel_id)
-            if self.cluster is not None:
-                self.cluster.channel_opened(app_id, channel_id)
-            ref = ChannelActor.start_under(self.supervisor, self, app_id, channel_id, self._config)
+            if self._cluster is not None:
+                self._cluster.channel_opened(app_id, channel_id)
+            ref = start_channel(self.supervisor, self._for_channels, app_id, channel_id)
             self._actors[key] = ref
             self._mark_empty(key, empty=True)  # until a member joins
             if self.supervisor is not None:
@@ -104,9 +132,8 @@ class Channels:
 
     def counts(self, app_id: str, channel_ids: list[str]) -> dict[str, int]:
         """Members of each channel, on every node of the cluster."""
-        if self.cluster is not None:
-            counts: dict[str, int] = self.cluster.counts(app_id, channel_ids)
-            return counts
+        if self._cluster is not None:
+            return self._cluster.counts(app_id, channel_ids)
         return {c: self._counts.get((app_id, c), 0) for c in channel_ids}
 
     def actors(self) -> list[pykka.ActorRef[ChannelActor]]:
@@ -124,8 +151,8 @@ class Channels:
             del self._actors[key]
             self._counts.pop(key, None)
             self._mark_empty(key, empty=False)
-            if self.cluster is not None:
-                self.cluster.channel_closed(app_id, channel_id)
+            if self._cluster is not None:
+                self._cluster.channel_closed(app_id, channel_id)
 
     def __len__(self) -> int:
         return len(self._actors)

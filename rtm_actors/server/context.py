@@ -1,34 +1,45 @@
-"""What the server actors of one node reach: settings, routing, storage, supervisor."""
+"""One node's wiring: its services, built once, and the bundles that hand them out.
+
+``ServerContext`` is what ``RtmServer`` builds at start (and what tests and tools
+inspect through ``RtmServer.context``). No actor holds it: each part is given only
+the bundle of services it uses (``server/services.py``), built here. The invitation
+desk is the one exception: it still takes the context (``server/invitation_desk.py``).
+"""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
-from rtm_actors.protocol.codes import LoginErrCode
-from rtm_actors.protocol.tokens import TokenCheck, verify_token
 from rtm_actors.server.channels import Channels
 from rtm_actors.server.config import ServerConfig
-from rtm_actors.server.directory import Directory
+from rtm_actors.server.directory import Directory, Routes, UserKey
 from rtm_actors.server.metrics import ServerMetrics
 from rtm_actors.server.offline_quota import OfflineQuota
 from rtm_actors.server.presence import PresenceHub
+from rtm_actors.server.services import (
+    ClusterServices,
+    GatewayServices,
+    OfflineServices,
+    ServerStats,
+    SessionServices,
+    Tokens,
+    session_config,
+)
 from rtm_actors.server.user_rates import UserRates
 from rtm_actors.store.base import OfflineStore, UserAttributeStore
 from rtm_actors.store.memory import MemoryUserAttributeStore
 
+if TYPE_CHECKING:
+    import pykka
 
-@dataclass
-class ServerStats:
-    """Counters a node keeps (the metrics endpoint reads them)."""
+    from rtm_actors.runtime import Ref, Supervisor
+    from rtm_actors.server.cluster import Cluster
+    from rtm_actors.server.invitation_desk import InvitationDesk
+    from rtm_actors.server.session import SessionMessage
 
-    logins: int = 0
-    peer_messages: int = 0
-    deliveries: int = 0
-    offline_stored: int = 0
-    slow_consumers: int = 0
-    protocol_errors: int = 0
+__all__ = ["ServerContext", "ServerStats", "now_ms"]
 
 
 @dataclass
@@ -36,63 +47,106 @@ class ServerContext:
     """One node's services: settings, routing, presence, storage, supervisor, counters.
 
     Each service is an object whose state only its own methods change, called
-    synchronously and never across a yield (``docs/architecture.md``). A session
-    never sees this: its shell reaches the node through ``session_port.NodeSessionPort``.
+    synchronously and never across a yield (``docs/architecture.md``). The node
+    builds each part's bundle from these (``sessions``, ``gateway_services``,
+    ``cluster_services``); the parts never see the whole.
     """
 
     config: ServerConfig
     store: OfflineStore
-    directory: Directory = field(default_factory=Directory)
-    presence: PresenceHub = field(default_factory=PresenceHub)
     attributes: UserAttributeStore = field(default_factory=MemoryUserAttributeStore)
-    supervisor: Any = None
-    channels: Channels = field(init=False)
     #: App id -> app certificate; empty means testing mode (any token, any app id).
     certificates: dict[str, str] = field(default_factory=dict)
+    #: Several nodes on one Redis (``server.cluster.Cluster``); None on a single node.
+    cluster: Cluster | None = None
+    directory: Directory = field(default_factory=Directory)
+    presence: PresenceHub = field(init=False)
+    #: The node's supervisor, once started (``RtmServer`` starts it).
+    supervisor: pykka.ActorRef[Supervisor] | None = None
+    channels: Channels = field(init=False)
     #: Banned users: (app id, user id). Their logins are refused.
-    bans: set[tuple[str, str]] = field(default_factory=set)
+    bans: set[UserKey] = field(default_factory=set)
     #: The actor that holds every invitation in flight on this node (``InvitationDesk``).
-    invitation_desk: Any = None
+    invitation_desk: pykka.ActorRef[InvitationDesk] | None = None
     stats: ServerStats = field(default_factory=ServerStats)
     #: Event counts and latencies by kind, for the metrics endpoint.
     metrics: ServerMetrics = field(default_factory=ServerMetrics)
-    #: Several nodes on one Redis (``server.cluster.Cluster``); None on a single node.
-    cluster: Any = None
     #: Every user's call limits: they outlive the user's sessions.
     rates: UserRates = field(init=False)
     #: What each sender and app holds in the offline store.
     offline_quota: OfflineQuota = field(init=False)
+    #: Where each user's session is (here, on another node, nowhere).
+    routes: Routes = field(init=False)
+    tokens: Tokens = field(init=False)
+    #: What every session of this node is given.
+    sessions: SessionServices = field(init=False)
 
     def __post_init__(self) -> None:
-        self.channels = Channels(self.config)
-        self.channels.metrics = self.metrics
+        cluster = self.cluster
+        self.presence = PresenceHub(cluster)
+        self.channels = Channels(self.config, metrics=self.metrics, cluster=cluster)
         self.rates = UserRates(self.config)
         self.offline_quota = OfflineQuota(
             self.config.offline_quota_per_sender, self.config.offline_quota_per_app
         )
-        if self.cluster is not None:
-            self.channels.cluster = self.presence.cluster = self.cluster
-            self.bans = self.cluster.new_bans()
+        self.routes = Routes(self.directory, cluster.remote_ref if cluster is not None else None)
+        self.tokens = Tokens(self.certificates)
+        if cluster is not None:
+            self.bans = cluster.bans
+        self.sessions = SessionServices(
+            config=session_config(self.config),
+            offline=self._offline(),
+            attributes=self.attributes,
+            directory=self.directory,
+            routes=self.routes,
+            presence=self.presence,
+            rates=self.rates,
+            tokens=self.tokens,
+            channels=self.channels,
+            invitations=self,
+            stats=self.stats,
+            metrics=self.metrics,
+        )
 
-    def route(self, key: tuple[str, str]) -> Any | None:
+    def route(self, key: UserKey) -> Ref[SessionMessage] | None:
         """The user's session: its actor here, a stand-in for it on another node, or
-        None if the user is logged in nowhere."""
-        ref = self.directory.route(key)
-        if ref is None and self.cluster is not None:
-            return self.cluster.remote_ref(key)
-        return ref
+        None if the user is logged in nowhere (the invitation desk asks this)."""
+        return self.routes.route(key)
+
+    def gateway_services(self) -> GatewayServices:
+        """What the gateway is given (once the supervisor runs)."""
+        cluster = self.cluster
+        return GatewayServices(
+            config=self.config,
+            tokens=self.tokens,
+            bans=self.bans,
+            rates=self.rates,
+            directory=self.directory,
+            supervisor=self.supervisor,
+            sessions=self.sessions,
+            claim=cluster.claim if cluster is not None else None,
+            stats=self.stats,
+            metrics=self.metrics,
+        )
+
+    def cluster_services(self) -> ClusterServices:
+        """What the node's cluster is given (with several nodes)."""
+        cluster = self.cluster
+        if cluster is None:
+            msg = "a single node has no cluster"
+            raise RuntimeError(msg)
+        return ClusterServices(
+            directory=self.directory,
+            channels=self.channels,
+            presence=self.presence,
+            offline=self._offline(),
+            invitations=self,
+        )
+
+    def _offline(self) -> OfflineServices:
+        return OfflineServices(self.store, self.offline_quota, self.stats)
 
 
 def now_ms() -> int:
     """Wall-clock milliseconds since the epoch: Agora's ``server_received_ts``."""
     return int(time.time() * 1000)
-
-
-def check_token(ctx: ServerContext, app_id: str, user_id: str, token: str) -> TokenCheck:
-    """Verify a login token against the app's certificate (testing mode: always OK)."""
-    if not ctx.certificates:
-        return TokenCheck(LoginErrCode.OK, None, None)
-    certificate = ctx.certificates.get(app_id)
-    if certificate is None:
-        return TokenCheck(LoginErrCode.INVALID_APP_ID, None, None)
-    return verify_token(token, app_id, certificate, user_id, int(time.time()))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gevent
 import pykka
@@ -42,13 +42,21 @@ from rtm_actors.server.admission import (
     SocketPhase,
     default_max_connections,
 )
-from rtm_actors.server.context import ServerContext, check_token
+from rtm_actors.server.directory import UserKey
 from rtm_actors.server.link import Link, close_taken_over
+from rtm_actors.server.log_budget import PRE_LOGIN_LINES, LogBudget
 from rtm_actors.server.ops import OpsApp
-from rtm_actors.server.session import SessionActor
+from rtm_actors.server.services import GatewayServices
+from rtm_actors.server.session import start_session
 from rtm_actors.server.user_rates import LOGINS
 
+if TYPE_CHECKING:
+    from rtm_actors.server.directory import LocalSession
+
 log = structlog.get_logger("rtm_actors.server.gateway")
+#: Lines a client can cause before it is anyone (the process's, whichever node).
+LOGINS_REFUSED = LogBudget(log, "login_refused", lines=PRE_LOGIN_LINES)
+PROTOCOL_ERRORS = LogBudget(log, "websocket_protocol_error", lines=PRE_LOGIN_LINES)
 
 StartResponse = Callable[..., Any]
 
@@ -58,16 +66,16 @@ class Gateway:
 
     def __init__(
         self,
-        ctx: ServerContext,
+        node: GatewayServices,
         path: str = "/rtm",
         admin: AdminApp | None = None,
         ops: OpsApp | None = None,
     ) -> None:
-        self.ctx = ctx
+        self.node = node
         self.path = path
         self.admin = admin
         self.ops = ops
-        cfg = ctx.config
+        cfg = node.config
         #: Sockets by phase, with their deadlines and caps (see ``admission``).
         self.admission = Admission(
             cfg.max_connections or default_max_connections(), cfg.max_unauthenticated
@@ -97,7 +105,7 @@ class Gateway:
     def serve(self, ws: Any, peer: str, conn: Connection | None = None) -> None:
         """Run one websocket to its end: login, then the read loop. ``conn`` is its
         place in ``admission`` (None when mounted in another server: admitted here)."""
-        cfg = self.ctx.config
+        cfg = self.node.config
         wsio.set_nodelay(ws)
         link = Link(ws, peer, cfg.write_timeout, cfg.max_backlog, cfg.max_pending_bytes)
         reader = wsio.FrameReader(ws, cfg.max_frame_bytes, _ignore)
@@ -128,7 +136,7 @@ class Gateway:
 
     def _await_login(self, conn: Connection | None) -> Connection | None:
         """Start the login deadline (absolute: a socket cannot re-arm it by sending)."""
-        timeout = self.ctx.config.login_timeout
+        timeout = self.node.config.login_timeout
         if conn is None:
             return self.admission.admit(
                 gevent.getcurrent(), SocketPhase.LOGIN, timeout, LOGIN_TIMEOUT
@@ -155,7 +163,7 @@ class Gateway:
 
     def _sweep(self) -> None:
         """Expire links silent past the idle timeout, while any link is logged in."""
-        idle_timeout = self.ctx.config.idle_timeout
+        idle_timeout = self.node.config.idle_timeout
         interval = min(1.0, idle_timeout / 4)
         try:
             while self._links:
@@ -173,7 +181,7 @@ class Gateway:
         are handled once the session is attached)."""
         try:
             first, *rest = reader.read_batch()
-            frame = codec.decode_client_frame(first, self.ctx.config.max_frame_bytes)
+            frame = codec.decode_client_frame(first, self.node.config.max_frame_bytes)
         except WsProtocolError as exc:  # an OSError: it must be caught first
             self._close_broken(link, exc)
             return None, []
@@ -188,7 +196,7 @@ class Gateway:
             return None, []
         code = self._check_login(frame)
         if code is LoginErrCode.OK:
-            token = check_token(self.ctx, frame.app_id, frame.user_id, frame.token)
+            token = self.node.tokens.check(frame.app_id, frame.user_id, frame.token)
             code = token.code
             link.token = token
         if code is not LoginErrCode.OK:
@@ -198,9 +206,8 @@ class Gateway:
 
     def _refuse_login(self, link: Link, login: Login, code: LoginErrCode) -> None:
         link.send(codec.encode(Reply(login.rid, code)))
-        self.ctx.metrics.request_errors[(Login, int(code))] += 1
-        log.info(
-            "login_refused",
+        self.node.metrics.request_errors[(Login, int(code))] += 1
+        LOGINS_REFUSED.note(
             app_id=login.app_id[:64],
             user_id=login.user_id[:64],
             code=code.name,
@@ -215,31 +222,31 @@ class Gateway:
             return LoginErrCode.INVALID_APP_ID
         if not is_valid_user_id(frame.user_id):
             return LoginErrCode.INVALID_ARGUMENT
-        if (frame.app_id, frame.user_id) in self.ctx.bans:
+        if (frame.app_id, frame.user_id) in self.node.bans:
             return LoginErrCode.REJECTED
         return LoginErrCode.OK
 
-    def _login_allowed(self, key: tuple[str, str]) -> bool:
+    def _login_allowed(self, key: UserKey) -> bool:
         """The per-user login rate (resuming a live session does not count); kept in
         the node's per-user registry, which forgets idle users without resetting
         anyone's limit."""
-        return self.ctx.rates.allow(key, LOGINS, now())
+        return self.node.rates.allow(key, LOGINS, now())
 
     def _close_broken(self, link: Link, exc: WsProtocolError) -> None:
         """A frame RFC 6455 forbids: close 1002 at once, with no RTM frame."""
-        self.ctx.stats.protocol_errors += 1
-        log.info("websocket_protocol_error", detail=str(exc)[:100], peer=link.peer)
+        self.node.stats.protocol_errors += 1
+        PROTOCOL_ERRORS.note(detail=str(exc)[:100], peer=link.peer)
         link.close(wsio.CLOSE_PROTOCOL_ERROR, str(exc)[:100])
 
     def _refuse(self, link: Link, rid: int | None, code: DisconnectCode, detail: str) -> None:
-        self.ctx.stats.protocol_errors += 1
+        self.node.stats.protocol_errors += 1
         link.send(codec.encode(Error(code, detail, rid)))
         link.close(code, detail[:100])
 
-    def _open_session(self, link: Link, login: Login, started: float) -> Any:
+    def _open_session(self, link: Link, login: Login, started: float) -> LocalSession | None:
         """Resume the user's session if the key matches, else start a fresh one."""
         key = (login.app_id, login.user_id)
-        directory = self.ctx.directory
+        directory = self.node.directory
         current = directory.lookup(key)
         if (
             login.resume is not None
@@ -247,7 +254,7 @@ class Gateway:
             and current.session_key == login.resume
             and _resume(current.ref, link, login.rid)
         ):
-            self.ctx.metrics.observe("login", time.perf_counter() - started)
+            self.node.metrics.observe("login", time.perf_counter() - started)
             return current.ref
         if login.resume is not None and current is not None:
             # This device's session was taken over by a newer login of the same user
@@ -258,19 +265,21 @@ class Gateway:
             self._refuse_login(link, login, LoginErrCode.TOO_OFTEN)
             return None
         session_key = secrets.token_urlsafe(16)
-        ref = SessionActor.start_under(
-            self.ctx.supervisor, self.ctx, login.app_id, login.user_id, session_key
+        node = self.node
+        ref = start_session(
+            node.supervisor, node.sessions, login.app_id, login.user_id, session_key
         )
-        tell_or_run_inline(self.ctx.supervisor, Adopt(ref, self._child_spec(ref, link, key)))
+        if node.supervisor is not None:
+            tell_or_run_inline(node.supervisor, Adopt(ref, self._child_spec(ref, link, key)))
         replaced = directory.register(key, ref, session_key)
         if replaced is not None:
             tell_or_run_inline(
                 replaced, m.KickSession(ConnectionChangeReason.REMOTE_LOGIN, successor=ref)
             )
-        if self.ctx.cluster is not None:
+        if node.claim is not None:
             # Across nodes: a session of this user on another node is kicked there.
             # (It must be ours before the session says the user is online.)
-            self.ctx.cluster.claim(key, session_key)
+            node.claim(key, session_key)
         # The session, idle, takes this inline (here, in this greenlet) and answers
         # the login itself; what reached it meanwhile (a message, the unacknowledged
         # pushes of the session it replaces) waits in its window until this sends it.
@@ -279,11 +288,11 @@ class Gateway:
         ):
             link.close(DisconnectCode.REMOTE_LOGIN, "REMOTE_LOGIN")  # it ended already
             return None
-        self.ctx.stats.logins += 1
+        self.node.stats.logins += 1
         return ref
 
-    def _child_spec(self, ref: Any, link: Link, key: tuple[str, str]) -> ChildSpec:
-        directory = self.ctx.directory
+    def _child_spec(self, ref: LocalSession, link: Link, key: UserKey) -> ChildSpec:
+        directory = self.node.directory
 
         def cleanup(error: BaseException | None) -> None:
             # A crashed session must not leave a routable ghost or an open socket;
@@ -297,9 +306,9 @@ class Gateway:
     # -- after login ---------------------------------------------------------
 
     def _read_loop(
-        self, link: Link, reader: wsio.FrameReader, batch: list[bytes], session: Any
+        self, link: Link, reader: wsio.FrameReader, batch: list[bytes], session: LocalSession
     ) -> None:
-        max_bytes = self.ctx.config.max_frame_bytes
+        max_bytes = self.node.config.max_frame_bytes
         link_id = link.id
 
         def on_ping(payload: bytes) -> None:
@@ -348,12 +357,12 @@ class Gateway:
         if not session.is_alive():
             return
         try:
-            session.ask(m.LinkClosed(link_id, why), timeout=self.ctx.config.write_timeout + 1.0)
+            session.ask(m.LinkClosed(link_id, why), timeout=self.node.config.write_timeout + 1.0)
         except (pykka.ActorDeadError, pykka.Timeout) as exc:
             exc.__traceback__ = None
 
 
-def _resume(ref: Any, link: Link, rid: int) -> bool:
+def _resume(ref: LocalSession, link: Link, rid: int) -> bool:
     try:
         attach = m.Attach(link, rid, resumed=True, token=link.token)
         return bool(ref.ask(attach, timeout=10.0))

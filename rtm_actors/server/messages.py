@@ -7,13 +7,19 @@ make for another's, are the machine's own (``protocol.server_session_io``)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import msgspec
 
 from rtm_actors.protocol.codes import ConnectionChangeReason, PeerOnlineState
 from rtm_actors.protocol.frames import AnyClientFrame
-from rtm_actors.protocol.server_session_io import Deliver, Delivered, SessionRef, SessionTimer
+from rtm_actors.protocol.server_session_io import Deliver, Delivered, SessionTimer
 from rtm_actors.protocol.tokens import TokenCheck
 from rtm_actors.server.link import Link
+
+if TYPE_CHECKING:
+    from rtm_actors.runtime import Ref
+    from rtm_actors.server.session import SessionMessage
 
 __all__ = [
     "Attach",
@@ -80,7 +86,7 @@ class KickSession(msgspec.Struct, frozen=True):
     """End the session now: another login took over (``successor``) or a ban."""
 
     reason: ConnectionChangeReason
-    successor: SessionRef | None = None
+    successor: Ref[SessionMessage] | None = None
 
 
 class Shutdown(msgspec.Struct, frozen=True):

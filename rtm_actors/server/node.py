@@ -6,7 +6,7 @@ import ssl
 import time
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Self, cast
+from typing import TYPE_CHECKING, Any, Self, cast
 
 import gevent
 import gevent.ssl
@@ -25,6 +25,7 @@ from rtm_actors.server.config import ServerConfig
 from rtm_actors.server.context import ServerContext
 from rtm_actors.server.gateway import Gateway
 from rtm_actors.server.invitation_desk import start_desk
+from rtm_actors.server.log_budget import PRE_LOGIN_LINES, LogBudget
 from rtm_actors.server.ops import OpsApp
 from rtm_actors.server.prometheus import node_registry
 from rtm_actors.server.wsio import LeanWebSocketHandler
@@ -35,6 +36,9 @@ from rtm_actors.store import (
     is_redis_url,
     open_offline_store,
 )
+
+if TYPE_CHECKING:
+    from rtm_actors.server.directory import LocalSession
 
 log = structlog.get_logger("rtm_actors.server")
 
@@ -232,18 +236,18 @@ class RtmServer:
                 self._ctx = ServerContext(
                     config=self.config, store=store, certificates=self._certificates
                 )
-            self._ctx.supervisor = Supervisor.start(
-                name="server", on_event=self._ctx.metrics.actor_event
-            )
-            self._ctx.channels.supervisor = self._ctx.supervisor
-            self._ctx.invitation_desk = start_desk(self._ctx)
-            if self._ctx.cluster is not None:
-                self._ctx.cluster.start(self._ctx, self.url)
+            ctx = self._ctx
+            ctx.supervisor = Supervisor.start(name="server", on_event=ctx.metrics.actor_event)
+            ctx.channels.supervisor = ctx.supervisor
+            # (The desk still takes the whole context: see ``invitation_desk.py``.)
+            ctx.invitation_desk = start_desk(ctx)
+            if ctx.cluster is not None:
+                ctx.cluster.start(ctx.cluster_services(), self.url)
             admin = AdminApp(self._admin_token, self.ban, self.unban) if self._admin_token else None
             if self._metrics:
                 self._registry = node_registry(lambda: self._ctx, self._ready, self._admission)
             ops = OpsApp(self._registry, self._healthy, self._ready, self._warnings)
-            self._gateway = Gateway(self._ctx, self.path, admin, ops)
+            self._gateway = Gateway(ctx.gateway_services(), self.path, admin, ops)
         return self._gateway
 
     def _admission(self) -> Any:
@@ -304,11 +308,15 @@ def _cluster_context(url: str, config: ServerConfig, certificates: dict[str, str
     )
 
 
-def _ask_nowait(ref: Any, message: object) -> Any:
+def _ask_nowait(ref: LocalSession, message: m.Shutdown) -> pykka.Future[Any] | None:
     try:
         return ref.ask(message, block=False)
     except pykka.ActorDeadError:
         return None
+
+
+#: gevent.pywsgi's complaints (a garbled request is one line each: a client's to make).
+HTTP_ERRORS = LogBudget(log, "http_error", lines=PRE_LOGIN_LINES, level="warning")
 
 
 class _ErrorLog:
@@ -317,7 +325,7 @@ class _ErrorLog:
     def write(self, text: str) -> None:
         text = text.strip()
         if text:
-            log.warning("http_error", detail=text[:500])
+            HTTP_ERRORS.note(detail=text[:500])
 
     def flush(self) -> None:
         pass

@@ -19,21 +19,25 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from typing import Any, Never
+from typing import TYPE_CHECKING, Any, Never
 
+import pykka
 import structlog
 
 from rtm_actors.protocol.flow import DeliveryWindow
 from rtm_actors.protocol.frames import Ack, SendPeerMessage
 from rtm_actors.protocol.server_session import ServerSession
-from rtm_actors.protocol.server_session_io import Push, SessionConfig
+from rtm_actors.protocol.server_session_io import Push
 from rtm_actors.runtime import GeventActor, now
 from rtm_actors.server import channel_messages as chm, messages as m, wsio
-from rtm_actors.server.config import ServerConfig
-from rtm_actors.server.context import ServerContext, now_ms
+from rtm_actors.server.context import now_ms
 from rtm_actors.server.invitation_actor import Involve, PushInvitation, Uninvolve
 from rtm_actors.server.metrics import RequestClock
 from rtm_actors.server.session_port import NodeSessionPort
+
+if TYPE_CHECKING:
+    from rtm_actors.runtime import Supervisor
+    from rtm_actors.server.services import SessionServices
 
 log = structlog.get_logger("rtm_actors.server.session")
 
@@ -60,21 +64,6 @@ SessionMessage = (
 )
 
 
-def session_config(config: ServerConfig) -> SessionConfig:
-    """The settings a session's rules use."""
-    return SessionConfig(
-        max_unacked=config.max_unacked,
-        max_unacked_bytes=config.max_unacked_bytes,
-        max_backlog=config.max_backlog,
-        dedup_window=config.dedup_window,
-        grace_period=config.grace_period,
-        unreachable_after=config.unreachable_after,
-        token_warning=config.token_warning,
-        heartbeat_interval=config.heartbeat_interval,
-        max_live_invitations=config.max_live_invitations,
-    )
-
-
 class SessionActor(GeventActor):
     """The server side of one logged-in user: a shell around a ``ServerSession``."""
 
@@ -99,18 +88,18 @@ class SessionActor(GeventActor):
         }
     )
 
-    def __init__(self, ctx: ServerContext, app_id: str, user_id: str, session_key: str) -> None:
+    def __init__(self, node: SessionServices, app_id: str, user_id: str, session_key: str) -> None:
         super().__init__()
         self.app_id = app_id
         self.user_id = user_id
         self.session_key = session_key
-        self._clock = RequestClock(ctx.metrics)
-        self._port = NodeSessionPort(ctx, self, self._clock)
+        self._clock = RequestClock(node.metrics)
+        self._port = NodeSessionPort(node, self, self._clock)
         #: What the desk told the session back in this turn (``SessionParty``).
         self._later = self._port.party.later
         self._session = ServerSession(
             self._port,
-            session_config(ctx.config),
+            node.config,
             app_id,
             user_id,
             session_key,
@@ -214,3 +203,15 @@ class SessionActor(GeventActor):
         # Typed ``Never``: a message type added to ``SessionMessage`` but not handled
         # above fails type-checking; one that is not in it is logged and ignored.
         self.log.warning("unknown_message", message=type(message).__name__)
+
+
+def start_session(
+    supervisor: pykka.ActorRef[Supervisor] | None,
+    node: SessionServices,
+    app_id: str,
+    user_id: str,
+    session_key: str,
+) -> pykka.ActorRef[SessionActor]:
+    """Start a user's session under ``supervisor`` (typed: ``start_under`` takes any
+    arguments)."""
+    return SessionActor.start_under(supervisor, node, app_id, user_id, session_key)

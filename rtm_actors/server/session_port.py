@@ -1,9 +1,9 @@
 """The session's port onto its node: how a ``SessionActor`` carries out its machine's
 effects and answers its questions (``protocol.server_session_io.SessionPort``).
 
-This is the one place a session touches the node's ``ServerContext``; the machine
-sees only these methods. Which node services it reaches, and why, is in
-``docs/architecture.md``.
+This is the one place a session touches its node, through the ``SessionServices``
+it was given (``server/services.py``); the machine sees only these methods. Which node
+services it reaches, and why, is in ``docs/architecture.md``.
 """
 
 from __future__ import annotations
@@ -51,7 +51,6 @@ from rtm_actors.protocol.server_session_io import (
 from rtm_actors.protocol.tokens import TokenCheck
 from rtm_actors.runtime import NamedTimers, now, tell_or_run_inline
 from rtm_actors.server import channel_messages as chm, messages as m
-from rtm_actors.server.context import ServerContext, check_token
 from rtm_actors.server.invitation_actor import (
     Acknowledged,
     Answer,
@@ -65,33 +64,35 @@ from rtm_actors.server.metrics import RequestClock
 from rtm_actors.store.base import StoredMessage, accepts_offline
 
 if TYPE_CHECKING:
+    from rtm_actors.server.services import DeskHolder, OfflineServices, SessionServices
     from rtm_actors.server.session import SessionActor
 
 
 class NodeOffline:
     """The node's offline store and quotas for one app (``OfflinePort``)."""
 
-    __slots__ = ("_app_id", "_ctx")
+    __slots__ = ("_app_id", "_offline")
 
-    def __init__(self, ctx: ServerContext, app_id: str) -> None:
-        self._ctx = ctx
+    def __init__(self, offline: OfflineServices, app_id: str) -> None:
+        self._offline = offline
         self._app_id = app_id
 
     def accepts_offline(self) -> bool:
-        return accepts_offline(self._ctx.store)
+        return accepts_offline(self._offline.store)
 
     def admit_offline(self, sender_id: str, size: int, at_s: float) -> bool:
-        return self._ctx.offline_quota.admit(self._app_id, sender_id, size, at_s)
+        return self._offline.quota.admit(self._app_id, sender_id, size, at_s)
 
     def release_offline(self, sender_id: str, size: int, at_s: float) -> None:
-        self._ctx.offline_quota.release(self._app_id, sender_id, size, at_s)
+        self._offline.quota.release(self._app_id, sender_id, size, at_s)
 
     def store_offline(self, receiver_id: str, delivery: Deliver) -> bool:
         msg = delivery.message
         stored = StoredMessage(delivery.sender_id, msg.id, msg.kind, msg.text, msg.raw, delivery.ts)
-        if not self._ctx.store.push(self._app_id, receiver_id, stored):
+        offline = self._offline
+        if not offline.store.push(self._app_id, receiver_id, stored):
             return False
-        self._ctx.stats.offline_stored += 1
+        offline.stats.offline_stored += 1
         return True
 
 
@@ -141,7 +142,9 @@ class NodeSessionPort(NodeOffline):
     __slots__ = (
         "_actor",
         "_clock",
+        "_ctx",
         "_inbox_size",
+        "_node",
         "_timers",
         "attaching",
         "link",
@@ -152,11 +155,14 @@ class NodeSessionPort(NodeOffline):
         "user_id",
     )
 
-    def __init__(self, ctx: ServerContext, actor: SessionActor, clock: RequestClock) -> None:
-        super().__init__(ctx, actor.app_id)
+    def __init__(self, node: SessionServices, actor: SessionActor, clock: RequestClock) -> None:
+        super().__init__(node.offline, actor.app_id)
+        self._node = node
+        #: Where the invitation desk is (``invitation_actor``'s helpers take it).
+        self._ctx: DeskHolder = node.invitations
         self._actor = actor
         self.user_id = actor.user_id
-        self.metrics = ctx.metrics
+        self.metrics = node.metrics
         #: The session's requests in progress (reply latency metrics).
         self._clock = clock
         self._timers = NamedTimers(actor.actor_ref)
@@ -189,16 +195,16 @@ class NodeSessionPort(NodeOffline):
             link.send_frame(data)
 
     def count(self, counter: Counter, label: str = "") -> None:
-        ctx = self._ctx
+        stats = self._node.stats
         match counter:
             case "peer_messages":
-                ctx.stats.peer_messages += 1
+                stats.peer_messages += 1
             case "deliveries":
-                ctx.stats.deliveries += 1
+                stats.deliveries += 1
             case "slow_consumers":
-                ctx.stats.slow_consumers += 1
+                stats.slow_consumers += 1
             case "protocol_errors":
-                ctx.stats.protocol_errors += 1
+                stats.protocol_errors += 1
             case "links_lost":
                 self.metrics.links_lost[label] += 1
             case "sessions_ended":
@@ -240,11 +246,11 @@ class NodeSessionPort(NodeOffline):
             case CancelAllTimers():
                 self._timers.cancel_all()
             case SaveAttributes(attributes=attributes):
-                self._ctx.attributes.put(self._app_id, user_id, attributes)
+                self._node.attributes.put(self._app_id, user_id, attributes)
             case DeleteStored(store_ids=store_ids):
-                self._ctx.store.delete(self._app_id, user_id, list(store_ids))
+                self._offline.store.delete(self._app_id, user_id, list(store_ids))
             case Unwatch(user_ids=user_ids):
-                self._ctx.presence.unwatch(me, self._app_id, list(user_ids))
+                self._node.presence.unwatch(me, self._app_id, list(user_ids))
             case LogEvent(event=event, fields=fields):
                 actor.log.info(event, **fields)
             case Stop():
@@ -281,14 +287,13 @@ class NodeSessionPort(NodeOffline):
     # -- questions --------------------------------------------------------------------
 
     def allow(self, what: str, now: float) -> bool:
-        return self._ctx.rates.allow((self._app_id, self.user_id), what, now)
+        return self._node.rates.allow((self._app_id, self.user_id), what, now)
 
     def allow_join(self, channel_id: str, now: float) -> bool:
-        return self._ctx.rates.allow_join((self._app_id, self.user_id), channel_id, now)
+        return self._node.rates.allow_join((self._app_id, self.user_id), channel_id, now)
 
     def route(self, user_id: str) -> SessionRef | None:
-        ref: SessionRef | None = self._ctx.route((self._app_id, user_id))
-        return ref
+        return self._node.routes.route((self._app_id, user_id))
 
     def backlog(self) -> int:
         return self._inbox_size()
@@ -298,44 +303,41 @@ class NodeSessionPort(NodeOffline):
         return 0.0 if link is None else now() - link.last_rx
 
     def check_token(self, token: str) -> TokenCheck:
-        return check_token(self._ctx, self._app_id, self.user_id, token)
+        return self._node.tokens.check(self._app_id, self.user_id, token)
 
     def set_presence(self, state: PeerOnlineState) -> bool:
         key = (self._app_id, self.user_id)
-        return self._ctx.presence.set_state(key, state, self._actor.session_key)
+        return self._node.presence.set_state(key, state, self._actor.session_key)
 
     def unregister(self) -> bool:
-        return self._ctx.directory.unregister((self._app_id, self.user_id), self._actor.actor_ref)
+        return self._node.directory.unregister((self._app_id, self.user_id), self._actor.actor_ref)
 
     def presence_states(self, user_ids: list[str]) -> dict[str, PeerOnlineState]:
-        return self._ctx.presence.states(self._app_id, user_ids)
+        return self._node.presence.states(self._app_id, user_ids)
 
     def watch(self, user_ids: list[str]) -> dict[str, PeerOnlineState]:
-        return self._ctx.presence.watch(self._actor.actor_ref, self._app_id, user_ids)
+        return self._node.presence.watch(self._actor.actor_ref, self._app_id, user_ids)
 
     def attributes(self, user_id: str) -> dict[str, str]:
-        return self._ctx.attributes.get(self._app_id, user_id)
+        return self._node.attributes.get(self._app_id, user_id)
 
     def stored_messages(self, now_ms: int) -> Iterator[Deliver]:
-        for s in self._ctx.store.fetch(self._app_id, self.user_id, now_ms):
+        for s in self._offline.store.fetch(self._app_id, self.user_id, now_ms):
             yield stored_delivery(
                 s.sender_id, s.message_id, s.kind, s.text, s.raw, s.ts, s.store_id
             )
 
     def channel(self, channel_id: str) -> SessionRef:
-        ref: SessionRef = self._ctx.channels.get_or_start(self._app_id, channel_id)
-        return ref
+        return self._node.channels.get_or_start(self._app_id, channel_id)
 
     def live_channel(self, channel_id: str) -> SessionRef | None:
-        ref: SessionRef | None = self._ctx.channels.get(self._app_id, channel_id)
-        return ref
+        return self._node.channels.get(self._app_id, channel_id)
 
     def channel_for_write(self, channel_id: str) -> SessionRef | None:
-        ref: SessionRef | None = self._ctx.channels.start_for_write(self._app_id, channel_id)
-        return ref
+        return self._node.channels.start_for_write(self._app_id, channel_id)
 
     def channel_counts(self, channel_ids: list[str]) -> dict[str, int]:
-        return self._ctx.channels.counts(self._app_id, channel_ids)
+        return self._node.channels.counts(self._app_id, channel_ids)
 
     def invitation(self, key: tuple[str, str, int]) -> SessionRef | None:
         # The desk answers ALREADY_END itself for an invitation it does not hold.

@@ -41,8 +41,11 @@ from rtm_actors.protocol.wsframes import (
 )
 from rtm_actors.runtime.round_writer import raw_socket as raw_socket
 from rtm_actors.server.admission import CONNECTION_KEY, Cutoff
+from rtm_actors.server.log_budget import PRE_LOGIN_LINES, LogBudget
 
 log = structlog.get_logger("rtm_actors.server.wsio")
+#: Bad upgrade requests (the process's log lines for them, whichever node).
+UPGRADES_REFUSED = LogBudget(log, "upgrade_refused", lines=PRE_LOGIN_LINES)
 
 
 class FrameTooBigError(Exception):
@@ -228,8 +231,7 @@ class LeanWebSocketHandler(WebSocketHandler):  # type: ignore[misc]
         if refusal is None:
             return self.upgrade_connection()
         status, headers, why = refusal
-        log.info(
-            "upgrade_refused",
+        UPGRADES_REFUSED.note(
             status=status[:3],
             why=why,
             peer=f"{environ.get('REMOTE_ADDR', '?')}:{environ.get('REMOTE_PORT', '?')}",

@@ -1,14 +1,20 @@
-"""A relay that loses messages on purpose: a loss a delivery tally must catch.
+"""A relay that loses messages on purpose, as a broken middlebox would.
 
 ``DroppingRelay`` forwards websocket connections to a server, as ``CuttableProxy``
 does, but reads the server's frames (unmasked, so plain to parse) and holds back every
 ``every``-th message push of the chosen kinds; replies, login answers, pings and every
 other frame pass. It also reads the clients' frames (unmasking them) for their
-acknowledgements, so a test learns which dropped pushes the client went on to
-acknowledge: the SDK acknowledges cumulatively, so a later push's ``Ack`` covers the
-dropped one too, the server releases it as delivered and its sender gets an OK receipt.
-Those are the messages lost for good; a dropped push no ``Ack`` covered yet is still
-held by the server (and its sender still waits).
+acknowledgements, so a test learns which dropped pushes a client went on to
+acknowledge on the same connection (the SDK never does: see below).
+
+What a drop costs depends on the push:
+
+* A numbered push (a peer message) is not lost: the SDK sees the next push skip its
+  number, drops the link without acknowledging past the gap and resumes, and the
+  server sends it again (``protocol/push_order.py``).
+* A channel message is not numbered per member: one dropped on a live link is lost for
+  good (the catch-up after a reconnect is for what a *broken* link missed), and a
+  delivery tally must count it.
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ class RelayedConnection:
     dropped: list[Any] = field(default_factory=list)
     #: The highest ``Ack`` the client sent.
     acked: int = 0
+    #: Each (sender, channel) the client has had a message from.
+    senders: set[tuple[str, str]] = field(default_factory=set)
 
     def acknowledged_drops(self) -> int:
         """Dropped numbered pushes that a later ``Ack`` of the client covered."""
@@ -101,6 +109,11 @@ class DroppingRelay(CuttableProxy):
         kinds: which pushes count: ``PeerMessage``, ``ChannelMessage`` or both.
         limit: drop no more than this many (None: no limit); a test keeps its drops
             early in a run this way, well before the run is tallied.
+
+    A connection's first message from each sender always passes and is not counted: a
+    delivery tally holds a receiver that joined a channel late only to the messages
+    between the first and the last it got from each sender, and could not see that one
+    dropped.
     """
 
     def __init__(
@@ -164,6 +177,10 @@ class DroppingRelay(CuttableProxy):
     def _drops(self, payload: bytes | None, seen: RelayedConnection) -> bool:
         frame = _decoded(payload, codec.decode_server_frame)
         if not isinstance(frame, self.kinds):
+            return False
+        sender = (frame.peer_id, getattr(frame, "channel_id", ""))
+        if sender not in seen.senders:
+            seen.senders.add(sender)
             return False
         self._seen += 1
         if self._seen % self.every or (self.limit is not None and self.dropped >= self.limit):

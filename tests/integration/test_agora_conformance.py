@@ -190,6 +190,29 @@ def test_get_rtm_call_manager_gives_one_manager_and_the_last_handler_wins(logged
     assert first.events == []
 
 
+def test_a_handler_set_while_an_invitation_is_in_flight_gets_what_follows(logged_in):
+    """Each party's new handler (by get_rtm_call_manager, or by setting ``handler``) gets
+    the rest of an invitation already under way; the old one hears nothing more."""
+    alice, _ = logged_in("alice")
+    bob, _ = logged_in("bob")
+    caller_first, caller_second = CallRecorder(), CallRecorder()
+    callee_first, callee_second = CallRecorder(), CallRecorder()
+    caller = alice.get_rtm_call_manager(caller_first)
+    callee = bob.get_rtm_call_manager(callee_first)
+    invitation = caller.create_local_call_invitation("bob")
+    assert caller.send_local_invitation(invitation) is Api.OK
+    ((remote,),) = callee_first.wait_for("on_remote_invitation_received")
+    caller_first.wait_for("on_local_invitation_received_by_peer")
+    caller.handler = caller_second
+    assert caller.handler is caller_second
+    assert bob.get_rtm_call_manager(callee_second) is callee
+    assert callee.accept_remote_invitation(remote) is Api.OK
+    callee_second.wait_for("on_remote_invitation_accepted")
+    caller_second.wait_for("on_local_invitation_accepted")
+    assert [name for name, _ in caller_first.events] == ["on_local_invitation_received_by_peer"]
+    assert [name for name, _ in callee_first.events] == ["on_remote_invitation_received"]
+
+
 # -- 4. ids are less than 64 bytes --------------------------------------------------------
 
 

@@ -13,7 +13,8 @@ from rtm_actors.client.link import ClientLink
 from rtm_actors.protocol import codec
 from rtm_actors.protocol.codes import DisconnectCode, LoginErrCode
 from rtm_actors.protocol.frames import Error, Login, LoginOk, Ping, Pong, Reply
-from rtm_actors.server import wsio
+from rtm_actors.server import gateway, node, wsio
+from rtm_actors.server.log_budget import PRE_LOGIN_LINES, LogBudget
 from rtm_actors.testing import settle, wait_until
 
 pytestmark = pytest.mark.integration
@@ -223,7 +224,7 @@ def test_a_bad_upgrade_gets_400_or_426_and_one_log_line(
     )
     logged: list[tuple[str, dict]] = []
     recorder = SimpleNamespace(info=lambda e, **kw: logged.append((e, kw)))
-    monkeypatch.setattr(wsio, "log", recorder, raising=False)  # (absent before the fix)
+    monkeypatch.setattr(wsio, "UPGRADES_REFUSED", LogBudget(recorder, "upgrade_refused"))
     with gevent.socket.create_connection(("127.0.0.1", server.port)) as sock:
         sock.sendall(request.encode())
         sock.settimeout(5)
@@ -234,3 +235,76 @@ def test_a_bad_upgrade_gets_400_or_426_and_one_log_line(
         assert b"Sec-WebSocket-Version: 13\r\n" in data
     assert [event for event, _ in logged] == ["upgrade_refused"]
     assert "Traceback" not in capfd.readouterr().err
+
+
+def _answer(port: int, request: bytes) -> bytes:
+    with gevent.socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(request)
+        sock.settimeout(5)
+        return bytes(sock.recv(4096))
+
+
+@pytest.mark.parametrize(
+    ("module", "budget", "level", "request_bytes", "status"),
+    [
+        (
+            wsio,
+            "UPGRADES_REFUSED",
+            "info",
+            b"GET /rtm HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: nope\r\nSec-WebSocket-Version: 13\r\n\r\n",
+            b"HTTP/1.1 400",
+        ),
+        (node, "HTTP_ERRORS", "warning", b"\x16\x03\x01 not http at all\r\n\r\n", b"HTTP/1.1 400"),
+    ],
+    ids=["bad upgrades", "garbled requests"],
+)
+def test_a_flood_of_bad_requests_writes_a_bounded_number_of_log_lines(
+    server, monkeypatch, module, budget, level, request_bytes, status
+):
+    """200 bad requests from one client in a second: each is answered, but the server
+    writes at most PRE_LOGIN_LINES lines for them per 10 s (each with its count), not
+    200: a flood of connections must not become a flood of log lines."""
+    lines: list[dict] = []
+    recorder = SimpleNamespace(**{level: lambda e, **kw: lines.append({"event": e, **kw})})
+    counted = LogBudget(recorder, budget.lower(), lines=PRE_LOGIN_LINES, level=level)
+    monkeypatch.setattr(module, budget, counted)
+    answers = [_answer(server.port, request_bytes) for _ in range(200)]
+    assert all(a.startswith(status) for a in answers), answers[:3]
+    wait_until(lambda: counted.total == 200, timeout=5)
+    assert len(lines) == PRE_LOGIN_LINES
+    assert all(line["count"] == 1 for line in lines)  # the first ones, in full
+
+
+def _refused_login(url: str) -> None:
+    raw = RawClient(url)
+    raw.link.send(codec.encode(Login(1, "bad app id!", "mallory")))
+    assert raw.wait_frame(Reply) == Reply(1, LoginErrCode.INVALID_APP_ID)
+    wait_until(lambda: raw.closed)
+
+
+def _broken_frame(url: str) -> None:
+    raw = RawClient(url)
+    raw.link._sock.sendall(b"\x8f\x85\x00\x00\x00\x00hello")  # reserved opcode 0xF
+    wait_until(lambda: raw.closed)
+    assert raw.link.close_code == wsio.CLOSE_PROTOCOL_ERROR
+
+
+@pytest.mark.parametrize(
+    ("budget", "attempt"),
+    [("LOGINS_REFUSED", _refused_login), ("PROTOCOL_ERRORS", _broken_frame)],
+    ids=["refused logins", "broken frames"],
+)
+def test_a_flood_of_bad_websockets_writes_a_bounded_number_of_log_lines(
+    server, monkeypatch, budget, attempt
+):
+    """100 websockets that log in with a bad app id, or break RFC 6455 before login:
+    each is refused or closed as before, but they write PRE_LOGIN_LINES lines, not 100."""
+    lines: list[dict] = []
+    recorder = SimpleNamespace(info=lambda e, **kw: lines.append({"event": e, **kw}))
+    counted = LogBudget(recorder, budget.lower(), lines=PRE_LOGIN_LINES)
+    monkeypatch.setattr(gateway, budget, counted)
+    for _ in range(100):
+        attempt(server.url)
+    wait_until(lambda: counted.total == 100, timeout=5)
+    assert len(lines) == PRE_LOGIN_LINES

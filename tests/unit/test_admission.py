@@ -65,9 +65,11 @@ def test_the_deadline_is_thrown_into_the_waiting_greenlet_but_never_after_login(
         except Cutoff as cutoff:
             caught.append(cutoff.reason)
 
-    waiting = gevent.spawn(wait, 1.0)
+    # Far longer than the deadline: a busy machine that stalls the loop past the
+    # sleep's own end must not let the sleep win.
+    waiting = gevent.spawn(wait, 30.0)
     admission.admit(waiting, SocketPhase.LOGIN, 0.05, LOGIN_TIMEOUT)
     logged_in = gevent.spawn(wait, 0.3)
     admission.admit(logged_in, SocketPhase.LOGIN, 0.05, LOGIN_TIMEOUT).logged_in()
-    gevent.joinall([waiting, logged_in], timeout=2)
+    gevent.joinall([waiting, logged_in], timeout=10)
     assert caught == ["no login"]

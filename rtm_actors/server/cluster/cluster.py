@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import secrets
 import time
-from typing import Any, cast
+from typing import TYPE_CHECKING, cast
 
 import msgspec
 import redis
@@ -40,6 +40,9 @@ from rtm_actors.store.redis_store import (
     RedisOfflineStore,
     RedisUserAttributeStore,
 )
+
+if TYPE_CHECKING:
+    from rtm_actors.server.services import ClusterServices
 
 log = structlog.get_logger("rtm_actors.server.cluster")
 _encode_ban = msgspec.msgpack.Encoder().encode
@@ -98,7 +101,10 @@ class Cluster:
         #: Channel messages refused because the publish queue was half full (a metric).
         self.refused_posts = 0
         self.liveness = Liveness(self, heartbeat, expiry)
-        self.ctx: Any = None
+        #: The node's ban set: its changes reach every node, and it follows theirs.
+        self.bans = ClusterBans(self)
+        #: What this node's actors are reached through (set at ``start``).
+        self._node: ClusterServices | None = None
         #: (app id, user id) -> (node, trusted until): saves a Redis round trip per message.
         self._routes: dict[UserKey, tuple[str, float]] = {}
         #: (app, channel, user) of every member through this node (to rebuild Redis).
@@ -108,13 +114,13 @@ class Cluster:
 
     # -- lifecycle ---------------------------------------------------------------
 
-    def start(self, ctx: Any, url_hint: str = "") -> None:
+    def start(self, node: ClusterServices, url_hint: str = "") -> None:
         """Join the cluster: subscribe, register the node, start beating."""
-        self.ctx = ctx
+        self._node = node
         self.url_hint = url_hint or self.node_id
         banned = cast(set[bytes], self.client.smembers(self.keys.bans))
         for raw in banned:
-            ctx.bans.apply(_decode_ban(raw), banned=True)
+            self.bans.apply(_decode_ban(raw), banned=True)
         self.check_durability()
         self.publisher.start()
         self.log_reader.start()
@@ -238,10 +244,6 @@ class Cluster:
             for u in user_ids
         }
 
-    def new_bans(self) -> ClusterBans:
-        """The node's ban set: its changes reach every node."""
-        return ClusterBans(self)
-
     def ban_changed(self, key: UserKey, *, banned: bool) -> None:
         """An operator (un)banned a user through this node: record it, tell every node."""
         if banned:
@@ -297,6 +299,19 @@ class Cluster:
         change = e.MemberChange(self.node_id, app_id, channel_id, user_id, self.node_id, joined)
         self.publisher.publish(self.keys.channel(app_id, channel_id), change)
 
+    def refuse_post(self) -> bool:
+        """Whether a channel message must be refused now (and is counted so): Redis has
+        been away so long that the publish queue nears its bound, and the sender can
+        retry, where a message taken now could be dropped later unseen."""
+        if self.publisher.backlogged:
+            self.refused_posts += 1
+            return True
+        return False
+
+    def load_channel_attributes(self, app_id: str, channel_id: str) -> dict[str, StoredAttribute]:
+        """A channel's attributes as the last node that wrote them left them."""
+        return self.channel_attributes.get(app_id, channel_id)
+
     def post(self, app_id: str, channel_id: str, sender_id: str, msg: WireMessage, ts: int) -> None:
         """A channel message published here: appended to the channel's log, from which
         every node with members (this one too) fans it out."""
@@ -343,17 +358,18 @@ class Cluster:
         self.log_gaps += 1
         self._to_log_follower(key, chm.LogGap())
 
-    def _to_log_follower(self, key: str, message: object) -> None:
+    def _to_log_follower(self, key: str, message: chm.LogPost | chm.LogGap) -> None:
         """Tell the channel actor here that reads the log ``key``."""
         channel = self._logs.get(key)
-        ref = self.ctx.channels.get(*channel) if channel and self.ctx is not None else None
+        node = self._node
+        ref = node.channels.get(*channel) if channel and node is not None else None
         if ref is not None:
             tell_or_run_inline(ref, message)
 
     def _on_envelope(self, envelope: e.AnyEnvelope) -> None:
         self.received += 1
-        if self.ctx is not None:
-            dispatch(self, self.ctx, envelope)
+        if self._node is not None:
+            dispatch(self, self._node, envelope)
 
     def reap(self, node: str) -> None:
         """Node ``node`` is gone: its users go offline and leave their channels."""
@@ -377,12 +393,12 @@ class Cluster:
         """Make Redis hold exactly what this node holds (after Redis came back or lost
         its data): users and members it lost are registered again, and what it
         registered for sessions or members that ended meanwhile is removed."""
-        ctx = self.ctx
-        if ctx is None:
+        node = self._node
+        if node is None:
             return
         self.check_durability()
         self.liveness.beat()
-        local = dict(ctx.directory.items())
+        local = dict(node.directory.items())
         stale = 0
         for (app_id, user_id), route in self.routing.owned_by(self.node_id).items():
             entry = local.get((app_id, user_id))
@@ -401,6 +417,6 @@ class Cluster:
         for app_id, channel_id, user_id in self.membership.drop_node(self.node_id, self._members):
             self._member_change(app_id, channel_id, user_id, joined=False)
             stale += 1
-        for ref in ctx.channels.actors():
+        for ref in node.channels.actors():
             tell_or_run_inline(ref, chm.Resync())
         log.info("node_registered_again", node=self.node_id, users=reclaimed, stale=stale)

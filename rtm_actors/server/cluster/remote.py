@@ -8,10 +8,11 @@ in the server needs to know where an actor lives.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import structlog
 
+from rtm_actors.protocol.frames import Reply
 from rtm_actors.server import channel_messages as chm, messages as m
 from rtm_actors.server.cluster import envelopes as e
 from rtm_actors.server.invitation_actor import (
@@ -19,12 +20,14 @@ from rtm_actors.server.invitation_actor import (
     Answer,
     Involve,
     PartyGone,
+    PartyInput,
     PushInvitation,
     Uninvolve,
 )
 
 if TYPE_CHECKING:
     from rtm_actors.server.cluster.cluster import Cluster
+    from rtm_actors.server.session import SessionMessage
 
 log = structlog.get_logger("rtm_actors.server.cluster")
 
@@ -40,7 +43,7 @@ class RemoteUser:
         self.app_id = app_id
         self.user_id = user_id
 
-    def tell(self, message: Any) -> None:
+    def tell(self, message: SessionMessage) -> None:
         """Publish ``message`` to the user's node (the ones that can cross nodes)."""
         app, to, me = self.app_id, self.user_id, self.cluster.node_id
         envelope: e.AnyEnvelope
@@ -51,8 +54,10 @@ class RemoteUser:
                 envelope = e.PeerDeliver(app, to, me, sender_id, msg, ts, offline_ok)
             case m.Delivered(receiver_id=receiver_id, message_id=message_id, code=code):
                 envelope = e.PeerResult(app, to, receiver_id, message_id, int(code))
-            case chm.SendFrame(frame=frame) if hasattr(frame, "rid"):
-                envelope = e.ReplyTo(app, to, frame.rid, frame.code, getattr(frame, "ts", 0))
+            case chm.SendFrame(frame=Reply(rid=rid, code=code, ts=ts)):
+                # (Only an invitation's answer is replied to across nodes: channel
+                # replies go to the channel's members, which are local.)
+                envelope = e.ReplyTo(app, to, rid, code, ts)
             case PushInvitation(frame=frame, role=role):
                 envelope = e.InvitationPushTo(app, to, me, frame.caller_id, frame, role)
             case Involve(role=role, key=key):
@@ -75,7 +80,7 @@ class RemoteInvitationRef:
         self.node = node
         self.key = key
 
-    def tell(self, message: Any) -> None:
+    def tell(self, message: PartyInput) -> None:
         """Publish the callee's acknowledgement, answer or departure to the invitation."""
         app, caller_id, invitation_id = self.key
         envelope: e.InvitationInput

@@ -1,17 +1,14 @@
-"""1:1 chat in which every user has three partners and sends four times a second.
+"""Group chat in which every user sends four channel messages a second.
 
-Run through a relay that drops messages: a user's dropped message is covered by the
-acknowledgement of a later message from one of its other two senders, so the server
-gives the blocked sender its receipt soon and the tally can count the message lost.
+Run through a relay that drops channel messages on the way to their members: a
+channel message is not numbered per member, so one dropped on a live link is lost for
+good and the tally must count it (a dropped peer message would be sent again).
 """
 
-from rtm_actors.loadtest.scenario import SCENARIOS, register_scenario, with_overrides
-from rtm_actors.locust import PeerTasks, RtmUser, plan_pacing
-
-register_scenario(with_overrides(SCENARIOS["peer"], name="peer3", partners=3))
+from rtm_actors.locust import ChannelTasks, RtmUser, plan_pacing
 
 
-class Chat(RtmUser):
-    scenario = "peer3"
+class GroupChat(RtmUser):
+    scenario = "channel"
     wait_time = plan_pacing(0.25)
-    tasks = [PeerTasks]
+    tasks = [ChannelTasks]
