@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     config = ServerConfig(invitation_rate=(10**9, 5.0))
     ctx = ServerContext(config=config, store=MemoryOfflineStore())
     ctx.supervisor = Supervisor.start(name="bench")
-    ctx.invitation_desk = start_desk(ctx)
+    ctx.invitation_desk = start_desk(ctx.desk_services(), ctx.supervisor)
     alice, bob = attach(ctx, "alice"), attach(ctx, "bob")
     run(alice, bob, 2_000, 0)  # warm up
     started = time.perf_counter()

@@ -3,7 +3,7 @@
 ``ServerContext`` is what ``RtmServer`` builds at start (and what tests and tools
 inspect through ``RtmServer.context``). No actor holds it: each part is given only
 the bundle of services it uses (``server/services.py``), built here. The invitation
-desk is the one exception: it still takes the context (``server/invitation_desk.py``).
+desk takes its ``DeskServices``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from rtm_actors.server.offline_quota import OfflineQuota
 from rtm_actors.server.presence import PresenceHub
 from rtm_actors.server.services import (
     ClusterServices,
+    DeskServices,
     GatewayServices,
     OfflineServices,
     ServerStats,
@@ -110,8 +111,14 @@ class ServerContext:
 
     def route(self, key: UserKey) -> Ref[SessionMessage] | None:
         """The user's session: its actor here, a stand-in for it on another node, or
-        None if the user is logged in nowhere (the invitation desk asks this)."""
+        None if the user is logged in nowhere."""
         return self.routes.route(key)
+
+    def desk_services(self) -> DeskServices:
+        """What the invitation desk is given."""
+        return DeskServices(
+            self.config.invitation_timings, self.routes, self.presence, self.metrics
+        )
 
     def gateway_services(self) -> GatewayServices:
         """What the gateway is given (once the supervisor runs)."""

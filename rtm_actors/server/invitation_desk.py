@@ -22,7 +22,7 @@ Every input for one invitation is handled in its arrival order, as before.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, assert_never
+from typing import TYPE_CHECKING, Any, ClassVar, assert_never
 
 import pykka
 import structlog
@@ -60,6 +60,10 @@ from rtm_actors.server.invitation_actor import (
     Uninvolve,
     WheelTurn,
 )
+
+if TYPE_CHECKING:
+    from rtm_actors.runtime import Supervisor
+    from rtm_actors.server.services import DeskServices
 
 log = structlog.get_logger("rtm_actors.server.invitation")
 
@@ -117,13 +121,15 @@ class InvitationDesk(GeventActor):
         {StartInvitation, ToInvitation, WheelTurn}
     )
 
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, services: DeskServices) -> None:
         super().__init__()
-        self.ctx = ctx
+        self._routes = services.routes
+        self._presence = services.presence
+        self._metrics = services.metrics
         #: Bound once (logging is set up by now): through the module's lazy proxy even
         #: a line filtered out costs ~2 us, and every invitation logs its end.
         self._log = log.bind()
-        self._timings: inv.InvitationTimings = ctx.config.invitation_timings
+        self._timings: inv.InvitationTimings = services.timings
         self._live: dict[InvitationKey, _Invitation] = {}
         #: (app id, callee id) -> the presence watch and the invitations waiting for
         #: that callee to log in (both go when no invitation waits any more).
@@ -173,7 +179,7 @@ class InvitationDesk(GeventActor):
         call = self._live[key] = _Invitation(start, machine, InvitationRef(self.actor_ref, key))
         try:
             # (With several nodes this may ask Redis, which may be away.)
-            call.callee = self.ctx.route((key[0], start.callee_id))
+            call.callee = self._routes.route((key[0], start.callee_id))
         except Exception:  # one invitation's fault must not end the others
             log.exception("invitation_failed", key=key)
             self._fault(call)
@@ -228,7 +234,7 @@ class InvitationDesk(GeventActor):
 
     def _fault(self, call: _Invitation) -> None:
         """Handling ``call`` failed: it ends (counted as failed), the others go on."""
-        self.ctx.metrics.invitations["failed"] += 1
+        self._metrics.invitations["failed"] += 1
         self._forget(call)
 
     def _perform(self, call: _Invitation, effect: inv.ServerEffect) -> None:
@@ -240,7 +246,7 @@ class InvitationDesk(GeventActor):
                 if event == "received":
                     if call.callee is None:
                         # Not routed at the start (offline then): where is it now?
-                        call.callee = self.ctx.route((call.key[0], call.callee_id))
+                        call.callee = self._routes.route((call.key[0], call.callee_id))
                     if call.callee is not None:
                         tell_or_run_inline(call.callee, Involve(call.ref, "callee", call.key))
                 self._push(call, call.callee, "callee", event, code)
@@ -252,7 +258,7 @@ class InvitationDesk(GeventActor):
                 self._wheel_changed = True
             case inv.Finished(outcome=outcome):
                 how = outcome.value
-                self.ctx.metrics.invitations[how] += 1
+                self._metrics.invitations[how] += 1
                 self._log.info(
                     "invitation_ended",
                     app_id=call.key[0],
@@ -311,7 +317,7 @@ class InvitationDesk(GeventActor):
         if waiting is None:
             watch = CalleeWatch(self.actor_ref, app_id)
             waiting = self._waiting[callee] = (watch, set())
-            self.ctx.presence.watch(watch, app_id, [call.callee_id])
+            self._presence.watch(watch, app_id, [call.callee_id])
         waiting[1].add(call.key)
         call.watching = True
 
@@ -326,7 +332,7 @@ class InvitationDesk(GeventActor):
         keys.discard(call.key)
         if not keys:
             del self._waiting[callee]
-            self.ctx.presence.unwatch(watch, app_id, [call.callee_id])
+            self._presence.unwatch(watch, app_id, [call.callee_id])
 
     # -- the wheel's one loop timer ----------------------------------------------------
 
@@ -346,11 +352,13 @@ class InvitationDesk(GeventActor):
         self._live.clear()
 
 
-def start_desk(ctx: Any) -> pykka.ActorRef[InvitationDesk]:
+def start_desk(
+    services: DeskServices, supervisor: pykka.ActorRef[Supervisor] | None
+) -> pykka.ActorRef[InvitationDesk]:
     """Start the node's desk under its supervisor (which reports it if it crashes)."""
-    ref = InvitationDesk.start_under(ctx.supervisor, ctx)
-    if ctx.supervisor is not None:
+    ref = InvitationDesk.start_under(supervisor, services)
+    if supervisor is not None:
         # Not restarted (no child is): a fault in one invitation ends only that one,
         # so the desk itself does not crash on a party's input.
-        ctx.supervisor.tell(Adopt(ref, ChildSpec("invitation_desk")))
+        supervisor.tell(Adopt(ref, ChildSpec("invitation_desk")))
     return ref

@@ -239,8 +239,7 @@ class RtmServer:
             ctx = self._ctx
             ctx.supervisor = Supervisor.start(name="server", on_event=ctx.metrics.actor_event)
             ctx.channels.supervisor = ctx.supervisor
-            # (The desk still takes the whole context: see ``invitation_desk.py``.)
-            ctx.invitation_desk = start_desk(ctx)
+            ctx.invitation_desk = start_desk(ctx.desk_services(), ctx.supervisor)
             if ctx.cluster is not None:
                 ctx.cluster.start(ctx.cluster_services(), self.url)
             admin = AdminApp(self._admin_token, self.ban, self.unban) if self._admin_token else None

@@ -24,6 +24,7 @@ from rtm_actors.protocol.tokens import TokenCheck, verify_token
 if TYPE_CHECKING:
     import pykka
 
+    from rtm_actors.protocol.invitation import InvitationTimings
     from rtm_actors.runtime import Supervisor
     from rtm_actors.server.channels import Channels
     from rtm_actors.server.config import ServerConfig
@@ -81,6 +82,17 @@ def session_config(config: ServerConfig) -> SessionConfig:
         heartbeat_interval=config.heartbeat_interval,
         max_live_invitations=config.max_live_invitations,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class DeskServices:
+    """What the node's invitation desk is given: its timings, where a user's session
+    is, the presence hub (to hear an offline callee log in), and the counters."""
+
+    timings: InvitationTimings
+    routes: Routes
+    presence: PresenceHub
+    metrics: ServerMetrics
 
 
 class DeskHolder(Protocol):

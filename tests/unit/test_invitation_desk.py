@@ -58,7 +58,7 @@ def node():
     timings = InvitationTimings(offline_retry=0.2, no_ack=5.0, expire=10.0)
     config = fast_server_config(invitation_timings=timings)
     ctx = ServerContext(config=config, store=MemoryOfflineStore())
-    ctx.invitation_desk = start_desk(ctx)
+    ctx.invitation_desk = start_desk(ctx.desk_services(), ctx.supervisor)
     yield ctx
     ctx.invitation_desk.stop()
 
@@ -172,7 +172,7 @@ class DeskRun(RuleBasedStateMachine):
         super().__init__()
         config = fast_server_config(invitation_timings=InvitationTimings(60.0, 60.0, 60.0))
         self.ctx = ServerContext(config=config, store=MemoryOfflineStore())
-        self.ctx.invitation_desk = start_desk(self.ctx)
+        self.ctx.invitation_desk = start_desk(self.ctx.desk_services(), self.ctx.supervisor)
         self.callers: dict[int, Party] = {}
         self.callees: dict[int, Party] = {}
         self.callers_gone: set[int] = set()
