@@ -13,7 +13,7 @@ The desk tells sessions ``Involve``, ``PushInvitation``, ``Uninvolve`` and repli
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import pykka
@@ -22,6 +22,9 @@ from rtm_actors.protocol.codes import PeerOnlineState
 from rtm_actors.protocol.frames import InvitationEvent
 from rtm_actors.runtime import tell_or_run_inline
 from rtm_actors.server.messages import PresenceUpdate
+
+if TYPE_CHECKING:
+    from rtm_actors.server.services import DeskHolder
 
 InvitationKey = tuple[str, str, int]  # app id, caller id, invitation id
 
@@ -172,29 +175,31 @@ class CalleeWatch:
 
 
 def start_invitation(
-    ctx: Any, key: InvitationKey, caller: Any, callee_id: str, content: str, channel_id: str
+    ctx: DeskHolder, key: InvitationKey, caller: Any, callee_id: str, content: str, channel_id: str
 ) -> InvitationRef:
     """Start an invitation on the node's desk; answer the caller's ref to it."""
     desk = ctx.invitation_desk
+    if desk is None:
+        raise RuntimeError("the node's invitation desk is not running")
     tell_or_run_inline(desk, StartInvitation(key, caller, callee_id, content, channel_id))
     return InvitationRef(desk, key)
 
 
-def invitation_ref(ctx: Any, key: InvitationKey) -> InvitationRef:
+def invitation_ref(ctx: DeskHolder, key: InvitationKey) -> InvitationRef:
     """The ref to invitation ``key`` on this node (the desk answers ALREADY_END to a
     request for one that is not, or no longer, in flight)."""
     return InvitationRef(ctx.invitation_desk, key)
 
 
-def invitations_in_flight(ctx: Any, timeout: float = 5.0) -> int:
+def invitations_in_flight(ctx: DeskHolder, timeout: float = 5.0) -> int:
     """How many invitations the node's desk holds (asks it: for metrics and tests)."""
     return desk_headcount(ctx, timeout).invitations
 
 
-def desk_headcount(ctx: Any, timeout: float = 5.0) -> DeskHeadcount:
+def desk_headcount(ctx: DeskHolder, timeout: float = 5.0) -> DeskHeadcount:
     """What the node's desk holds: invitations, their running timers, callees waited for."""
     desk = ctx.invitation_desk
     if desk is None or not desk.is_alive():
         return DeskHeadcount(0, 0, 0)
-    headcount: DeskHeadcount = desk.ask(CountInvitations(), timeout=timeout)
+    headcount: DeskHeadcount = desk.ask(CountInvitations(), block=True, timeout=timeout)
     return headcount
