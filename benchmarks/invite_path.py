@@ -16,13 +16,11 @@ of the same loop.
 from __future__ import annotations
 
 import argparse
-import cProfile
-import pstats
 import time
 from typing import Any
 
 import gevent
-from session_path import attach
+from session_path import attach, profiled
 
 from rtm_actors.log import configure_logging
 from rtm_actors.protocol.frames import Ack, AnswerInvitation, SendInvitation
@@ -75,11 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         f" ({accepted} accepted, {desk_headcount(ctx).invitations} in flight)"
     )
     if args.profile:
-        profile = cProfile.Profile()
-        profile.enable()
-        run(alice, bob, args.invitations, 2_000 + args.invitations)
-        profile.disable()
-        pstats.Stats(profile).sort_stats("tottime").print_stats(30)
+        profiled(lambda: run(alice, bob, args.invitations, 2_000 + args.invitations), top=30)
     return 0
 
 

@@ -17,6 +17,7 @@ import cProfile
 import pstats
 import time
 import types
+from collections.abc import Callable
 from typing import Any
 
 import gevent
@@ -79,12 +80,17 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.perf_counter() - started
     print(f"{args.messages} messages: {elapsed / args.messages * 1e6:.1f} us each")
     if args.profile:
-        profile = cProfile.Profile()
-        profile.enable()
-        run(alice, bob, args.messages, 2_000 + args.messages)
-        profile.disable()
-        pstats.Stats(profile).sort_stats("tottime").print_stats(25)
+        profiled(lambda: run(alice, bob, args.messages, 2_000 + args.messages))
     return 0
+
+
+def profiled(work: Callable[[], object], top: int = 25) -> None:
+    """Run ``work`` under cProfile and print its ``top`` functions by own time."""
+    profile = cProfile.Profile()
+    profile.enable()
+    work()
+    profile.disable()
+    pstats.Stats(profile).sort_stats("tottime").print_stats(top)
 
 
 if __name__ == "__main__":
