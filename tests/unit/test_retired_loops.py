@@ -51,7 +51,7 @@ def test_a_loop_in_a_long_turn_is_not_retired(quick_retirer):
     busy = ref.ask(release, block=False)
     greenlet = ref._actor_weakref().greenlet
     for _ in range(5):  # several sweeps pass while the turn blocks
-        gevent.sleep(0.01)
+        gevent.sleep(0.01)  # (real time: the retirer sweeps on the event loop's own timer)
     assert not greenlet.dead
     release.set()
     assert busy.get(timeout=2) is greenlet
