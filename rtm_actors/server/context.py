@@ -35,10 +35,9 @@ from rtm_actors.store.memory import MemoryUserAttributeStore
 if TYPE_CHECKING:
     import pykka
 
-    from rtm_actors.runtime import Ref, Supervisor
+    from rtm_actors.runtime import Supervisor
     from rtm_actors.server.cluster import Cluster
     from rtm_actors.server.invitation_desk import InvitationDesk
-    from rtm_actors.server.session import SessionMessage
 
 __all__ = ["ServerContext", "ServerStats", "now_ms"]
 
@@ -108,11 +107,6 @@ class ServerContext:
             stats=self.stats,
             metrics=self.metrics,
         )
-
-    def route(self, key: UserKey) -> Ref[SessionMessage] | None:
-        """The user's session: its actor here, a stand-in for it on another node, or
-        None if the user is logged in nowhere."""
-        return self.routes.route(key)
 
     def desk_services(self) -> DeskServices:
         """What the invitation desk is given."""
