@@ -22,3 +22,9 @@ class ClientConfig:
     ssl_cafile: str | None = None
     #: Received message ids remembered to drop duplicates after a reconnect.
     dedup_window: int = 8192
+    #: Run this service's callbacks on one greenlet shared by every service of the
+    #: process that sets it, not on one of its own: a wake-up per loop round for all
+    #: of them instead of one per service, and no dispatcher per service. The price:
+    #: a callback that blocks holds up the other services' callbacks too (never their
+    #: network I/O). For many services whose callbacks only count, as the load tool's.
+    shared_dispatcher: bool = False

@@ -12,7 +12,9 @@ On a plain socket the link reads *on the hub*: a readiness watcher's callback ma
 the ``recv``, parses, answers pings and calls back, with no greenlet of the link's own
 (a parked reader greenlet was ~5 KiB per user; its wake-up a switch per read). So the
 callbacks run on the hub and must never block: hand the frames to an actor, as
-``ConnectionSupervisor`` does. ``start_batched(drop_pongs=True)`` drops the server's
+``ConnectionSupervisor`` does through the process's ``HubRelay`` (one greenlet that
+runs the service actor's turn inline, every link's read of a loop round in one
+wake-up). ``start_batched(drop_pongs=True)`` drops the server's
 answers to heartbeat pings right there (the link has noted the traffic, which is all
 a pong says). Under TLS, where a read may need a write first, a reader greenlet reads.
 """

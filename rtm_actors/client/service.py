@@ -20,7 +20,7 @@ from rtm_actors.client import messages as cm
 from rtm_actors.client.calls import ClientInvitationActor, RtmCallManager
 from rtm_actors.client.channel import Channel
 from rtm_actors.client.config import ClientConfig
-from rtm_actors.client.dispatcher import EventDispatcher
+from rtm_actors.client.dispatcher import EventDispatcher, shared_dispatcher
 from rtm_actors.client.futures import RtmFuture
 from rtm_actors.client.handlers import RtmCallEventHandler
 from rtm_actors.client.requests import (
@@ -145,7 +145,9 @@ class RtmService(PresenceMethods, ChannelMethods, SettingsMethods):
         self._app_id = app_id
         self._url = url
         self._handler = event_handler
-        self._dispatcher = EventDispatcher.start()
+        self._dispatcher = (
+            shared_dispatcher() if config.shared_dispatcher else EventDispatcher.start()
+        )
         self._config = config
         self._sdk_log.context["app_id"] = app_id
         logger = self._sdk_log.logger()
@@ -165,7 +167,8 @@ class RtmService(PresenceMethods, ChannelMethods, SettingsMethods):
         # The supervisor logs out first; callbacks already queued still run.
         self._supervisor.tell(cm.Release())
         self._actor.stop(block=False)
-        self._dispatcher.stop(block=False)
+        if not self._config.shared_dispatcher:
+            self._dispatcher.stop(block=False)
         self._actor = self._supervisor = self._dispatcher = None
 
     @property

@@ -31,6 +31,7 @@ from rtm_actors.protocol.codes import (
 from rtm_actors.protocol.errors import ConnectionAbortedByServer
 from rtm_actors.protocol.frames import Error, Kick, Login, LoginOk, Logout, Ping, Reply
 from rtm_actors.runtime import GeventActor, NamedTimers, Ref, now, tell_or_run_inline
+from rtm_actors.runtime.hub_relay import hub_relay
 
 #: Close codes that end the session for good, and the reason Agora reports.
 _TERMINAL_CLOSES = {
@@ -181,10 +182,12 @@ class ConnectionSupervisor(GeventActor):
             return
         self._link = link
         service = self._service
+        # Through the process's relay: the link calls back on the hub, which may not run
+        # the service's turn; the relay runs it inline, every link's in one wake-up.
         link.start_batched(
-            on_frames=lambda lk, frames: tell_or_run_inline(service, cm.ServerFrames(lk, frames)),
+            on_frames=lambda lk, frames: hub_relay.put(service, cm.ServerFrames(lk, frames)),
             # Through the service too, so the end of the link comes after its last frames.
-            on_closed=lambda lk: tell_or_run_inline(service, cm.ClientLinkClosed(lk)),
+            on_closed=lambda lk: hub_relay.put(service, cm.ClientLinkClosed(lk)),
             drop_pongs=True,  # (a pong is traffic, which the link has noted already)
         )
         self._run(self._machine.link_opened(now()))

@@ -122,8 +122,9 @@ class LocalControl:
 
 
 def client_config(options: LoadOptions) -> ClientConfig:
-    """The SDK settings of load users: Agora's timings, a smaller de-duplication window."""
-    return replace(ClientConfig(), dedup_window=options.dedup_window)
+    """The SDK settings of load users: Agora's timings, a smaller de-duplication window,
+    and one dispatcher for every user's callbacks (they only count: none blocks)."""
+    return replace(ClientConfig(), dedup_window=options.dedup_window, shared_dispatcher=True)
 
 
 def _chunks(items: list[SimulatedUser], size: int) -> Iterator[list[SimulatedUser]]:

@@ -1,11 +1,12 @@
 """Timers for actors: a message told to an actor after a delay, without a greenlet.
 
-A loop timer's callback runs on the hub and hands the message to ``TimerRelay``, one
-greenlet per process that tells it with ``tell_or_run_inline``: an idle actor that takes the
-message inline (``GeventActor.inline_messages``) handles it there, with no wake-up of
-a greenlet of its own (a hub callback may not run turns: they may yield). So a timer
-costs a few hundred bytes, not a greenlet, and a heartbeat no actor wake-up. A turn
-taken inline there must never block: it would hold up every timer of the process.
+A loop timer's callback runs on the hub and hands the message to the process's
+``HubRelay`` (``runtime.hub_relay``), one greenlet that tells it with
+``tell_or_run_inline``: an idle actor that takes the message inline
+(``GeventActor.inline_messages``) handles it there, with no wake-up of a greenlet of
+its own (a hub callback may not run turns: they may yield). So a timer costs a few
+hundred bytes, not a greenlet, and a heartbeat no actor wake-up. A turn taken inline
+there must never block: it would hold up every timer of the process.
 
 Timers that need no precision (a heartbeat every 2 s) can be *coarse*
 (``NamedTimers.start(..., coarse=True)``): they wait in one ``CoarseWheel`` per clock,
@@ -29,7 +30,7 @@ from typing import Any, Generic, Protocol
 import gevent
 import gevent.event
 
-from rtm_actors.runtime.actor import tell_or_run_inline
+from rtm_actors.runtime.hub_relay import hub_relay
 from rtm_actors.runtime.refs import MessageT, Ref
 
 
@@ -126,39 +127,7 @@ class NamedTimers(Generic[MessageT]):
 
     def _fire(self, name: Hashable, message: MessageT) -> None:
         self._timers.pop(name, None)
-        _relay.put(self._ref, message)
-
-
-class TimerRelay:
-    """Tells fired timers' messages to their actors, from one greenlet, in firing order."""
-
-    __slots__ = ("_due", "_wake", "greenlet")
-
-    def __init__(self) -> None:
-        self._due: list[tuple[Ref[Any], object]] = []
-        self._wake: Any = None
-        self.greenlet: Any = None
-
-    def put(self, ref: Ref[MessageT], message: MessageT) -> None:
-        """Queue ``message`` for ``ref`` (called from the hub)."""
-        self._due.append((ref, message))
-        if self.greenlet is None or self.greenlet.dead:  # (dead: a kill cut a turn)
-            self._wake = gevent.event.Event()
-            self.greenlet = gevent.spawn(self._run)
-        else:
-            self._wake.set()
-
-    def _run(self) -> None:
-        while True:
-            due, self._due = self._due, []
-            for ref, message in due:
-                tell_or_run_inline(ref, message)
-            if not self._due:
-                self._wake.clear()
-                self._wake.wait()
-
-
-_relay = TimerRelay()
+        hub_relay.put(self._ref, message)
 
 
 #: The slot width of coarse timers, in seconds: such a timer fires up to this late.

@@ -222,7 +222,7 @@ class Ticker(GeventActor):
 def test_a_timer_message_taken_inline_wakes_no_greenlet_of_the_actors_own():
     """Timers are told from the process's relay greenlet: an idle actor that takes the
     message inline handles it there and never starts its own loop greenlet."""
-    from rtm_actors.runtime import timers as timers_module
+    from rtm_actors.runtime.hub_relay import hub_relay
 
     log = []
     ref = Ticker.start(log)
@@ -231,7 +231,7 @@ def test_a_timer_message_taken_inline_wakes_no_greenlet_of_the_actors_own():
         ticker_timers.start(delay, delay, Beat())
     wait_until(lambda: len(log) >= 2, timeout=2, what="two beats")  # (on the loop's timers)
     assert len(log) == 2
-    assert set(log) == {timers_module._relay.greenlet}
+    assert set(log) == {hub_relay.greenlet}
     assert not hasattr(ref._actor_weakref(), "greenlet")  # its loop never started
     ref.stop()
 
