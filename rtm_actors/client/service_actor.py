@@ -75,6 +75,9 @@ from rtm_actors.runtime import GeventActor, NamedTimers, Ref, now, tell_or_run_i
 
 RequestT = TypeVar("RequestT", bound=Request)
 
+#: How often requests in flight are checked for their deadline. The sweep's timer is
+#: coarse (up to 0.1 s late, every service's sweep of a slot from one loop timer):
+#: deadlines are seconds away, and a loop timer per service was ~5% of a busy client.
 _SWEEP_EVERY = 0.5
 _REPLIES = (
     Reply,
@@ -220,7 +223,7 @@ class RtmServiceActor(GeventActor):
         if self._link is not None:
             self._link.send(request.frame)
         if not self._timers.is_running("sweep"):
-            self._timers.start("sweep", _SWEEP_EVERY, cm.SweepTimeouts())
+            self._timers.start("sweep", _SWEEP_EVERY, cm.SweepTimeouts(), coarse=True)
 
     def _sweep(self) -> None:
         t = now()
@@ -229,7 +232,7 @@ class RtmServiceActor(GeventActor):
             self._log.warning("request_timed_out", **_request_fields(request))
             request.expire(self._notifier(request))
         if self._pending:
-            self._timers.start("sweep", _SWEEP_EVERY, cm.SweepTimeouts())
+            self._timers.start("sweep", _SWEEP_EVERY, cm.SweepTimeouts(), coarse=True)
 
     def _session_ended(self) -> None:
         self._link = None
@@ -288,7 +291,7 @@ class RtmServiceActor(GeventActor):
             # Restoration goes out before anything the app asked for meanwhile.
             self._pending = {r.rid: r for r in restore} | self._pending
             if not self._timers.is_running("sweep"):
-                self._timers.start("sweep", _SWEEP_EVERY, cm.SweepTimeouts())
+                self._timers.start("sweep", _SWEEP_EVERY, cm.SweepTimeouts(), coarse=True)
 
     def _new_request(
         self, kind: type[RequestT], make_frame: Any, *, internal: bool = True, **fields: Any
