@@ -35,3 +35,19 @@ def test_an_idle_client_holds_no_greenlet_and_still_receives(monkeypatch, logged
     bob_rec.wait_for("on_message_received_from_peer")
     ((peer, message),) = bob_rec.calls("on_message_received_from_peer")
     assert (peer, message.text) == ("alice", "wake up")
+
+
+def test_a_read_is_handled_on_the_relay_without_waking_the_service_actor(monkeypatch, logged_in):
+    """The link calls back on the hub; the process's relay runs the service actor's
+    turn inline, so a message read and acknowledged starts no loop of the service's."""
+    from rtm_actors.runtime.hub_relay import hub_relay
+
+    monkeypatch.setattr(actor_module, "_retirer", actor_module.LoopRetirer(0.02))
+    alice, _ = logged_in("alice")
+    bob, bob_rec = logged_in("bob")
+    wait_until(lambda: not _live_loops(bob), timeout=5, what="bob's loops to retire")
+    sent = alice.send_message_to_peer("bob", alice.create_message("inline"))
+    assert sent.get(timeout=5) is PeerMessageErrCode.OK
+    bob_rec.wait_for("on_message_received_from_peer")
+    assert "RtmServiceActor" not in _live_loops(bob)  # its turn ran on the relay
+    assert not hub_relay.greenlet.dead
