@@ -141,7 +141,7 @@ class DroppingRelay(CuttableProxy):
         self.connections: list[RelayedConnection] = []
         self._seen = 0
         #: The sticky pushes dropped, by (sender, channel, message id).
-        self._lost: set[tuple[str, str, str]] = set()
+        self._lost: set[tuple[str, str, int]] = set()
 
     @property
     def dropped(self) -> int:
