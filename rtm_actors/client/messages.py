@@ -83,6 +83,13 @@ class ClientLinkClosed(msgspec.Struct, frozen=True):
     link: ClientLink
 
 
+class LinkStuck(msgspec.Struct, frozen=True):
+    """Service -> supervisor, before it drops the link: the link skipped a push that
+    the last ``links`` links all lost (``PushOrder.same_gap``); resume more slowly."""
+
+    links: int
+
+
 class SupervisorTimerFired(msgspec.Struct, frozen=True):
     """A machine timer expired."""
 
@@ -260,6 +267,7 @@ ConnectionSupervisorMessage = (
     | LinkOpened
     | LinkOpenFailed
     | ClientLinkClosed
+    | LinkStuck
     | LogoutFlushed
     | StartLogin
     | StartLogout

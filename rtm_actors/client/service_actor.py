@@ -404,6 +404,9 @@ class RtmServiceActor(GeventActor):
         links = self._pushes.same_gap
         level = self._log.error if links >= _PERSISTENT_GAP_LINKS else self._log.warning
         level("push_gap", expected=self._pushes.last + 1, got=seq, links=links)
+        if self.supervisor_ref is not None:
+            # Before the close, so the supervisor's resume waits longer each time.
+            tell_or_run_inline(self.supervisor_ref, cm.LinkStuck(links))
         self._dropped_link = link
         link.close(_CLOSE_PROTOCOL_ERROR)
 

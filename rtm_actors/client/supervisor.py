@@ -118,6 +118,8 @@ class ConnectionSupervisor(GeventActor):
                     self._next_url = (self._next_url + 1) % len(self._urls)
                     self._log.info("link_open_failed", error=error, attempt=machine.attempt)
                     self._run(machine.link_lost())
+            case cm.LinkStuck(links=links):
+                machine.link_stuck(links)  # (its ClientLinkClosed follows)
             case cm.ClientLinkClosed(link=link) if link is self._link:
                 self._on_link_closed(link)
             case cm.LogoutFlushed(link=link) if link is self._logging_out:

@@ -15,6 +15,13 @@ Meanwhile the machine retries with capped, jittered exponential backoff, and a
 reconnect that succeeds reports ``CONNECTED`` / ``LOGIN_SUCCESS`` without
 ``on_login_success`` (``LoginSucceeded`` is only emitted for an explicit login).
 
+A link the shell drops on purpose at a fault no resume can cure (``link_stuck``: a
+middlebox that loses the same push on every link) is retried with the same backoff
+as failed attempts, one step further for each link that hit it, so the client does
+not log in again every half second forever. Its interrupt timer starts only when
+that retry does: the wait is the client's own choice, and the application hears of
+the drop only if the resume itself then takes too long, as for any other drop.
+
 Inputs are the methods below; each returns the effects for the shell to carry out, in
 order. Time never enters except as timer expiries the shell reports back, and
 randomness (backoff jitter) comes from an injected function. The machine never logs.
@@ -29,6 +36,7 @@ CONNECTING     login rejected        DISCONNECTED/LOGIN_FAILURE, LoginFailed(cod
 CONNECTING     login timer           DISCONNECTED/LOGIN_TIMEOUT, LoginFailed(TIMEOUT)
 CONNECTING     link lost             retry after backoff (until the login timer)
 CONNECTED      link lost             retry after backoff, interrupt timer
+CONNECTED      link stuck(n)         the next drop's retry backs off n-1 steps more
 CONNECTED      interrupt timer       RECONNECTING/INTERRUPTED
 CONNECTED      kicked(reason)        ABORTED/reason
 RECONNECTING   login accepted        CONNECTED/LOGIN_SUCCESS, LinkRestored
@@ -207,6 +215,8 @@ class ConnectionMachine:
         self.attempt = 0
         #: Waiting for ``renew_token`` before trying again.
         self.awaiting_token = False
+        #: Links running dropped at the same fault (``link_stuck``), for the next retry.
+        self.stuck = 0
         self._last_rx = 0.0
         #: When the shell last sent a frame (never, until it says so).
         self._last_tx = float("-inf")
@@ -299,22 +309,34 @@ class ConnectionMachine:
         if code in (LoginErrCode.REJECTED, LoginErrCode.NOT_AUTHORIZED):
             return self._end(State.ABORTED, Reason.BANNED_BY_SERVER)
         # Anything else (too often, a server hiccup) is worth another try later.
-        return [CancelTimer(Timer.ATTEMPT), CloseLink(), *self._schedule_retry()]
+        return [CancelTimer(Timer.ATTEMPT), CloseLink(), self._retry_timer()]
 
     def link_lost(self) -> list[Effect]:
         """The websocket closed, failed to open, or went silent."""
+        stuck, self.stuck = self.stuck, 0
         if self.state in (State.DISCONNECTED, State.ABORTED) or self.awaiting_token:
             return []
         effects: list[Effect] = [
             CancelTimer(Timer.HEARTBEAT),
             CancelTimer(Timer.ATTEMPT),
         ]
+        retry = self._retry_timer(stuck)
         if self.link_up:
             self.link_up = False
             effects.append(LinkDown())
             if self.state is State.CONNECTED:
-                effects.append(StartTimer(Timer.INTERRUPT, self.timings.interrupt_after))
-        return [*effects, *self._schedule_retry()]
+                # A drop on purpose waits out its backoff first: count from the retry.
+                held = retry.delay if stuck else 0.0
+                effects.append(StartTimer(Timer.INTERRUPT, self.timings.interrupt_after + held))
+        return [*effects, retry]
+
+    def link_stuck(self, links: int) -> None:
+        """The shell is dropping the link at a fault that the last ``links`` links hit
+        alike (``push_order``: a push a middlebox loses every time); ``link_lost``
+        follows. Resuming at once would only meet it again: that retry backs off as if
+        ``links - 1`` attempts had failed, doubling up to ``backoff_max``. The count
+        comes from the shell, and is 1 again once a link gets past the fault."""
+        self.stuck = links
 
     def kicked(self, reason: Reason) -> list[Effect]:
         """The server ended the session for good (remote login, ban, token expiry)."""
@@ -368,10 +390,12 @@ class ConnectionMachine:
             and not self.awaiting_token
         )
 
-    def _schedule_retry(self) -> list[Effect]:
-        delay = backoff_delay(self.attempt, self.timings, self._jitter())
-        self.attempt += 1
-        return [StartTimer(Timer.RECONNECT, delay)]
+    def _retry_timer(self, stuck: int = 0) -> StartTimer:
+        """The reconnect timer for the next attempt; ``stuck`` links that hit the same
+        fault count as failed attempts (the one before them worked: ``attempt`` is 0)."""
+        attempt = max(self.attempt, stuck - 1)
+        self.attempt = attempt + 1
+        return StartTimer(Timer.RECONNECT, backoff_delay(attempt, self.timings, self._jitter()))
 
     def _become(self, state: State, reason: Reason) -> list[Effect]:
         self.state = state

@@ -13,9 +13,11 @@ the link and resumes, and the server sends the missing pushes again.
 A middlebox that drops the same frame every time (one with a frame size limit, say)
 makes every link fail at the same number. The client still never acknowledges past
 it: the sender's receipt must not say "delivered" for a message that was not. It goes
-on resuming, each attempt after the connection supervisor's backoff, and
-``PushOrder.same_gap`` counts the links that failed at the same number, so that the
-operator hears of it.
+on resuming, and ``PushOrder.same_gap`` counts the links that failed at the same
+number: the operator hears of it, and the connection machine waits longer before each
+such resume (``ConnectionMachine.link_stuck``: the reconnect backoff, one step per
+link, up to ``backoff_max``), so one client does not log in again twice a second for
+ever. The count, and so the wait, is back to normal once a link gets past that push.
 """
 
 from __future__ import annotations

@@ -109,6 +109,9 @@ class DroppingRelay(CuttableProxy):
         kinds: which pushes count: ``PeerMessage``, ``ChannelMessage`` or both.
         limit: drop no more than this many (None: no limit); a test keeps its drops
             early in a run this way, well before the run is tallied.
+        sticky: drop a push again each time it comes again (a resume sends it anew),
+            however ``limit`` stands, until ``let_through``: a middlebox that loses
+            the same frame every time, as one with a frame size limit would.
 
     A connection's first message from each sender always passes and is not counted: a
     delivery tally holds a receiver that joined a channel late only to the messages
@@ -123,6 +126,8 @@ class DroppingRelay(CuttableProxy):
         every: int,
         kinds: tuple[type[Any], ...] = (PeerMessage,),
         limit: int | None = None,
+        *,
+        sticky: bool = False,
     ) -> None:
         if every < 1 or not kinds or not set(kinds) <= set(DROPPABLE):
             msg = f"every >= 1 and kinds among {[k.__name__ for k in DROPPABLE]}"
@@ -131,9 +136,12 @@ class DroppingRelay(CuttableProxy):
         self.every = every
         self.kinds = kinds
         self.limit = limit
+        self.sticky = sticky
         #: Every connection relayed so far, in the order they came.
         self.connections: list[RelayedConnection] = []
         self._seen = 0
+        #: The sticky pushes dropped, by (sender, channel, message id).
+        self._lost: set[tuple[str, str, int]] = set()
 
     @property
     def dropped(self) -> int:
@@ -143,6 +151,11 @@ class DroppingRelay(CuttableProxy):
     def acknowledged_drops(self) -> int:
         """Dropped pushes their clients acknowledged afterwards: lost for good."""
         return sum(c.acknowledged_drops() for c in self.connections)
+
+    def let_through(self) -> None:
+        """Drop nothing more from now on: the sticky pushes come through when sent again."""
+        self.limit = self.dropped
+        self._lost.clear()
 
     def _pumps(self, client: Any, upstream: Any) -> tuple[Callable[[], None], Callable[[], None]]:
         seen = RelayedConnection(len(self.connections) + 1)
@@ -179,6 +192,9 @@ class DroppingRelay(CuttableProxy):
         if not isinstance(frame, self.kinds):
             return False
         sender = (frame.peer_id, getattr(frame, "channel_id", ""))
+        if (*sender, frame.message.id) in self._lost:
+            seen.dropped.append(frame)
+            return True
         if sender not in seen.senders:
             seen.senders.add(sender)
             return False
@@ -186,6 +202,8 @@ class DroppingRelay(CuttableProxy):
         if self._seen % self.every or (self.limit is not None and self.dropped >= self.limit):
             return False
         seen.dropped.append(frame)
+        if self.sticky:
+            self._lost.add((*sender, frame.message.id))
         return True
 
 

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import json
 
+import gevent
 import pytest
 
-from rtm_actors import PeerMessageErrCode
+from rtm_actors import (
+    ConnectionChangeReason as Reason,
+    ConnectionState as State,
+    PeerMessageErrCode,
+)
 from rtm_actors.protocol.frames import ChannelMessage, PeerMessage
-from rtm_actors.testing import DroppingRelay
+from rtm_actors.testing import DroppingRelay, running_server, wait_until
 from rtm_actors.testing.relay import FrameCutter
 
 pytestmark = pytest.mark.integration
@@ -49,6 +54,60 @@ def test_a_dropped_push_is_noticed_resumed_and_delivered(server, make_client, tm
     gaps = [e for e in _events(log) if e["event"] == "push_gap"]
     assert gaps
     assert all(e["got"] > e["expected"] and e["level"] == "warning" for e in gaps)
+
+
+def _send(alice, text):
+    return alice.send_message_to_peer("bob", alice.create_message(text))
+
+
+#: How long the resumes are counted. Real time: the SDK's reconnect timers run on it.
+_WINDOW = 3.0
+
+
+def test_a_push_lost_on_every_link_slows_the_resumes_and_comes_once_let_through(
+    make_client, tmp_path
+):
+    """A relay loses the same peer message on every link, as a middlebox with a frame
+    size limit would. bob's SDK never acknowledges past it and keeps resuming, but
+    ever more slowly (reconnect delay from 50 ms, at most 2 s here): a handful of
+    links in the window, not one every ~60 ms (about 50 of them). The application
+    sees no state change meanwhile. Once the relay lets it through, the message comes
+    on the next link and every receipt is OK. (The server keeps a dropped session
+    longer than bob's longest wait, as by default: 30 s against 10 s.)"""
+    with (
+        running_server(grace_period=10.0) as server,
+        DroppingRelay("127.0.0.1", server.port, every=1, limit=1, sticky=True) as relay,
+    ):
+        alice, _ = make_client(server.url, peer_message_timeout=30.0)
+        bob, bob_rec = make_client(relay.url(), backoff_max=2.0)
+        log = tmp_path / "bob.log"
+        assert bob.set_log_file(str(log)) == 0
+        alice.login(None, "alice").get(timeout=5)
+        bob.login(None, "bob").get(timeout=5)
+        futures = [_send(alice, "m1")]  # (a link's first message from alice always passes)
+        bob_rec.wait_for("on_message_received_from_peer")
+        futures += [_send(alice, "m2"), _send(alice, "m3")]  # m2 is lost on every link from now on
+        wait_until(lambda: len(relay.connections) >= 2, what="the first resume")
+        before = len(relay.connections)
+        gevent.sleep(_WINDOW)
+        resumes = len(relay.connections) - before
+        assert 1 <= resumes <= 8
+        assert bob_rec.calls("on_message_received_from_peer")[1:] == []
+        assert relay.acknowledged_drops() == 0
+        relay.let_through()
+        bob_rec.wait_for("on_message_received_from_peer", count=3, timeout=10)
+        assert [f.get(timeout=5) for f in futures] == [PeerMessageErrCode.OK] * 3
+        got = [m.text for _, m in bob_rec.calls("on_message_received_from_peer")]
+        assert got == ["m1", "m2", "m3"]
+        assert relay.acknowledged_drops() == 0
+        assert bob_rec.calls("on_connection_state_changed") == [
+            (State.CONNECTING, Reason.LOGIN),
+            (State.CONNECTED, Reason.LOGIN_SUCCESS),
+        ]
+    gaps = [e for e in _events(log) if e["event"] == "push_gap"]
+    assert len({e["expected"] for e in gaps}) == 1  # the same push every time
+    assert [e["links"] for e in gaps] == list(range(1, len(gaps) + 1))
+    assert all((e["level"] == "error") is (e["links"] >= 3) for e in gaps)
 
 
 def test_replies_and_logins_pass_and_the_limit_holds(server, make_client):

@@ -434,6 +434,75 @@ def test_backoff_grows_across_failures_and_resets_after_a_reconnect() -> None:
     assert m.link_lost()[-1] == StartTimer(Timer.RECONNECT, FIRST_BACKOFF)
 
 
+def _stuck_drop(m: ConnectionMachine, links: int) -> list[Effect]:
+    """The shell drops the link at a fault the last ``links`` links hit, then resumes."""
+    m.link_stuck(links)
+    effects = m.link_lost()
+    m.timer_fired(Timer.RECONNECT, 0.0)
+    m.link_opened(0.0)
+    assert not any(
+        isinstance(e, StateChanged) for e in m.login_accepted("s1", resumed=True, now=0.0)
+    )
+    return effects
+
+
+def test_links_stuck_at_one_fault_resume_ever_more_slowly_and_the_app_sees_nothing() -> None:
+    """Links dropped one after another at the same fault wait before each resume as
+    failed attempts would, doubling to the cap; the interrupt timer counts from the
+    retry, so a resume that works reports no state change however long the wait."""
+    m = connected()
+    delays = []
+    for links in range(1, 9):
+        effects = _stuck_drop(m, links)
+        retry = effects[-1]
+        assert isinstance(retry, StartTimer)
+        assert retry.timer is Timer.RECONNECT
+        assert StartTimer(Timer.INTERRUPT, T.interrupt_after + retry.delay) in effects
+        delays.append(retry.delay)
+    assert delays == [0.375, 0.75, 1.5, 3.0, 6.0, 7.5, 7.5, 7.5]
+    assert m.state is State.CONNECTED
+
+
+def test_past_the_fault_resumes_at_the_normal_delay_again() -> None:
+    """A link that got past the fault (the count is 1 again), or a drop for another
+    reason, resumes after the first backoff and starts the usual interrupt timer."""
+    m = connected()
+    for links in range(1, 6):
+        _stuck_drop(m, links)
+    assert _stuck_drop(m, 1)[-1] == StartTimer(Timer.RECONNECT, FIRST_BACKOFF)
+    _stuck_drop(m, 5)
+    assert m.link_lost()[-2:] == [
+        StartTimer(Timer.INTERRUPT, T.interrupt_after),
+        StartTimer(Timer.RECONNECT, FIRST_BACKOFF),
+    ]
+
+
+def test_a_failed_attempt_after_a_stuck_drop_backs_off_from_there() -> None:
+    """The resume after the fourth stuck link waits 3 s; if it fails to open, the next
+    waits 6 s, and the interrupt timer is not restarted."""
+    m = connected()
+    assert _stuck_drop(m, 1)[-1] == StartTimer(Timer.RECONNECT, FIRST_BACKOFF)
+    m.link_stuck(4)
+    assert m.link_lost()[-1] == StartTimer(Timer.RECONNECT, 3.0)
+    m.timer_fired(Timer.RECONNECT, 3.0)
+    assert m.link_lost() == [
+        CancelTimer(Timer.HEARTBEAT),
+        CancelTimer(Timer.ATTEMPT),
+        StartTimer(Timer.RECONNECT, 6.0),
+    ]
+
+
+def test_a_stuck_count_left_by_a_logout_does_not_slow_the_next_session() -> None:
+    """``link_stuck`` then a logout before the link's end: the next login's first
+    retry has the normal delay."""
+    m = connected()
+    m.link_stuck(6)
+    m.logout()
+    m.link_lost()
+    m.login()
+    assert m.link_lost()[-1] == StartTimer(Timer.RECONNECT, FIRST_BACKOFF)
+
+
 def test_jitter_function_is_used_for_every_retry() -> None:
     """The injected jitter decides where in [ceiling/2, ceiling] each delay falls."""
     values = iter([0.0, 0.999])
@@ -943,7 +1012,7 @@ class MachineChecks(RuleBasedStateMachine):
             t.login_timeout,
             t.backoff_max,
             t.attempt_timeout,
-            t.interrupt_after,
+            t.interrupt_after + t.backoff_max,  # (a stuck link's interrupt: from its retry)
             t.heartbeat_interval,
         )
         for e in effects:
@@ -1040,6 +1109,13 @@ class ShellModel(MachineChecks):
         self.link = Link.NONE
         self.login_in_flight = False
         self.run("link_lost", self.m.link_lost)
+
+    @precondition(lambda self: self.link is Link.UP)
+    @rule(links=st.integers(1, 40))
+    def link_stuck(self, links: int) -> None:
+        """The shell drops a working link at a fault the last ``links`` links hit."""
+        self.m.link_stuck(links)
+        self.link_lost()
 
     @precondition(lambda self: self.link in (Link.OPEN, Link.UP))
     @rule(reason=st.sampled_from(Reason), by_close=st.booleans())
@@ -1183,6 +1259,10 @@ class AnyOrder(MachineChecks):
     @rule()
     def link_lost(self) -> None:
         self.call("link_lost", self.m.link_lost)
+
+    @rule(links=st.integers(0, 40))
+    def link_stuck(self, links: int) -> None:
+        self.m.link_stuck(links)
 
     @rule(reason=st.sampled_from(Reason))
     def kicked(self, reason: Reason) -> None:

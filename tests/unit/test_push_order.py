@@ -1,10 +1,18 @@
 """``PushOrder``: the client never handles, and so never acknowledges, past a push it
-did not have; links that keep losing the same push are counted."""
+did not have; links that keep losing the same push are counted, and resume ever more
+slowly (with the connection machine, wired as the SDK wires them)."""
 
 from __future__ import annotations
 
 from hypothesis import given, strategies as st
 
+from rtm_actors.protocol.connection import (
+    ConnectionMachine,
+    StartTimer,
+    StateChanged,
+    Timer,
+    backoff_delay,
+)
 from rtm_actors.protocol.push_order import PushCheck, PushOrder
 
 
@@ -76,3 +84,36 @@ def test_over_a_dropping_network_every_push_is_handled_once_in_order(pushes, dro
         assert set(range(1, acked + 1)) <= set(handled)
         held = [seq for seq in held if seq > acked]
     assert handled == list(range(1, pushes + 1))
+
+
+@given(
+    runs=st.lists(st.integers(min_value=1, max_value=12), min_size=1, max_size=4),
+    jitter=st.floats(0.0, 1.0, exclude_max=True),
+)
+def test_links_losing_the_same_push_resume_ever_more_slowly_until_it_comes(runs, jitter):
+    """Runs of links that each lose one push (``runs[i]`` links, then it comes), as the
+    SDK handles them: each gap drops the link with ``link_stuck(same_gap)``. The wait
+    before each resume doubles from the normal reconnect delay up to backoff_max, and a
+    later push's first loss waits the normal delay again. Nothing past a missing push
+    is ever taken, and the application is told of no state change."""
+    machine = ConnectionMachine(jitter=lambda: jitter)
+    machine.login()
+    machine.link_opened(0.0)
+    machine.login_accepted("s", resumed=False, now=0.0)
+    order = PushOrder()
+    for run in runs:
+        missing = order.last + 1
+        for link in range(run):
+            assert order.check(missing + 1) is PushCheck.GAP  # the middlebox lost ``missing``
+            assert order.last == missing - 1
+            machine.link_stuck(order.same_gap)
+            retry = machine.link_lost()[-1]
+            delay = backoff_delay(link, machine.timings, jitter)
+            assert retry == StartTimer(Timer.RECONNECT, delay)
+            assert delay <= machine.timings.backoff_max
+            machine.timer_fired(Timer.RECONNECT, 0.0)
+            machine.link_opened(0.0)
+            effects = machine.login_accepted("s", resumed=True, now=0.0)
+            assert not any(isinstance(e, StateChanged) for e in effects)
+        assert [order.check(missing), order.check(missing + 1)] == [PushCheck.NEXT] * 2
+        assert order.same_gap == 0
