@@ -157,7 +157,7 @@ class RtmService(PresenceMethods, ChannelMethods, SettingsMethods):
         self._supervisor = ConnectionSupervisor.start(
             app_id, url, event_handler, self._dispatcher, self._actor, config, self._box, logger
         )
-        self._actor.tell(cm.SetSupervisor(self._supervisor))
+        tell_or_run_inline(self._actor, cm.SetSupervisor(self._supervisor))
         return InitErrCode.OK
 
     def release(self) -> None:
@@ -188,7 +188,7 @@ class RtmService(PresenceMethods, ChannelMethods, SettingsMethods):
         self._sdk_log.context["user_id"] = user_id
         future: RtmFuture[None] = RtmFuture()
         assert self._supervisor is not None  # else _login_check said NOT_INITIALIZED
-        self._supervisor.tell(cm.StartLogin(token or "", user_id, future))
+        tell_or_run_inline(self._supervisor, cm.StartLogin(token or "", user_id, future))
         return future
 
     def _login_check(self, user_id: str) -> LoginErrCode | None:
@@ -207,7 +207,7 @@ class RtmService(PresenceMethods, ChannelMethods, SettingsMethods):
         if self._supervisor is None:
             return RtmFuture.failed_with(LogoutErrCode.NOT_INITIALIZED, "logout")
         future: RtmFuture[None] = RtmFuture()
-        self._supervisor.tell(cm.StartLogout(future))
+        tell_or_run_inline(self._supervisor, cm.StartLogout(future))
         return future
 
     def renew_token(self, token: str) -> RtmFuture[str]:

@@ -101,10 +101,13 @@ class RtmServiceActor(GeventActor):
 
     shutdown_tier = 10
     #: Taken in the teller's greenlet while idle (``runtime.actor``): the reader's
-    #: frames, the link's end and the facade's requests, a greenlet switch and
-    #: wake-up less each. Each only sends on the link (which never blocks) and tells
-    #: other actors: the application's callbacks stay on the dispatcher's greenlet.
-    inline_messages = frozenset({cm.ServerFrames, cm.ClientLinkClosed, cm.LoginReported})
+    #: frames, the link's end and coming up, the facade's requests and its set-up, a
+    #: greenlet switch and wake-up less each (a login then wakes no greenlet). Each
+    #: only sends on the link (which never blocks) and tells other actors: the
+    #: application's callbacks stay on the dispatcher's greenlet.
+    inline_messages = frozenset(
+        {cm.ServerFrames, cm.ClientLinkClosed, cm.LoginReported, cm.LinkUp, cm.SetSupervisor}
+    )
     inline_bases = (Request,)
 
     def __init__(

@@ -55,11 +55,22 @@ class ConnectionSupervisor(GeventActor):
     """One per ``RtmService``: the link, login, heartbeats and reconnects."""
 
     shutdown_tier = 5
-    #: Taken inline (``runtime.actor``): heartbeat timers from the process's timer
-    #: relay, session frames and the link's end from the service's turn. A ping is then
-    #: no wake-up of this actor's greenlet. None of their turns blocks (opening and
-    #: closing a link after a logout run in greenlets of their own).
-    inline_messages = frozenset({cm.SupervisorTimerFired, cm.FrameFromServer, cm.ClientLinkClosed})
+    #: Taken inline (``runtime.actor``): heartbeat timers from the process's relay,
+    #: session frames and the link's end from the service's turn, the facade's login
+    #: and logout, and the opening greenlet's news. A ping, a login, is then no wake-up
+    #: of this actor's greenlet. None of their turns blocks (opening a link and
+    #: closing one after a logout run in greenlets of their own).
+    inline_messages = frozenset(
+        {
+            cm.SupervisorTimerFired,
+            cm.FrameFromServer,
+            cm.ClientLinkClosed,
+            cm.StartLogin,
+            cm.StartLogout,
+            cm.LinkOpened,
+            cm.LinkOpenFailed,
+        }
+    )
 
     def __init__(
         self,

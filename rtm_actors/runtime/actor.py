@@ -219,7 +219,10 @@ def tell_or_run_inline(ref: Ref[MessageT], message: MessageT) -> bool:
     * an exception in an inline turn fails the *receiver* (as in its own greenlet),
       never the caller, who still sees True: the message was taken;
     * a turn already running, mail waiting, a nesting past ``MAX_INLINE_DEPTH`` or a
-      call from the hub itself make it an ordinary queued tell.
+      call from the hub itself make it an ordinary queued tell;
+    * except a message told back to an actor from within its own inline turn, with no
+      mail waiting: it is handled when that turn ends, in the same greenlet (queued,
+      it would only wake the actor's loop to handle it next).
 
     Use it on hot paths where the switch into the receiver's greenlet is the cost;
     use ``ref.tell`` where the caller must not run another actor's code."""
@@ -355,6 +358,11 @@ class GeventActor(pykka.Actor):
         self._set_up = False
         #: Turns run by the loop greenlet (``LoopRetirer`` reads it to spot idle loops).
         self._loop_turns = 0
+        #: The greenlet running this actor's inline turn, while one runs.
+        self._inline_greenlet: Any = None
+        #: Messages told back to this actor from within its inline turn (see
+        #: ``_run_inline``), handled when that turn ends; None when there are none.
+        self._told_back: list[Any] | None = None
 
     @staticmethod
     def _create_actor_inbox() -> Any:
@@ -475,11 +483,24 @@ class GeventActor(pykka.Actor):
 
     def _run_inline(self, message: Any) -> bool:
         """Handle ``message`` now, in the caller's greenlet, if this actor is idle: no
-        turn running, nothing waiting in its inbox. Answer whether it did."""
-        if not self._idle_here():
-            return False
-        self._inline_turn(message, asked=False)
-        return True
+        turn running, nothing waiting in its inbox. Answer whether it did.
+
+        A message told back to this actor from within its own inline turn (its turn
+        ran another's inline, which tells it) is kept and handled when that turn ends,
+        in the same greenlet: queued, it would wake (or start) this actor's loop
+        greenlet, for a message that comes next anyway. Only while nothing waits in
+        the inbox, so that what was queued before stays before."""
+        if self._idle_here():
+            self._inline_turn(message, asked=False)
+            return True
+        inbox: Any = self.actor_inbox  # a GeventInbox
+        if self._inline_greenlet is getcurrent() and not inbox.qsize():
+            if self._told_back is None:
+                self._told_back = [message]
+            else:
+                self._told_back.append(message)
+            return True
+        return False
 
     def _idle_here(self) -> bool:
         """Whether a turn may run now in the calling greenlet (see ``_run_inline``)."""
@@ -494,9 +515,10 @@ class GeventActor(pykka.Actor):
 
     def _inline_turn(self, message: Any, *, asked: bool) -> Any:
         self._in_turn = True
+        self._inline_greenlet = getcurrent()
         _inline_depth[0] += 1
         try:
-            return self.on_receive(message)
+            result = self.on_receive(message)
         except Exception:  # the actor boundary
             if asked:
                 raise  # as pykka's ask: the asker gets the error, the actor goes on
@@ -505,7 +527,12 @@ class GeventActor(pykka.Actor):
         except BaseException:  # the caller's (a timeout, a kill): this turn is cut short
             self._fail_inline()
             raise
+        else:
+            if self._told_back is not None:
+                self._run_told_back()
+            return result
         finally:
+            self._inline_greenlet = self._told_back = None
             _inline_depth[0] -= 1
             waiter = self._turn_waiter
             if waiter is None:
@@ -514,6 +541,20 @@ class GeventActor(pykka.Actor):
                 # The loop took a message meanwhile: the turn is its now (in order).
                 self._turn_waiter = None
                 waiter.set()
+
+    def _run_told_back(self) -> None:
+        """The messages told back during this inline turn, in order, as tells: one that
+        fails fails this actor (and the rest are dropped with it)."""
+        told_back = self._told_back
+        i = 0
+        while i < len(told_back or ()) and not self.actor_stopped.is_set():
+            message = told_back[i]  # type: ignore[index]
+            i += 1
+            try:
+                self.on_receive(message)
+            except Exception:  # noqa: BLE001 - the actor boundary: this actor fails
+                self._fail_inline()
+                return
 
     def _fail_inline(self) -> None:
         self._handle_failure(*sys.exc_info())

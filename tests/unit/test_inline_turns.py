@@ -260,3 +260,44 @@ def test_asking_a_stopped_actor_raises_actor_dead():
     ref.stop()
     with pytest.raises(pykka.ActorDeadError):
         ask_or_run_inline(ref, Question("anyone?"))
+
+
+def test_a_message_told_back_during_an_inline_turn_runs_when_that_turn_ends():
+    """A's inline turn runs B's, which tells A: A handles it right after its turn, in
+    the same greenlet, starting no loop greenlet of its own."""
+    log: list = []
+    a, b = Journal.start(log), Journal.start(log)
+    tell_or_run_inline(a, Note("a1", then=(b, Note("b1", then=(a, Note("back"))))))
+    me = gevent.getcurrent()
+    assert [(kind, text) for kind, text, _ in log] == [
+        ("begin", "a1"),
+        ("begin", "b1"),
+        ("end", "b1"),
+        ("end", "a1"),
+        ("begin", "back"),  # after a1's turn, not inside it
+        ("end", "back"),
+    ]
+    assert all(greenlet is me for _, _, greenlet in log)
+    assert not hasattr(a._actor_weakref(), "greenlet")  # no loop was started
+    a.stop()
+    b.stop()
+
+
+def test_a_message_told_back_behind_queued_mail_waits_behind_it():
+    """Told back while mail waits in A's inbox, a message goes behind that mail."""
+    log: list = []
+    a, b = Journal.start(log), Journal.start(log)
+
+    class Both(Journal):
+        def on_receive(self, message):
+            if isinstance(message, Note) and message.text == "a1":
+                tell_or_run_inline(a, Queued("queued"))  # A is busy: this waits
+            return super().on_receive(message)
+
+    c = Both.start(log)
+    a_note = Note("a1", then=(b, Note("b1", then=(a, Note("back")))))
+    tell_or_run_inline(a, Note("start", then=(c, a_note)))
+    a.ask("sync", timeout=2)
+    assert texts(log) == ["start", "a1", "b1", "queued", "back"]
+    for ref in (a, b, c):
+        ref.stop()
