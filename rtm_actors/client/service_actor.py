@@ -13,6 +13,7 @@ What arrives after a ``login_ok`` is held until the supervisor has reported the 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterator
 from typing import Any, TypeVar
 
@@ -75,10 +76,11 @@ from rtm_actors.runtime import GeventActor, NamedTimers, Ref, now, tell_or_run_i
 
 RequestT = TypeVar("RequestT", bound=Request)
 
-#: How often requests in flight are checked for their deadline. The sweep's timer is
-#: coarse (up to 0.1 s late, every service's sweep of a slot from one loop timer):
-#: deadlines are seconds away, and a loop timer per service was ~5% of a busy client.
-_SWEEP_EVERY = 0.5
+#: Requests in flight are checked for their deadline when the earliest one is due, on
+#: a coarse timer (up to 0.1 s late; every service's sweep of a slot from one loop
+#: timer): deadlines are seconds away, and most requests are answered long before.
+#: A sweep every 0.5 s while any was in flight (a loop timer each) was ~5% of a busy
+#: client.
 _REPLIES = (
     Reply,
     PresenceReply,
@@ -153,6 +155,8 @@ class RtmServiceActor(GeventActor):
         #: None when not holding, so the hot path pays one identity check.
         self._held: list[cm.FrameFromServer | cm.ClientLinkClosed] | None = None
         self._timers: NamedTimers[cm.SweepTimeouts] = NamedTimers(self.actor_ref)
+        #: When the sweep timer fires (infinity: not running).
+        self._sweep_at = math.inf
 
     def on_receive(self, message: Any) -> None:
         match message:
@@ -225,8 +229,12 @@ class RtmServiceActor(GeventActor):
         self._pending[request.rid] = request
         if self._link is not None:
             self._link.send(request.frame)
-        if not self._timers.is_running("sweep"):
-            self._timers.start("sweep", _SWEEP_EVERY, cm.SweepTimeouts(), coarse=True)
+        if request.deadline < self._sweep_at:
+            self._sweep_when_due(request.deadline)
+
+    def _sweep_when_due(self, deadline: float) -> None:
+        self._sweep_at = deadline
+        self._timers.start("sweep", max(0.0, deadline - now()), cm.SweepTimeouts(), coarse=True)
 
     def _sweep(self) -> None:
         t = now()
@@ -234,8 +242,9 @@ class RtmServiceActor(GeventActor):
             request = self._pending.pop(rid)
             self._log.warning("request_timed_out", **_request_fields(request))
             request.expire(self._notifier(request))
+        self._sweep_at = math.inf
         if self._pending:
-            self._timers.start("sweep", _SWEEP_EVERY, cm.SweepTimeouts(), coarse=True)
+            self._sweep_when_due(min(r.deadline for r in self._pending.values()))
 
     def _session_ended(self) -> None:
         self._link = None
@@ -293,8 +302,9 @@ class RtmServiceActor(GeventActor):
             self._log.info("session_restoring", requests=len(restore))
             # Restoration goes out before anything the app asked for meanwhile.
             self._pending = {r.rid: r for r in restore} | self._pending
-            if not self._timers.is_running("sweep"):
-                self._timers.start("sweep", _SWEEP_EVERY, cm.SweepTimeouts(), coarse=True)
+            earliest = min(r.deadline for r in restore)
+            if earliest < self._sweep_at:
+                self._sweep_when_due(earliest)
 
     def _new_request(
         self, kind: type[RequestT], make_frame: Any, *, internal: bool = True, **fields: Any
