@@ -545,11 +545,10 @@ class GeventActor(pykka.Actor):
     def _run_told_back(self) -> None:
         """The messages told back during this inline turn, in order, as tells: one that
         fails fails this actor (and the rest are dropped with it)."""
-        told_back = self._told_back
-        i = 0
-        while i < len(told_back or ()) and not self.actor_stopped.is_set():
-            message = told_back[i]  # type: ignore[index]
-            i += 1
+        told_back = self._told_back or []
+        for message in told_back:  # (what these tell back is appended, and runs too)
+            if self.actor_stopped.is_set():
+                return
             try:
                 self.on_receive(message)
             except Exception:  # noqa: BLE001 - the actor boundary: this actor fails
