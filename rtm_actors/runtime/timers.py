@@ -58,12 +58,22 @@ class LoopClock:
     __slots__ = ()
 
     def now(self) -> float:
-        """The loop's monotonic clock (cheap: cached once per loop iteration)."""
-        return float(gevent.get_hub().loop.now())
+        """The loop's monotonic clock, brought up to date first.
+
+        The loop reads the clock once per iteration: after code that held the loop
+        (blocking start-up work, a long GC pause) its time is behind by as long, and
+        a timer started then counted its delay from the past: a 3 s login timeout
+        started after a 3 s block fired at once. Reading it fresh costs ~90 ns."""
+        loop = gevent.get_hub().loop
+        loop.update_now()
+        return float(loop.now())
 
     def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> PendingCall:
-        """A loop timer: ``callback`` runs on the hub."""
-        timer = gevent.get_hub().loop.timer(max(0.0, delay))
+        """A loop timer: ``callback`` runs on the hub, ``delay`` seconds from now
+        (from the present, even if the loop's clock was behind: see ``now``)."""
+        loop = gevent.get_hub().loop
+        loop.update_now()
+        timer = loop.timer(max(0.0, delay))
         timer.start(callback, *args)
         return timer
 
@@ -85,7 +95,7 @@ def call_later(delay: float, callback: Callable[..., Any], *args: Any) -> Pendin
 
 
 def now() -> float:
-    """The runtime's monotonic clock: the loop's (cached once per loop iteration)."""
+    """The runtime's monotonic clock: the loop's, up to date."""
     return _clock.now()
 
 

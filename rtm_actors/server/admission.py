@@ -121,7 +121,9 @@ class Connection:
     def arm(self, seconds: float, cutoff: Cutoff) -> None:
         """Cut the connection off ``seconds`` from now unless it logs in first."""
         self._disarm()
-        self._timer = gevent.get_hub().loop.timer(seconds)
+        loop = gevent.get_hub().loop
+        loop.update_now()  # (from the present, even after a stall: see runtime.timers)
+        self._timer = loop.timer(seconds)
         self._timer.start(self.cut, cutoff)
 
     def _disarm(self) -> None:

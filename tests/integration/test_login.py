@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 
+import gevent
 import pytest
 
 import rtm_actors as ra
@@ -144,3 +145,16 @@ def test_remote_login_aborts_the_first_client(server, make_client):
     first.logout().get(timeout=5)
     assert first.connection_state is State.DISCONNECTED
     assert second.connection_state is State.CONNECTED
+
+
+def test_a_login_right_after_the_loop_was_held_does_not_time_out_at_once(server, make_client):
+    """An app that blocks the loop (start-up work) and then logs in gets its login, not
+    an instant LOGIN_ERR_TIMEOUT from a timer counted from the loop's stale clock.
+    (Real time: holding the loop is the point.)"""
+    import time
+
+    rtm, _ = make_client(server.url, login_timeout=1.0)
+    gevent.sleep(0.01)  # a loop iteration that reads the clock
+    time.sleep(1.5)  # longer than the login timeout
+    rtm.login(None, "alice").get(timeout=5)
+    assert rtm.connection_state is State.CONNECTED

@@ -286,3 +286,23 @@ def test_monitor_thread_reports_a_blocking_handler(tmp_path):
         check=False,
     )
     assert "appears to be blocked" in result.stderr, result.stderr[-2000:]
+
+
+def test_a_timer_started_after_the_loop_was_held_counts_from_the_present():
+    """The loop reads the clock once per iteration; code that held it (blocking start-up
+    work) left its time behind. A timer started then must still wait its delay, and
+    ``now()`` must be the present. (Real time: the loop's clock is what is tested.)"""
+    import time
+
+    from rtm_actors.runtime.timers import call_later, now
+
+    gevent.sleep(0.01)  # a loop iteration that reads the clock
+    time.sleep(0.3)  # hold the loop, as blocking code would
+    assert now() == pytest.approx(gevent.get_hub().loop.now(), abs=0.01)
+    started = time.monotonic()
+    fired: list[float] = []
+    call_later(0.3, lambda: fired.append(time.monotonic() - started))
+    gevent.sleep(0.1)
+    assert fired == []  # not at once, as it did from the stale clock
+    wait_until(lambda: bool(fired), timeout=2, what="the timer")
+    assert fired[0] >= 0.29
