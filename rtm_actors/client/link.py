@@ -37,6 +37,7 @@ import gevent.event
 import gevent.socket
 import gevent.ssl
 
+from rtm_actors.keepalive import keep_alive
 from rtm_actors.protocol import codec
 from rtm_actors.protocol.errors import RemoteProtocolError
 from rtm_actors.protocol.frames import AnyServerFrame, Pong
@@ -66,6 +67,10 @@ _MAX_MESSAGE_BYTES = 4 * MAX_FRAME_BYTES
 #: Bytes of the server's handshake answer read at most.
 _MAX_HANDSHAKE_BYTES = 16384
 _WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#: A server that answers nothing at the TCP level (no data, no ACK) for this long is
+#: gone: the kernel ends the link (``keepalive.py``), as the 6 s heartbeat timeout did
+#: before the heartbeat slowed to 10 s. ``open`` reads it at each call.
+KEEPALIVE_TIMEOUT = 6.0
 
 
 class LinkOpenError(OSError):
@@ -119,8 +124,18 @@ class ClientLink:
         self._ended = gevent.event.Event()
 
     @classmethod
-    def open(cls, url: str, timeout: float, ssl_cafile: str | None = None) -> ClientLink:
-        """Connect to ``ws://`` or ``wss://`` ``url`` and complete the handshake."""
+    def open(
+        cls,
+        url: str,
+        timeout: float,
+        ssl_cafile: str | None = None,
+        keepalive_timeout: float | None = None,
+    ) -> ClientLink:
+        """Connect to ``ws://`` or ``wss://`` ``url`` and complete the handshake;
+        ``keepalive_timeout`` (default ``KEEPALIVE_TIMEOUT``, 0: none) bounds how long a
+        dead server or network goes unnoticed."""
+        if keepalive_timeout is None:
+            keepalive_timeout = KEEPALIVE_TIMEOUT
         parts = urlsplit(url)
         if parts.scheme not in ("ws", "wss") or not parts.hostname:
             msg = f"not a websocket url: {url!r}"
@@ -130,6 +145,7 @@ class ClientLink:
             with gevent.Timeout(timeout, LinkOpenError(f"timed out opening {url}")):
                 sock = gevent.socket.create_connection((parts.hostname, port))
                 sock.setsockopt(_stdlib_socket.IPPROTO_TCP, _stdlib_socket.TCP_NODELAY, 1)
+                keep_alive(sock, keepalive_timeout)
                 if parts.scheme == "wss":
                     sock = _tls_context(ssl_cafile).wrap_socket(
                         sock, server_hostname=parts.hostname

@@ -184,8 +184,11 @@ class Timings:
     attempt_timeout: float = 6.0
     backoff_min: float = 0.5
     backoff_max: float = 10.0
-    heartbeat_interval: float = 2.0
-    heartbeat_timeout: float = 6.0
+    #: A protocol ping proves the server process runs (a dead host or network is
+    #: found by the kernel's keepalive, ``client/link.py``): rare, as socket.io's 25 s.
+    heartbeat_interval: float = 10.0
+    #: Nothing received for this long: the link is dead (checked at each heartbeat).
+    heartbeat_timeout: float = 15.0
 
 
 def backoff_delay(attempt: int, timings: Timings, jitter: float) -> float:

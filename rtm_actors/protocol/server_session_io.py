@@ -107,7 +107,7 @@ class SessionConfig:
     grace_period: float = 30.0
     unreachable_after: float = 6.0
     token_warning: float = 30.0
-    heartbeat_interval: float = 2.0
+    heartbeat_interval: float = 10.0
     max_live_invitations: int = 32
 
 

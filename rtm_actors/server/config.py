@@ -16,15 +16,23 @@ class ServerConfig:
     grace_period: float = 30.0
     #: A user whose link has been silent this long is UNREACHABLE to subscribers.
     unreachable_after: float = 6.0
-    #: A socket with no frame for this long is dead.
-    idle_timeout: float = 10.0
+    #: A socket with no frame for this long is dead: a client process that hangs, or
+    #: one that stopped its heartbeat. (A dead client host or network is found sooner,
+    #: by ``keepalive_timeout``.)
+    idle_timeout: float = 30.0
+    #: A client that answers nothing at the TCP level (no data, no ACK of the kernel's
+    #: keepalive probes or of data sent) for this long is dead: the kernel ends the
+    #: socket, with no wake-up of the server meanwhile (Linux keepalive and
+    #: TCP_USER_TIMEOUT; elsewhere what the platform has). 0: off.
+    keepalive_timeout: float = 10.0
     #: A write stuck this long means the client is not reading: it is cut off as slow.
     write_timeout: float = 5.0
     #: A new websocket must log in within this many seconds of its upgrade, whatever it
     #: sends meanwhile (close 3009 "no login").
     login_timeout: float = 10.0
-    #: Heartbeat interval the server asks clients to keep (seconds).
-    heartbeat_interval: float = 2.0
+    #: Heartbeat interval the server asks clients to keep (seconds); well under
+    #: ``idle_timeout``.
+    heartbeat_interval: float = 10.0
     #: Sockets not logged in (before the upgrade or the login) held at once; beyond it
     #: the oldest is closed to make room (server/admission.py).
     max_unauthenticated: int = 1000
@@ -135,6 +143,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "max_unauthenticated",
         "max_connections",
         "idle_timeout",
+        "keepalive_timeout",
         "heartbeat_interval",
         "write_timeout",
         "max_frame_bytes",

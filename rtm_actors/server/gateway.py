@@ -106,7 +106,7 @@ class Gateway:
         """Run one websocket to its end: login, then the read loop. ``conn`` is its
         place in ``admission`` (None when mounted in another server: admitted here)."""
         cfg = self.node.config
-        wsio.set_nodelay(ws)
+        wsio.set_nodelay(ws, cfg.keepalive_timeout)
         link = Link(ws, peer, cfg.write_timeout, cfg.max_backlog, cfg.max_pending_bytes)
         reader = wsio.FrameReader(ws, cfg.max_frame_bytes, _ignore)
         conn = self._await_login(conn)

@@ -23,6 +23,7 @@ import structlog
 from geventwebsocket.exceptions import ProtocolError
 from geventwebsocket.handler import WebSocketHandler
 
+from rtm_actors.keepalive import keep_alive
 from rtm_actors.protocol.wsframes import (
     CLOSE_PROTOCOL_ERROR as CLOSE_PROTOCOL_ERROR,
     MAX_CONTROL_PAYLOAD as MAX_CONTROL_PAYLOAD,
@@ -352,12 +353,15 @@ class RequestHeaders:
         return self.get("content-type")
 
 
-def set_nodelay(ws: Any) -> None:
-    """Turn off Nagle's algorithm: small frames go out now, not after a delayed ACK."""
+def set_nodelay(ws: Any, keepalive_timeout: float = 0.0) -> None:
+    """Turn off Nagle's algorithm: small frames go out now, not after a delayed ACK; and
+    with ``keepalive_timeout``, have the kernel end the link once the client has
+    answered nothing at the TCP level for that long (``keepalive.py``)."""
     sock = getattr(getattr(ws, "handler", None), "socket", None)
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        keep_alive(sock, keepalive_timeout)
 
 
 class SlowConsumerError(Exception):

@@ -755,17 +755,16 @@ def test_heartbeat_pings_while_traffic_is_recent() -> None:
 def test_no_ping_while_frames_go_both_ways_within_the_interval() -> None:
     """Traffic in and out within the interval proves the link: the timer only restarts;
     traffic one way only, or a ping's own interval later, pings as before."""
+    beat = T.heartbeat_interval
     m = connected(now=0.0)
-    m.traffic_seen(1.5)
-    m.traffic_sent(1.0)
-    assert m.timer_fired(Timer.HEARTBEAT, 2.0) == [
-        StartTimer(Timer.HEARTBEAT, T.heartbeat_interval)
-    ]
-    m.traffic_seen(3.9)  # in only
-    assert m.timer_fired(Timer.HEARTBEAT, 4.0)[0] == SendPing()
-    m.traffic_sent(4.0)  # the ping; its pong comes back
-    m.traffic_seen(4.01)
-    assert m.timer_fired(Timer.HEARTBEAT, 4.0 + T.heartbeat_interval)[0] == SendPing()
+    m.traffic_seen(0.75 * beat)
+    m.traffic_sent(0.5 * beat)
+    assert m.timer_fired(Timer.HEARTBEAT, beat) == [StartTimer(Timer.HEARTBEAT, beat)]
+    m.traffic_seen(1.95 * beat)  # in only
+    assert m.timer_fired(Timer.HEARTBEAT, 2 * beat)[0] == SendPing()
+    m.traffic_sent(2 * beat)  # the ping; its pong comes back
+    m.traffic_seen(2.005 * beat)
+    assert m.timer_fired(Timer.HEARTBEAT, 3 * beat)[0] == SendPing()
 
 
 def test_heartbeat_closes_and_retries_a_silent_link() -> None:

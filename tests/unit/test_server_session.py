@@ -334,7 +334,9 @@ def test_attach_answers_login_ok_after_taking_the_link() -> None:
     assert session.attach(7, 3, resumed=False, peer="1.2.3.4:5", token=None, wall=1000.0)
     effects = port.take()
     took = effects.index(TakeLink())
-    login_ok = effects.index(Sent(LoginOk(3, "key-ann", 1_000_000, resumed=False, heartbeat_s=2.0)))
+    login_ok = effects.index(
+        Sent(LoginOk(3, "key-ann", 1_000_000, resumed=False, heartbeat_s=10.0))
+    )
     assert effects.index(SaveAttributes({})) < took < login_ok
     assert node.presence["ann"] is PeerOnlineState.ONLINE
     assert session.link_id == 7

@@ -1,0 +1,42 @@
+"""The socket options ``keep_alive`` sets: the numbers docs/protocol.md section 6 gives."""
+
+from __future__ import annotations
+
+import socket
+import sys
+
+import pytest
+
+from rtm_actors.keepalive import keep_alive
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="Linux's option names")
+
+
+def _options(sock: socket.socket) -> tuple[int, int, int, int]:
+    return (
+        sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+        sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
+        sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL),
+        sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT),
+    )
+
+
+@pytest.mark.parametrize(
+    ("timeout", "idle", "user_timeout_ms"),
+    [(6.0, 3, 6000), (10.0, 5, 10000), (2.0, 1, 2000), (1.5, 1, 1500)],
+)
+def test_probes_start_at_half_the_timeout_one_a_second(timeout, idle, user_timeout_ms):
+    """Probes after half the timeout of quiet, one a second; the connection ends when
+    nothing has answered for the whole timeout (TCP_USER_TIMEOUT, in ms)."""
+    with socket.socket() as sock:
+        keep_alive(sock, timeout)
+        assert _options(sock) == (1, idle, 1, user_timeout_ms)
+
+
+def test_zero_leaves_the_socket_as_it_was():
+    """A timeout of 0 turns nothing on."""
+    with socket.socket() as sock:
+        before = _options(sock)
+        keep_alive(sock, 0.0)
+        assert _options(sock) == before
+        assert before[0] == 0
