@@ -5,11 +5,16 @@ ever unless something is sent. A protocol ping every 2 s found it, at the price 
 send, a wake-up and a receive on both sides per ping (~35 us per user-second for the
 leanest client). The kernel does the same with no user-space work: once nothing has
 been received for half of ``timeout`` it sends a probe each second, which the peer's
-kernel answers (the peer process never wakes), and ``TCP_USER_TIMEOUT`` ends the
-connection (``ETIMEDOUT``: the socket turns readable, the read fails) once ``timeout``
-passes with nothing back. With data unacknowledged the clock runs from when that
-data went out, so a send into a dead link can push detection up to ``2 * timeout``
-after the last packet received.
+kernel answers (the peer process never wakes), and ends the connection (``ETIMEDOUT``:
+the socket turns readable, the read fails) once ``timeout`` passes with no answer.
+
+Probes go only while nothing waits to be acknowledged; while data does, the kernel
+retransmits instead. ``data_timeout`` (``TCP_USER_TIMEOUT``) ends the connection when
+sent data stays unacknowledged that long. The server sets it (a client that stopped
+reading is cut off sooner anyway, by the write timeout); the client does not: it
+would also end a connection whose server stopped *reading* for that long (a zero
+window), so a server stalled a few seconds by load would see every client with data
+to send drop and reconnect at once. The client's heartbeat timeout covers that case.
 
 A peer *process* that hangs (stopped, deadlocked) keeps its kernel answering probes:
 the protocol ping still finds that, and keeps the server's idle timeout from firing,
@@ -27,9 +32,11 @@ from typing import Any
 PROBE_INTERVAL = 1
 
 
-def keep_alive(sock: Any, timeout: float) -> None:
-    """Have the kernel end ``sock``'s connection once its peer has answered nothing at
-    the TCP level (no data, no ACK) for ``timeout`` seconds; 0 leaves it as it is.
+def keep_alive(sock: Any, timeout: float, *, data_timeout: float = 0.0) -> None:
+    """Have the kernel end ``sock``'s connection once its quiet peer has answered
+    nothing at the TCP level (no data, no ACK) for ``timeout`` seconds, and (if
+    ``data_timeout``) once sent data has waited that long for its ACK; 0 leaves the
+    socket as it is.
 
     The option names are Linux's; elsewhere those missing are skipped (macOS calls the
     idle time ``TCP_KEEPALIVE``). A socket that refuses an option keeps the others.
@@ -37,16 +44,16 @@ def keep_alive(sock: Any, timeout: float) -> None:
     if timeout <= 0:
         return
     idle = max(1, int(timeout // 2))
-    options = (
+    options: list[tuple[int, str, int]] = [
         (socket.SOL_SOCKET, "SO_KEEPALIVE", 1),
         (socket.IPPROTO_TCP, "TCP_KEEPIDLE", idle),
         (socket.IPPROTO_TCP, "TCP_KEEPALIVE", idle),
         (socket.IPPROTO_TCP, "TCP_KEEPINTVL", PROBE_INTERVAL),
-        # (Linux ends keepalive at the user timeout when one is set; the probe count
-        # matters where there is none.)
         (socket.IPPROTO_TCP, "TCP_KEEPCNT", max(1, math.ceil(timeout - idle))),
-        (socket.IPPROTO_TCP, "TCP_USER_TIMEOUT", int(timeout * 1000)),
-    )
+    ]
+    if data_timeout > 0:
+        # (Linux then also ends keepalive at this timeout rather than the probe count.)
+        options.append((socket.IPPROTO_TCP, "TCP_USER_TIMEOUT", int(data_timeout * 1000)))
     for level, name, value in options:
         option = getattr(socket, name, None)
         if option is not None:

@@ -299,7 +299,7 @@ class ConnectionSupervisor(GeventActor):
             tell_or_run_inline(self._service, cm.LinkUp(self._link))
 
     def _close_after_logout(self, link: ClientLink) -> None:
-        link.wait_ended(self._config.timings.heartbeat_timeout)
+        link.wait_ended(self._config.timings.logout_wait)
         link.close()
         tell_or_run_inline(self.actor_ref, cm.LogoutFlushed(link))
 

@@ -189,6 +189,8 @@ class Timings:
     heartbeat_interval: float = 10.0
     #: Nothing received for this long: the link is dead (checked at each heartbeat).
     heartbeat_timeout: float = 15.0
+    #: After sending ``logout``: how long to wait for the server's close, then close.
+    logout_wait: float = 6.0
 
 
 def backoff_delay(attempt: int, timings: Timings, jitter: float) -> float:

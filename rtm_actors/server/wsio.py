@@ -361,7 +361,7 @@ def set_nodelay(ws: Any, keepalive_timeout: float = 0.0) -> None:
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        keep_alive(sock, keepalive_timeout)
+        keep_alive(sock, keepalive_timeout, data_timeout=keepalive_timeout)
 
 
 class SlowConsumerError(Exception):

@@ -39,6 +39,7 @@ def fast_client_config(**overrides: Any) -> ClientConfig:
         backoff_max=0.3,
         heartbeat_interval=0.5,
         heartbeat_timeout=2.0,
+        logout_wait=2.0,
     )
     timings = replace(timings, **{k: v for k, v in overrides.items() if k in timing_names})
     rest = {k: v for k, v in overrides.items() if k not in timing_names}

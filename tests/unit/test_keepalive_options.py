@@ -12,25 +12,34 @@ from rtm_actors.keepalive import keep_alive
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="Linux's option names")
 
 
-def _options(sock: socket.socket) -> tuple[int, int, int, int]:
+def _options(sock: socket.socket) -> tuple[int, int, int, int, int]:
     return (
         sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
         sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
         sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL),
+        sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT),
         sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT),
     )
 
 
 @pytest.mark.parametrize(
-    ("timeout", "idle", "user_timeout_ms"),
-    [(6.0, 3, 6000), (10.0, 5, 10000), (2.0, 1, 2000), (1.5, 1, 1500)],
+    ("timeout", "idle", "probes"),
+    [(6.0, 3, 3), (10.0, 5, 5), (2.0, 1, 1), (1.5, 1, 1)],
 )
-def test_probes_start_at_half_the_timeout_one_a_second(timeout, idle, user_timeout_ms):
-    """Probes after half the timeout of quiet, one a second; the connection ends when
-    nothing has answered for the whole timeout (TCP_USER_TIMEOUT, in ms)."""
+def test_probes_start_at_half_the_timeout_one_a_second(timeout, idle, probes):
+    """Probes after half the timeout of quiet, one a second, until the timeout; no
+    limit on unacknowledged data unless asked (a zero window must not end a client's
+    link: docs/protocol.md section 6)."""
     with socket.socket() as sock:
         keep_alive(sock, timeout)
-        assert _options(sock) == (1, idle, 1, user_timeout_ms)
+        assert _options(sock) == (1, idle, 1, probes, 0)
+
+
+def test_the_server_also_bounds_unacknowledged_data():
+    """``data_timeout``: sent data unacknowledged that long ends the link (in ms)."""
+    with socket.socket() as sock:
+        keep_alive(sock, 10.0, data_timeout=10.0)
+        assert _options(sock) == (1, 5, 1, 5, 10000)
 
 
 def test_zero_leaves_the_socket_as_it_was():
