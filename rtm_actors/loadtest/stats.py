@@ -54,7 +54,7 @@ def record_seconds(histogram: Any, seconds: float) -> None:
 def record_all(values: list[int], *histograms: Any) -> None:
     """Record every one of ``values`` (us, within range) in each of ``histograms`` (all
     of one shape): as ``record_value`` one by one would, to the same counts, total, min
-    and max, at a sixth of the cost. The bucket arithmetic of ``hdrh`` runs inline once
+    and max, at a fifth of the cost. The bucket arithmetic of ``hdrh`` runs inline once
     per value for all the histograms, and each counter is bumped once per bucket
     (hdrhistogram is pinned below 0.11: a unit test checks this against it)."""
     if not values:
