@@ -44,6 +44,11 @@ class PlannedUser(SimulatedUser):
 
     def events(self) -> Iterator[PlannedAction]:
         """Ticks and drops in time order (``at``: seconds into the traffic phase)."""
+        if not self.plan.drops:
+            return self.context.plan.ticks(self.plan)
+        return self._with_drops()
+
+    def _with_drops(self) -> Iterator[PlannedAction]:
         plan = self.context.plan
         drops = list(self.plan.drops)
         for tick in plan.ticks(self.plan):
@@ -124,6 +129,7 @@ class TickScheduler:
     def run(self) -> None:
         """Until every user's events are done (and every drop is back)."""
         heap, clock, yielder = self._heap, self._clock, Yielder(50)
+        order, push, pop = self._order, heapq.heappush, heapq.heappop
         while heap or self._dropping:
             if not heap:
                 self._wake.clear()
@@ -136,13 +142,16 @@ class TickScheduler:
                 # batch window: the ticks due meanwhile then run in one wake.
                 self._wake.wait(max(delay, TICK_BATCH_S))
                 continue
-            _, _, user, events, event = heapq.heappop(heap)
+            _, _, user, events, event = pop(heap)
             if event.action == DROP:
                 self._dropping += 1
                 gevent.spawn(self._drop, user, events)
             else:
                 user.act(event)
-                self._push(user, events)
+                # The user's next event, inline: this greenlet is awake, no wake to set.
+                following = next(events, None)
+                if following is not None:
+                    push(heap, (following.at, next(order), user, events, following))
             yielder.tick()
 
     def _drop(self, user: PlannedUser, events: Iterator[PlannedAction]) -> None:

@@ -15,7 +15,7 @@ import math
 import random
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 #: Actions a built-in user can take on a tick.
 PEER = "peer"
@@ -149,10 +149,12 @@ class SplitMix:
 _MASK = (1 << 64) - 1
 
 
-@dataclass(frozen=True, slots=True)
-class PlannedAction:
+class PlannedAction(NamedTuple):
     """One planned action: at ``at`` seconds into the traffic phase, do ``action`` to
-    ``target`` (a user id, or a channel id for channel messages)."""
+    ``target`` (a user id, or a channel id for channel messages).
+
+    A named tuple: one is made per tick, and a frozen dataclass took 1.2 us to make
+    against 0.3 us."""
 
     at: float
     action: str
@@ -194,32 +196,58 @@ class Plan:
     def ticks(self, user: UserPlan) -> Iterator[PlannedAction]:
         """``user``'s actions in time order: one every ``1/rate`` s from its offset,
         skipping the quiet spells around its drops. Same plan, same ticks."""
+        actions = [a for a, w in self.scenario.mix if w > 0]
+        pools = {a: _pool(user, a) for a in actions}
+        if len(actions) == 1 and len(pools[actions[0]]) <= 1:
+            # One action at one target: the draws could not change a tick, skip them.
+            action = actions[0]
+            return (
+                PlannedAction(at, action, target)
+                for target in pools[action]
+                for at in self._times(user)
+                if not (user.drops and _blocked(at, user.drops, self.scenario.down_for))
+            )
+        return self._drawn_ticks(user, actions, pools)
+
+    def _drawn_ticks(
+        self, user: UserPlan, actions: list[str], pools: dict[str, tuple[str, ...]]
+    ) -> Iterator[PlannedAction]:
+        weights = list(itertools.accumulate(w for a, w in self.scenario.mix if w > 0))
+        total = weights[-1]
+        draw = SplitMix(user.seed).random
+        for at in self._times(user):
+            action = actions[bisect.bisect_right(weights, draw() * total)]
+            pool = pools[action]
+            if not pool:
+                continue
+            target = pool[int(draw() * len(pool))]
+            if user.drops and _blocked(at, user.drops, self.scenario.down_for):
+                continue
+            yield PlannedAction(at, action, target)
+
+    def _times(self, user: UserPlan) -> Iterator[float]:
+        """Every ``1/rate`` s from ``user``'s offset to the end of the traffic."""
         if self.rate <= 0:
             return
-        rng = SplitMix(user.seed)
-        actions = [a for a, w in self.scenario.mix if w > 0]
-        weights = list(itertools.accumulate(w for a, w in self.scenario.mix if w > 0))
-        blocked = [
-            (t - QUIET_BEFORE_DROP, t + self.scenario.down_for + SETTLE_AFTER_DROP)
-            for t in user.drops
-        ]
         interval = 1.0 / self.rate
         k = 0
         while (at := user.offset + k * interval) < self.duration:
             k += 1
-            action = actions[bisect.bisect_right(weights, rng.random() * weights[-1])]
-            target = self._target(user, action, rng)
-            if target is None or any(lo <= at < hi for lo, hi in blocked):
-                continue
-            yield PlannedAction(at, action, target)
+            yield at
 
-    def _target(self, user: UserPlan, action: str, rng: SplitMix) -> str | None:
-        if action == CHANNEL:
-            return rng.choice(user.channels) if user.channels else None
-        if action == QUERY:
-            pool = user.subscriptions or user.partners
-            return rng.choice(pool) if pool else None
-        return rng.choice(user.partners) if user.partners else None
+
+def _pool(user: UserPlan, action: str) -> tuple[str, ...]:
+    """Whom ``user`` picks from for ``action``."""
+    if action == CHANNEL:
+        return user.channels
+    if action == QUERY:
+        return user.subscriptions or user.partners
+    return user.partners
+
+
+def _blocked(at: float, drops: tuple[float, ...], down_for: float) -> bool:
+    """Whether ``at`` falls in the quiet spell before a drop or while the user is away."""
+    return any(t - QUIET_BEFORE_DROP <= at < t + down_for + SETTLE_AFTER_DROP for t in drops)
 
 
 def user_id(prefix: str, index: int) -> str:

@@ -40,9 +40,44 @@ def new_histogram(digits: int = DIGITS) -> Any:
     return HdrHistogram(1, MAX_US, digits)
 
 
+def to_us(seconds: float) -> int:
+    """A duration in seconds as the microseconds a histogram counts (1 us to 1 h)."""
+    us = round(seconds * 1e6)
+    return us if 0 < us <= MAX_US else min(MAX_US, max(1, us))
+
+
 def record_seconds(histogram: Any, seconds: float) -> None:
     """Record a duration in seconds, clamped into the histogram's range."""
-    histogram.record_value(min(MAX_US, max(1, round(seconds * 1e6))))
+    histogram.record_value(to_us(seconds))
+
+
+def record_all(values: list[int], *histograms: Any) -> None:
+    """Record every one of ``values`` (us, within range) in each of ``histograms`` (all
+    of one shape): as ``record_value`` one by one would, to the same counts, total, min
+    and max, at a fifth of the cost. The bucket arithmetic of ``hdrh`` runs inline once
+    per value for all the histograms, and each counter is bumped once per bucket
+    (hdrhistogram is pinned below 0.11: a unit test checks this against it)."""
+    if not values:
+        return
+    shape = histograms[0]
+    unit = shape.unit_magnitude
+    half = shape.sub_bucket_half_count_magnitude
+    mask = shape.sub_bucket_mask
+    top = half + 1 + unit
+    first = shape.sub_bucket_half_count
+    buckets = Counter(
+        ((b + 1) << half) + (v >> (b + unit)) - first
+        for v in values
+        for b in ((v | mask).bit_length() - top,)
+    ).items()
+    total, low, high = len(values), min(values), max(values)
+    for histogram in histograms:
+        counts = histogram.counts
+        for index, n in buckets:
+            counts[index] += n
+        histogram.total_count += total
+        histogram.min_value = min(histogram.min_value, low)
+        histogram.max_value = max(histogram.max_value, high)
 
 
 def error_name(code: object) -> str:
@@ -116,6 +151,9 @@ class IntervalSet:
     def add(self, value: int) -> bool:
         """Add ``value``; answer False if it was already there."""
         starts, ends = self._starts, self._ends
+        if ends and value == ends[-1] + 1:  # the usual case: the next one in order
+            ends[-1] = value
+            return True
         i = bisect.bisect_right(starts, value) - 1
         if i >= 0 and value <= ends[i]:
             return False
@@ -204,20 +242,29 @@ class Second:
     latency: Any = field(default_factory=lambda: new_histogram(SERIES_DIGITS))
 
 
+#: Durations of an operation wait in a list until there are this many, then go into its
+#: histogram in one ``record_all``.
+OP_BATCH = 1024
+
+
 class Stats:
     """Everything measured in one process (or merged from many).
 
     Times are wall-clock seconds; ``origin`` is the run's time zero, shared by every
     process, so per-second series line up when merged.
+
+    A delivery's latency goes into three histograms (the run's, its kind's, its
+    second's). One ``record_value`` each was ~7% of the load process's CPU, so
+    latencies wait in plain lists (microseconds, by kind, for the current second) and
+    go in by ``record_all`` when the second changes or a histogram is read: the same
+    histograms, a fraction of the work. Operation durations likewise, by name.
     """
 
     def __init__(self, origin: float = 0.0) -> None:
         self.origin = origin
-        #: End-to-end latency of every first delivery, and per kind of stream.
-        self.latency = new_histogram()
-        self.latency_by_kind: dict[str, Any] = {}
-        #: Durations of operations: login, relogin, reconnect, query, join, invite...
-        self.ops: dict[str, Any] = {}
+        self._latency = new_histogram()
+        self._latency_by_kind: dict[str, Any] = {}
+        self._ops: dict[str, Any] = {}
         self.sent = 0
         self.acked = 0
         self.delivered = 0
@@ -231,7 +278,14 @@ class Stats:
         self.counters: Counter[str] = Counter()
         #: Phase times (seconds since origin): logins_done, go, end, ...
         self.marks: dict[str, float] = {}
-        self.series: dict[int, Second] = {}
+        self._series: dict[int, Second] = {}
+        #: The second recorded into last (its index and row), and its deliveries'
+        #: latencies by kind of stream, not yet in the histograms.
+        self._index: int | None = None
+        self._current = Second()
+        self._pending: dict[str, list[int]] = {}
+        #: Operation name -> durations (us) not yet in its histogram.
+        self._pending_ops: dict[str, list[int]] = {}
         #: Per second: users in each connection state (one sample per process).
         self.states: dict[int, Counter[str]] = {}
         #: Stream key -> sequence numbers the sender had acknowledged.
@@ -242,13 +296,90 @@ class Stats:
         #: Channel -> member -> whether it was a member for the whole traffic phase.
         self.members: dict[str, dict[str, bool]] = {}
 
+    # -- the histograms, with every pending latency in them ----------------------------
+
+    @property
+    def latency(self) -> Any:
+        """End-to-end latency of every first delivery (HDR, us)."""
+        self._settle()
+        return self._latency
+
+    @latency.setter
+    def latency(self, histogram: Any) -> None:
+        self._settle()
+        self._latency = histogram
+
+    @property
+    def latency_by_kind(self) -> dict[str, Any]:
+        """The same, per kind of stream (``PEER_STREAM``...)."""
+        self._settle()
+        return self._latency_by_kind
+
+    @latency_by_kind.setter
+    def latency_by_kind(self, histograms: dict[str, Any]) -> None:
+        self._settle()
+        self._latency_by_kind = histograms
+
+    @property
+    def ops(self) -> dict[str, Any]:
+        """Durations of operations: login, relogin, reconnect, query, join, invite..."""
+        self._settle()
+        return self._ops
+
+    @ops.setter
+    def ops(self, histograms: dict[str, Any]) -> None:
+        self._settle()
+        self._ops = histograms
+
+    @property
+    def series(self) -> dict[int, Second]:
+        """Second (since ``origin``) -> its counts and latencies."""
+        self._settle()
+        return self._series
+
+    @series.setter
+    def series(self, rows: dict[int, Second]) -> None:
+        self._settle()
+        self._series = rows
+        self._index = None
+
+    def _settle(self) -> None:
+        """Put every pending latency and duration into its histograms."""
+        if self._pending:
+            second = self._current
+            for kind, values in self._pending.items():
+                by_kind = self._latency_by_kind.get(kind)
+                if by_kind is None:
+                    by_kind = self._latency_by_kind[kind] = new_histogram()
+                record_all(values, by_kind, self._latency)
+                record_all(values, second.latency)
+            self._pending = {}
+        if self._pending_ops:
+            for name in self._pending_ops:
+                self._settle_op(name)
+            self._pending_ops = {}
+
+    def _settle_op(self, name: str) -> None:
+        histogram = self._ops.get(name)
+        if histogram is None:
+            histogram = self._ops[name] = new_histogram()
+        values = self._pending_ops[name]
+        record_all(values, histogram)
+        values.clear()
+
     # -- recording -----------------------------------------------------------------
 
     def _second(self, now: float) -> Second:
-        index = max(0, int(now - self.origin))
-        second = self.series.get(index)
+        index = int(now - self.origin)
+        if index == self._index:
+            return self._current
+        # A new second: the last one's pending latencies are its own.
+        self._settle()
+        index = max(0, index)
+        second = self._series.get(index)
         if second is None:
-            second = self.series[index] = Second()
+            second = self._series[index] = Second()
+        self._index, self._current = index, second
         return second
 
     def record_sent(self, now: float) -> None:
@@ -289,24 +420,22 @@ class Stats:
         else:
             self._highest[key] = seq
         self.delivered += 1
-        latency = now - intended
-        record_seconds(self.latency, latency)
+        self._second(now).delivered += 1
         kind = key.split("/", 1)[0]
-        by_kind = self.latency_by_kind.get(kind)
-        if by_kind is None:
-            by_kind = self.latency_by_kind[kind] = new_histogram()
-        record_seconds(by_kind, latency)
-        second = self._second(now)
-        second.delivered += 1
-        record_seconds(second.latency, latency)
+        pending = self._pending.get(kind)
+        if pending is None:
+            pending = self._pending[kind] = []
+        pending.append(to_us(now - intended))
         return True
 
     def record_op(self, name: str, seconds: float) -> None:
         """An operation (``login``, ``query``, ``join``...) took ``seconds``."""
-        histogram = self.ops.get(name)
-        if histogram is None:
-            histogram = self.ops[name] = new_histogram()
-        record_seconds(histogram, seconds)
+        pending = self._pending_ops.get(name)
+        if pending is None:
+            pending = self._pending_ops[name] = []
+        pending.append(to_us(seconds))
+        if len(pending) >= OP_BATCH:
+            self._settle_op(name)
 
     def record_state(self, state: str, reason: str) -> None:
         """A user's connection state changed."""
