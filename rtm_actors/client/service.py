@@ -60,7 +60,8 @@ from rtm_actors.protocol.limits import (
     is_valid_message,
     is_valid_user_id,
 )
-from rtm_actors.runtime import now, tell_or_run_inline
+from rtm_actors.runtime import tell_or_run_inline
+from rtm_actors.runtime.timers import fresh_now
 
 log = structlog.get_logger("rtm_actors.client")
 
@@ -194,7 +195,7 @@ class RtmService(PresenceMethods, ChannelMethods, SettingsMethods):
     def _login_check(self, user_id: str) -> LoginErrCode | None:
         if self._supervisor is None:
             return LoginErrCode.NOT_INITIALIZED
-        if not self._login_rate.allow(now()):
+        if not self._login_rate.allow(fresh_now()):
             return LoginErrCode.TOO_OFTEN
         if self._box.state is not ConnectionState.DISCONNECTED:
             return LoginErrCode.ALREADY_LOGGED_IN
@@ -217,7 +218,7 @@ class RtmService(PresenceMethods, ChannelMethods, SettingsMethods):
             code = RenewTokenErrCode.NOT_INITIALIZED
         elif not token:
             code = RenewTokenErrCode.INVALID_ARGUMENT
-        elif not self._renew_rate.allow(now()):
+        elif not self._renew_rate.allow(fresh_now()):
             code = RenewTokenErrCode.TOO_OFTEN
         if code is not None:
             self._notify("on_renew_token_result", token, code)
@@ -261,7 +262,7 @@ class RtmService(PresenceMethods, ChannelMethods, SettingsMethods):
             rid,
             codec.encode(frame),
             RtmFuture(),  # Agora gives peer messages a message id, not a request id
-            now() + self._config.peer_message_timeout,
+            fresh_now() + self._config.peer_message_timeout,
             message_id=message.message_id,
         )
         self._submit(request)
@@ -309,7 +310,7 @@ class RtmService(PresenceMethods, ChannelMethods, SettingsMethods):
             self._notify(name, *args)
             return RtmFuture.failed_with(code, kind.what, request_id=rid)
         request = kind(
-            rid, codec.encode(make_frame(rid)), RtmFuture(rid), now() + timeout, **fields
+            rid, codec.encode(make_frame(rid)), RtmFuture(rid), fresh_now() + timeout, **fields
         )
         self._submit(request)
         return request.future
@@ -352,7 +353,7 @@ class RtmService(PresenceMethods, ChannelMethods, SettingsMethods):
         """Send ``frame`` (its ``rid`` filled in) as a request of ``kind``."""
         rid = next(self._rids)
         frame = msgspec.structs.replace(frame, rid=rid)
-        deadline = now() + (timeout or self._config.request_timeout)
+        deadline = fresh_now() + (timeout or self._config.request_timeout)
         request = kind(rid, codec.encode(frame), RtmFuture(rid), deadline, **fields)
         if self._actor is not None:
             self._submit(request)

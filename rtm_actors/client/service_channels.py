@@ -38,7 +38,7 @@ from rtm_actors.protocol.frames import (
 from rtm_actors.protocol.limits import (
     is_valid_channel_id,
 )
-from rtm_actors.runtime import now
+from rtm_actors.runtime.timers import fresh_now
 
 if TYPE_CHECKING:
     import pykka
@@ -208,7 +208,9 @@ class ChannelPort:
         """Send a channel request through the service actor."""
         service = self._service
         rid = next(service._rids)
-        request = kind(rid, codec.encode(make_frame(rid)), RtmFuture(), now() + timeout, **fields)
+        request = kind(
+            rid, codec.encode(make_frame(rid)), RtmFuture(), fresh_now() + timeout, **fields
+        )
         service._submit(request)
         return request.future
 

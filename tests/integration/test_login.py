@@ -158,3 +158,17 @@ def test_a_login_right_after_the_loop_was_held_does_not_time_out_at_once(server,
     time.sleep(1.5)  # longer than the login timeout
     rtm.login(None, "alice").get(timeout=5)
     assert rtm.connection_state is State.CONNECTED
+
+
+def test_a_message_sent_right_after_the_loop_was_held_does_not_time_out_at_once(logged_in):
+    """A request's deadline counts from the present: sent right after code held the
+    loop longer than its timeout, a message is delivered and reported OK, not
+    SENT_TIMEOUT at the next sweep. (Real time: holding the loop is the point.)"""
+    import time
+
+    alice, _ = logged_in("alice", peer_message_timeout=1.0)
+    logged_in("bob")
+    gevent.sleep(0.01)  # a loop iteration that reads the clock
+    time.sleep(1.5)  # longer than the message timeout
+    sent = alice.send_message_to_peer("bob", alice.create_message("late"))
+    assert sent.get(timeout=5) is ra.PeerMessageErrCode.OK
