@@ -229,10 +229,12 @@ class RtmServiceActor(GeventActor):
         self._pending[request.rid] = request
         if self._link is not None:
             self._link.send(request.frame)
-        if request.deadline < self._sweep_at:
-            self._sweep_when_due(request.deadline)
+        self._sweep_by(request.deadline)
 
-    def _sweep_when_due(self, deadline: float) -> None:
+    def _sweep_by(self, deadline: float) -> None:
+        """Have the sweep run by ``deadline`` (sooner than planned, if need be)."""
+        if deadline >= self._sweep_at:
+            return
         self._sweep_at = deadline
         self._timers.start("sweep", max(0.0, deadline - now()), cm.SweepTimeouts(), coarse=True)
 
@@ -244,7 +246,7 @@ class RtmServiceActor(GeventActor):
             request.expire(self._notifier(request))
         self._sweep_at = math.inf
         if self._pending:
-            self._sweep_when_due(min(r.deadline for r in self._pending.values()))
+            self._sweep_by(min(r.deadline for r in self._pending.values()))
 
     def _session_ended(self) -> None:
         self._link = None
@@ -302,9 +304,7 @@ class RtmServiceActor(GeventActor):
             self._log.info("session_restoring", requests=len(restore))
             # Restoration goes out before anything the app asked for meanwhile.
             self._pending = {r.rid: r for r in restore} | self._pending
-            earliest = min(r.deadline for r in restore)
-            if earliest < self._sweep_at:
-                self._sweep_when_due(earliest)
+            self._sweep_by(min(r.deadline for r in restore))
 
     def _new_request(
         self, kind: type[RequestT], make_frame: Any, *, internal: bool = True, **fields: Any
