@@ -371,10 +371,13 @@ class ConnectionMachine:
             if now - self._last_rx > self.timings.heartbeat_timeout:
                 return [CloseLink(), *self.link_lost()]
             interval = self.timings.heartbeat_interval
-            if now - self._last_rx < interval and now - self._last_tx < interval:
+            quiet = now - min(self._last_rx, self._last_tx)
+            if quiet < interval:
                 # Frames went both ways within the interval: the link is proven alive
-                # and the server has heard from us; a ping would add nothing.
-                return [StartTimer(Timer.HEARTBEAT, interval)]
+                # and the server has heard from us; a ping would add nothing yet. Look
+                # again when one falls due: a whole interval later, the silence could
+                # have run past the timeout, ending a healthy link that had no ping.
+                return [StartTimer(Timer.HEARTBEAT, interval - quiet)]
             return [SendPing(), StartTimer(Timer.HEARTBEAT, interval)]
         return []
 

@@ -759,12 +759,36 @@ def test_no_ping_while_frames_go_both_ways_within_the_interval() -> None:
     m = connected(now=0.0)
     m.traffic_seen(0.75 * beat)
     m.traffic_sent(0.5 * beat)
-    assert m.timer_fired(Timer.HEARTBEAT, beat) == [StartTimer(Timer.HEARTBEAT, beat)]
+    # (It looks again when the older of the two is an interval old.)
+    assert m.timer_fired(Timer.HEARTBEAT, beat) == [StartTimer(Timer.HEARTBEAT, 0.5 * beat)]
     m.traffic_seen(1.95 * beat)  # in only
     assert m.timer_fired(Timer.HEARTBEAT, 2 * beat)[0] == SendPing()
     m.traffic_sent(2 * beat)  # the ping; its pong comes back
     m.traffic_seen(2.005 * beat)
     assert m.timer_fired(Timer.HEARTBEAT, 3 * beat)[0] == SendPing()
+
+
+def test_a_skipped_ping_is_sent_when_due_not_an_interval_later() -> None:
+    """Frames both ways half an interval in: the timer skips its ping and looks again
+    when the quiet reaches an interval, and pings then. (Looking a whole interval
+    later, the silence had run past the timeout with no ping sent: a healthy link with
+    sparse traffic was dropped and resumed every two intervals.)"""
+    beat = T.heartbeat_interval
+    assert T.heartbeat_timeout < 2 * beat  # (the defaults where it mattered)
+    m = connected(now=0.0)
+    m.traffic_sent(0.45 * beat)
+    m.traffic_seen(0.49 * beat)
+    assert m.timer_fired(Timer.HEARTBEAT, beat) == [
+        StartTimer(Timer.HEARTBEAT, pytest.approx(0.45 * beat))
+    ]
+    assert m.timer_fired(Timer.HEARTBEAT, 1.45 * beat) == [
+        SendPing(),
+        StartTimer(Timer.HEARTBEAT, beat),
+    ]
+    m.traffic_sent(1.45 * beat)  # the ping; its pong comes back
+    m.traffic_seen(1.46 * beat)
+    assert m.timer_fired(Timer.HEARTBEAT, 2.45 * beat)[0] == SendPing()
+    assert m.link_up
 
 
 def test_heartbeat_closes_and_retries_a_silent_link() -> None:
