@@ -40,7 +40,7 @@ import gevent.ssl
 from rtm_actors.keepalive import keep_alive
 from rtm_actors.protocol import codec
 from rtm_actors.protocol.errors import RemoteProtocolError
-from rtm_actors.protocol.frames import AnyServerFrame, Pong
+from rtm_actors.protocol.frames import AnyServerFrame, Ping, Pong
 from rtm_actors.protocol.limits import MAX_FRAME_BYTES
 from rtm_actors.protocol.wsframes import (
     OP_BINARY,
@@ -71,6 +71,13 @@ _WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #: gone: the kernel ends the link (``keepalive.py``), as the 6 s heartbeat timeout did
 #: before the heartbeat slowed to 10 s. ``open`` reads it at each call.
 KEEPALIVE_TIMEOUT = 6.0
+
+
+#: The heartbeat's ping, and the server's answer, as sent: the same bytes every time
+#: (their timestamp is left 0: nothing reads the answer's), so a pong can be dropped
+#: unread.
+PING = codec.encode(Ping())
+PONG = codec.encode(Pong())
 
 
 class LinkOpenError(OSError):
@@ -241,6 +248,8 @@ class ClientLink:
                 self._writer.write(masked_frame(ping, _mask_keys.next(), OP_PONG))
             parser.pings.clear()
         if messages:
+            if drop_pongs and PONG in messages:
+                messages = [message for message in messages if message != PONG]
             _deliver(self, messages, on_frames, drop_pongs)
         if parser.close is not None:
             self.close_code, self.close_reason = parser.close

@@ -17,7 +17,8 @@ import gevent
 from rtm_actors.client import messages as cm
 from rtm_actors.client.config import ClientConfig
 from rtm_actors.client.futures import RtmFuture
-from rtm_actors.client.link import ClientLink, LinkOpenError
+from rtm_actors.client.heartbeat import LinkHeartbeat
+from rtm_actors.client.link import PING, ClientLink, LinkOpenError
 from rtm_actors.client.sdk_log import SdkLogger, default_logger
 from rtm_actors.protocol import codec, connection as c
 from rtm_actors.protocol.codes import (
@@ -29,7 +30,7 @@ from rtm_actors.protocol.codes import (
     RenewTokenErrCode,
 )
 from rtm_actors.protocol.errors import ConnectionAbortedByServer
-from rtm_actors.protocol.frames import Error, Kick, Login, LoginOk, Logout, Ping, Reply
+from rtm_actors.protocol.frames import Error, Kick, Login, LoginOk, Logout, Reply
 from rtm_actors.runtime import GeventActor, NamedTimers, Ref, now, tell_or_run_inline
 from rtm_actors.runtime.hub_relay import hub_relay
 
@@ -55,9 +56,9 @@ class ConnectionSupervisor(GeventActor):
     """One per ``RtmService``: the link, login, heartbeats and reconnects."""
 
     shutdown_tier = 5
-    #: Taken inline (``runtime.actor``): heartbeat timers from the process's relay,
+    #: Taken inline (``runtime.actor``): timers from the process's relay,
     #: session frames and the link's end from the service's turn, the facade's login
-    #: and logout, and the opening greenlet's news. A ping, a login, is then no wake-up
+    #: and logout, and the opening greenlet's news. A login is then no wake-up
     #: of this actor's greenlet. None of their turns blocks (opening a link and
     #: closing one after a logout run in greenlets of their own).
     inline_messages = frozenset(
@@ -97,6 +98,7 @@ class ConnectionSupervisor(GeventActor):
         self._machine = c.ConnectionMachine(config.timings, jitter=random.random)
         self._timers: NamedTimers[cm.SupervisorTimerFired] = NamedTimers(self.actor_ref)
         self._link: ClientLink | None = None
+        self._heartbeat: LinkHeartbeat | None = None
         self._attempt = 0
         self._token = ""
         self._user_id = ""
@@ -146,6 +148,8 @@ class ConnectionSupervisor(GeventActor):
             case cm.Reconfigure(config=config, server_url=server_url):
                 self._config = config
                 machine.timings = config.timings
+                if self._heartbeat is not None:
+                    self._heartbeat.timings = config.timings
                 if server_url:
                     self._urls, self._next_url = split_urls(server_url), 0
             case cm.Release():
@@ -260,12 +264,14 @@ class ConnectionSupervisor(GeventActor):
                 self._send(Logout(LOGIN_RID))
                 self._logging_out = self._link
             case c.SendPing():
-                self._send(Ping(now()))
+                if self._link is not None:
+                    self._link.send(PING)
+            case c.StartTimer(timer=c.Timer.HEARTBEAT, delay=delay):
+                self._start_heartbeat(delay)
+            case c.CancelTimer(timer=c.Timer.HEARTBEAT):
+                self._stop_heartbeat()
             case c.StartTimer(timer=timer, delay=delay):
-                # Heartbeats need no precision: every user's due in one 100 ms slot fire
-                # from one loop timer.
-                coarse = timer is c.Timer.HEARTBEAT
-                self._timers.start(timer, delay, cm.SupervisorTimerFired(timer), coarse=coarse)
+                self._timers.start(timer, delay, cm.SupervisorTimerFired(timer))
             case c.CancelTimer(timer=timer):
                 self._timers.cancel(timer)
             case c.LoginSucceeded():
@@ -287,6 +293,26 @@ class ConnectionSupervisor(GeventActor):
             case c.LoggedOut(reason=reason):
                 tell_or_run_inline(self._service, cm.SessionEnded(reason))
                 self._settle_logout(reason)
+
+    def _start_heartbeat(self, delay: float) -> None:
+        """Run the link's heartbeat on the hub (``client.heartbeat``); a silent link comes
+        back here as the heartbeat timer, for the machine to end it."""
+        link = self._link
+        if link is None:
+            return
+        beat = self._heartbeat
+        if beat is None or beat.link is not link:
+            self._stop_heartbeat()
+            me, fired = self.actor_ref, cm.SupervisorTimerFired(c.Timer.HEARTBEAT)
+            beat = self._heartbeat = LinkHeartbeat(
+                link, self._config.timings, lambda: hub_relay.put(me, fired)
+            )
+        beat.start(delay)
+
+    def _stop_heartbeat(self) -> None:
+        beat, self._heartbeat = self._heartbeat, None
+        if beat is not None:
+            beat.stop()
 
     def _logout_done(self) -> None:
         if self._logout_future is not None:
@@ -338,6 +364,7 @@ class ConnectionSupervisor(GeventActor):
 
     def on_stop(self) -> None:
         self._timers.cancel_all()
+        self._stop_heartbeat()
         if self._link is not None:
             self._link.close()
             self._link = None

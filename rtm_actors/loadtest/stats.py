@@ -288,6 +288,9 @@ class Stats:
         self._pending_ops: dict[str, list[int]] = {}
         #: Per second: users in each connection state (one sample per process).
         self.states: dict[int, Counter[str]] = {}
+        #: This process's users in each connection state now, as their callbacks tell
+        #: it (the per-second sample; asking 8,000 users each second cost ~1 us each).
+        self.live_states: Counter[str] = Counter()
         #: Stream key -> sequence numbers the sender had acknowledged.
         self.acked_seqs: dict[str, IntervalSet] = {}
         #: Stream (or channel-member) key -> sequence numbers delivered.

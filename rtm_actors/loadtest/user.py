@@ -290,6 +290,9 @@ class SimulatedUser:
         self._login_started = 0.0
         self._down_since = 0.0
         self.interrupted = False
+        #: The connection state its last callback gave (counted in ``live_states``).
+        self.state_name = ConnectionState.DISCONNECTED.name
+        self.stats.live_states[self.state_name] += 1
 
     @property
     def random(self) -> random.Random:
@@ -552,6 +555,10 @@ class SimulatedUser:
 
     def _state_changed(self, state: ConnectionState, reason: ConnectionChangeReason) -> None:
         self.stats.record_state(state.name, reason.name)
+        live = self.stats.live_states
+        live[self.state_name] -= 1
+        self.state_name = state.name
+        live[self.state_name] += 1
         now = self.context.clock()
         if state is ConnectionState.RECONNECTING:
             self._down_since = now

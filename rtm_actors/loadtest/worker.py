@@ -311,7 +311,7 @@ class Worker:
 
     def _sample(self, control: Control) -> None:
         now = self.clock()
-        states = Counter(u.rtm.connection_state.name for u in self.users)
+        states = +self.stats.live_states  # (without the states nobody is in)
         self.stats.sample_states(now, states)
         counters = self.stats.counters
         counters["rss_kib_peak"] = max(counters["rss_kib_peak"], procstat.rss_kib())

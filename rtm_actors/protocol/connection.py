@@ -193,6 +193,36 @@ class Timings:
     logout_wait: float = 6.0
 
 
+class Beat(Enum):
+    """What a heartbeat does (``heartbeat``)."""
+
+    #: Frames went both ways within the interval: nothing to do yet.
+    QUIET = "quiet"
+    #: Quiet for an interval: ping the server.
+    PING = "ping"
+    #: Nothing received for longer than the timeout: the link is dead.
+    SILENT = "silent"
+
+
+def heartbeat(now: float, last_rx: float, last_tx: float, timings: Timings) -> tuple[Beat, float]:
+    """The heartbeat's decision at ``now``, given when a frame last came in and went
+    out, and the delay until it should look again.
+
+    Frames both ways within the interval prove the link alive and let the server hear
+    from us: no ping yet, and the next look comes when one falls due (a whole interval
+    later, the silence could have run past the timeout, ending a healthy link that
+    never had a ping). The shell may run this outside the machine's turn (the client's
+    per-process heartbeat does, on the hub) and hand only ``SILENT`` to the machine.
+    """
+    if now - last_rx > timings.heartbeat_timeout:
+        return Beat.SILENT, 0.0
+    interval = timings.heartbeat_interval
+    quiet = now - min(last_rx, last_tx)
+    if quiet < interval:
+        return Beat.QUIET, interval - quiet
+    return Beat.PING, interval
+
+
 def backoff_delay(attempt: int, timings: Timings, jitter: float) -> float:
     """Delay before reconnect attempt ``attempt`` (0-based): capped, "equal jitter".
 
@@ -368,17 +398,12 @@ class ConnectionMachine:
         if timer is Timer.ATTEMPT and self._retrying():
             return [CloseLink(), *self.link_lost()]
         if timer is Timer.HEARTBEAT and self.link_up:
-            if now - self._last_rx > self.timings.heartbeat_timeout:
+            beat, delay = heartbeat(now, self._last_rx, self._last_tx, self.timings)
+            if beat is Beat.SILENT:
                 return [CloseLink(), *self.link_lost()]
-            interval = self.timings.heartbeat_interval
-            quiet = now - min(self._last_rx, self._last_tx)
-            if quiet < interval:
-                # Frames went both ways within the interval: the link is proven alive
-                # and the server has heard from us; a ping would add nothing yet. Look
-                # again when one falls due: a whole interval later, the silence could
-                # have run past the timeout, ending a healthy link that had no ping.
-                return [StartTimer(Timer.HEARTBEAT, interval - quiet)]
-            return [SendPing(), StartTimer(Timer.HEARTBEAT, interval)]
+            if beat is Beat.QUIET:
+                return [StartTimer(Timer.HEARTBEAT, delay)]
+            return [SendPing(), StartTimer(Timer.HEARTBEAT, delay)]
         return []
 
     def traffic_seen(self, now: float) -> None:

@@ -94,6 +94,12 @@ def call_later(delay: float, callback: Callable[..., Any], *args: Any) -> Pendin
     return _clock.call_later(delay, callback, *args)
 
 
+def call_coarse(delay: float, callback: Callable[..., Any], *args: Any) -> PendingCall:
+    """``call_later`` up to ``COARSE_TICK`` late, fired with every other coarse call
+    due in the same slot (no loop timer of its own: see the module's docstring)."""
+    return _wheel().add(delay, callback, *args)
+
+
 def now() -> float:
     """The runtime's monotonic clock: the loop's, read once per loop iteration."""
     return _clock.now()
@@ -124,7 +130,7 @@ class NamedTimers(Generic[MessageT]):
         ``coarse``: up to ``COARSE_TICK`` late, fired with others due then (cheaper)."""
         self.cancel(name)
         if coarse:
-            self._timers[name] = _wheel().add(delay, self._fire, name, message)
+            self._timers[name] = call_coarse(delay, self._fire, name, message)
         else:
             self._timers[name] = call_later(delay, self._fire, name, message)
 
