@@ -254,7 +254,7 @@ class LoginOk(ServerFrame, frozen=True, tag="login_ok"):
     session: str
     server_ts: int
     resumed: bool = False
-    heartbeat_s: float = 2.0
+    heartbeat_s: float = 10.0
 
 
 class Reply(ServerFrame, frozen=True, tag="reply"):
