@@ -38,3 +38,32 @@ def test_one_exchange_between_heartbeats_does_not_end_the_link(make_client):
             ConnectionState.CONNECTING,
             ConnectionState.CONNECTED,
         ]
+
+
+def test_an_idle_link_is_kept_by_pings_from_the_hub_not_the_supervisor(monkeypatch, make_client):
+    """bob stays idle for three of the server's idle timeouts: his heartbeat pings keep
+    the one link, and they are written from the process's timer wheel, with no turn of
+    his connection supervisor (a heartbeat turn per user every interval was most of an
+    idle user's CPU)."""
+    from rtm_actors.client import messages as cm
+    from rtm_actors.client.supervisor import ConnectionSupervisor
+
+    turns: list[object] = []
+    original = ConnectionSupervisor.on_receive
+
+    def counting(self, message):
+        turns.append(message)
+        return original(self, message)
+
+    monkeypatch.setattr(ConnectionSupervisor, "on_receive", counting)
+    with (
+        running_server(idle_timeout=0.6) as srv,
+        CuttableProxy("127.0.0.1", srv.port) as proxy,
+    ):
+        bob, rec = make_client(proxy.url(), heartbeat_interval=0.2, heartbeat_timeout=0.5)
+        bob.login(None, "bob").get(timeout=5)
+        turns.clear()
+        gevent.sleep(1.8)
+        assert proxy.accepted == 1, "the server cut the idle link off"
+        assert not [t for t in turns if isinstance(t, cm.SupervisorTimerFired)]
+        assert rec.calls("on_connection_state_changed")[-1][0] is ConnectionState.CONNECTED
