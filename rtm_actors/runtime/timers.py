@@ -8,8 +8,9 @@ its own (a hub callback may not run turns: they may yield). So a timer costs a f
 hundred bytes, not a greenlet, and a heartbeat no actor wake-up. A turn taken inline
 there must never block: it would hold up every timer of the process.
 
-Timers that need no precision (a heartbeat every 2 s) can be *coarse*
-(``NamedTimers.start(..., coarse=True)``): they wait in one ``CoarseWheel`` per clock,
+Timers that need no precision (a heartbeat, a request's deadline) can be *coarse*
+(``NamedTimers.start(..., coarse=True)``, or ``call_coarse`` for a plain callback on
+the hub, as the client's heartbeat uses): they wait in one ``CoarseWheel`` per clock,
 in slots of ``COARSE_TICK`` seconds, and every timer due in a slot fires from one loop
 timer. Thousands of users' heartbeats then cost one timer start and one wake-up per
 slot instead of one of each per heartbeat.
