@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from rtm_actors.client.link import PING, ClientLink
 from rtm_actors.protocol.connection import Beat, Timings, heartbeat
-from rtm_actors.runtime.timers import PendingCall, call_coarse, now
+from rtm_actors.runtime.timers import COARSE_TICK, PendingCall, call_coarse, now
 
 
 class LinkHeartbeat:
@@ -40,7 +40,13 @@ class LinkHeartbeat:
     def start(self, delay: float) -> None:
         """Look in ``delay`` seconds (a running look is replaced)."""
         self.stop()
-        self._call = call_coarse(delay, self._look)
+        self._look_in(delay)
+
+    def _look_in(self, delay: float) -> None:
+        # At least a slot on: the wheel fires a slot a hair early, so a link quiet for
+        # "just under" the interval would be looked at again in the same slot, and
+        # again, without the clock moving (a ping up to a slot late is harmless).
+        self._call = call_coarse(max(delay, COARSE_TICK), self._look)
 
     def stop(self) -> None:
         """No more looks."""
@@ -60,4 +66,4 @@ class LinkHeartbeat:
             return
         if beat is Beat.PING:
             link.send(PING)
-        self._call = call_coarse(delay, self._look)
+        self._look_in(delay)
